@@ -1,0 +1,11 @@
+/** The `jvai` command line: server, admin and (client) commands, each lazy-loaded. */
+import { Command } from 'commander';
+import { registerServe } from './commands/serve.js';
+import { registerAdmin } from './commands/admin.js';
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('jvai').description('jvai: a self-hosted social network — server, admin tool and terminal client').showHelpAfterError();
+  registerServe(program);
+  registerAdmin(program);
+  await program.parseAsync(argv);
+}

@@ -1,0 +1,23 @@
+import type { RouterContext, RouterMiddleware } from '@koa/router';
+import type { User } from '../models/index.js';
+import type { Services } from '../services/index.js';
+import type { Config } from '../config.js';
+import type { Logger } from 'pino';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+
+export interface AppState {
+  /** The authenticated user, set by the auth middleware on protected routes. */
+  user?: User;
+  /** Session id from the access token (for logout without a refresh token). */
+  sessionId?: string;
+}
+
+export interface AppCustom {
+  services: Services;
+  config: Config;
+  logger: Logger;
+  authLimiter: RateLimiterAbstract;
+}
+
+export type ApiContext = RouterContext<AppState, AppCustom>;
+export type ApiMiddleware = RouterMiddleware<AppState, AppCustom>;

@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { DEFAULT_LIMIT, MAX_LIMIT, type Page, type PageRequest } from '../services/pagination.js';
+import { id } from '../validation.js';
+import type { ApiContext } from './context.js';
+
+export const pageParams = {
+  limit: z.preprocess((v) => (v === undefined || v === '' ? DEFAULT_LIMIT : Number(v)), z.number({ error: 'A valid integer is required.' }).int().min(1).max(MAX_LIMIT)),
+  before: id().optional(),
+};
+
+export const pageSchema = z.object(pageParams);
+
+export function pageRequest(query: { limit: number; before?: number }): PageRequest {
+  return { limit: query.limit, before: query.before };
+}
+
+/** Sets the RFC 8288 `Link: <…>; rel="next"` header and returns the presented items. */
+export function sendPage<T, R>(ctx: ApiContext, page: Page<T>, present: (item: T) => R): R[] {
+  if (page.nextBefore !== null) {
+    const url = new URL(ctx.href);
+    url.searchParams.set('before', String(page.nextBefore));
+    ctx.set('Link', `<${url.toString()}>; rel="next"`);
+  }
+  return page.items.map(present);
+}

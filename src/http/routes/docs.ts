@@ -1,0 +1,40 @@
+import { route, type Route } from '../route.js';
+import { buildOpenApi } from '../openapi.js';
+import { VERSION } from '../../version.js';
+
+let cached: Record<string, unknown> | undefined;
+
+export const docsRoutes: Route[] = [
+  route({
+    method: 'get',
+    path: '/schema',
+    summary: 'This OpenAPI document',
+    tag: 'docs',
+    public: true,
+    async handler() {
+      // Imported lazily: the route table includes this module.
+      const { apiRoutes } = await import('./index.js');
+      return (cached ??= buildOpenApi(apiRoutes, VERSION));
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/docs',
+    summary: 'Human-readable API reference (renders /api/schema/)',
+    tag: 'docs',
+    public: true,
+    async handler(ctx) {
+      ctx.type = 'html';
+      return DOCS_PAGE;
+    },
+  }),
+];
+
+const DOCS_PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>jvai API</title>
+<style>body{font:14px system-ui;margin:2em;max-width:60em}code{background:#eee;padding:0 .3em}h2{margin-top:1.5em}</style></head>
+<body><h1>jvai API</h1><p>Machine-readable: <a href="/api/schema/">/api/schema/</a> (OpenAPI 3.1).</p><div id="ops">Loading…</div>
+<script>fetch('/api/schema/').then(r=>r.json()).then(d=>{const el=document.getElementById('ops');el.textContent='';
+const byTag={};for(const[p,ops]of Object.entries(d.paths))for(const[m,o]of Object.entries(ops))(byTag[o.tags[0]]??=[]).push([m,p,o]);
+for(const[t,list]of Object.entries(byTag)){const h=document.createElement('h2');h.textContent=t;el.append(h);
+for(const[m,p,o]of list){const d=document.createElement('div');const c=document.createElement('code');c.textContent=m.toUpperCase()+' '+p;d.append(c,' '+o.summary);el.append(d);}}});</script>
+</body></html>`;

@@ -1,0 +1,49 @@
+/**
+ * Input validation with zod, reporting errors in DRF's words and shape
+ * ({"field": ["This field is required."]}) so clients written for DRF understand them.
+ */
+import { z } from 'zod';
+import { ValidationError, type FieldErrors } from './errors.js';
+
+z.config({
+  customError: (issue) => {
+    if (issue.code === 'invalid_type') {
+      if (issue.input === undefined) return 'This field is required.';
+      if (issue.input === null) return 'This field may not be null.';
+      if (issue.expected === 'int' || issue.expected === 'number') return 'A valid integer is required.';
+      if (issue.expected === 'string') return 'Not a valid string.';
+      if (issue.expected === 'boolean') return 'Must be a valid boolean.';
+    }
+    if (issue.code === 'too_big' && issue.origin === 'string') return `Ensure this field has no more than ${issue.maximum} characters.`;
+    if (issue.code === 'too_small' && issue.origin === 'string') {
+      return issue.minimum === 1 ? 'This field may not be blank.' : `Ensure this field has at least ${issue.minimum} characters.`;
+    }
+    if (issue.code === 'invalid_value') return `"${String(issue.input)}" is not a valid choice.`;
+    if (issue.code === 'unrecognized_keys') return undefined;
+    return undefined;
+  },
+});
+
+/** An integer id; accepts "12" as DRF does for form and query input. */
+export const id = () =>
+  z.preprocess((v) => (typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v), z.number({ error: (iss) => (iss.input === undefined ? 'This field is required.' : 'A valid integer is required.') }).int().positive());
+
+/** Trims, as DRF's CharField does. */
+export const text = (max: number) => z.string().trim().min(1).max(max);
+export const optionalText = (max: number) => z.string().trim().max(max).optional();
+
+export function zodToFieldErrors(error: z.ZodError): FieldErrors {
+  const fields: FieldErrors = {};
+  for (const issue of error.issues) {
+    const key = issue.path.length ? String(issue.path[0]) : 'non_field_errors';
+    (fields[key] ??= []).push(issue.message);
+  }
+  return fields;
+}
+
+/** Parses input or throws a 400 ValidationError. */
+export function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input ?? {});
+  if (!result.success) throw new ValidationError(zodToFieldErrors(result.error));
+  return result.data;
+}

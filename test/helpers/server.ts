@@ -1,0 +1,65 @@
+/**
+ * Test servers: a real jvai server on a free port with its own database — a temp SQLite
+ * file by default, or a fresh PostgreSQL database when JVAI_TEST_DATABASE_URL is set.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import pg from 'pg';
+import type { Test } from 'tap';
+import { loadConfig, type ConfigInput } from '../../src/config.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+import { createLogger } from '../../src/logger.js';
+
+export const PG_URL = process.env.JVAI_TEST_DATABASE_URL;
+
+/** Creates a throwaway PostgreSQL database next to the one in PG_URL; returns its URL and a dropper. */
+export async function createPgDatabase(baseUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `jvai_t_${crypto.randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: baseUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export interface TestServer extends RunningServer {
+  dataDir: string;
+}
+
+export async function startTestServer(t: Test, overrides: ConfigInput = {}): Promise<TestServer> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-test-'));
+  const db = PG_URL ? await createPgDatabase(PG_URL) : null;
+  const config = loadConfig({
+    env: {},
+    file: false,
+    flags: {
+      host: '127.0.0.1',
+      port: 0,
+      dataDir,
+      databaseUrl: db?.url,
+      logLevel: 'silent',
+      authRateLimit: 10_000,
+      jwtSecret: crypto.randomBytes(32).toString('hex'),
+      ...overrides,
+    },
+  });
+  const server = await startServer(config, createLogger(config));
+  t.teardown(async () => {
+    await server.close();
+    await db?.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+  return { ...server, dataDir };
+}
