@@ -130,5 +130,6 @@ export function loadConfig({ flags = {}, env = process.env, file }: LoadOptions 
   if (problems.length || !result.success) throw new ConfigError(problems);
   const cfg = result.data;
   cfg.dataDir = path.resolve(cfg.dataDir);
+  if (cfg.publicUrl) cfg.publicUrl = cfg.publicUrl.replace(/\/+$/, '');
   return { ...cfg, jwtSecret: cfg.jwtSecret ?? ensureJwtSecret(cfg.dataDir) };
 }
