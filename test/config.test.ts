@@ -1,0 +1,47 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-config-'));
+
+t.test('defaults < file < env < flags', async (t) => {
+  const dir = tmp();
+  const file = path.join(dir, 'c.json');
+  fs.writeFileSync(file, JSON.stringify({ port: 7000, ringTimeoutSeconds: 10, logLevel: 'warn' }));
+  const cfg = loadConfig({ file, env: { PORT: '7100', RING_TIMEOUT: '20' }, flags: { dataDir: dir, port: 7200 } });
+  t.equal(cfg.port, 7200);
+  t.equal(cfg.ringTimeoutSeconds, 20);
+  t.equal(cfg.logLevel, 'warn');
+  t.equal(cfg.accessTokenTtlSeconds, 3600);
+  t.equal(cfg.dataDir, dir);
+});
+
+t.test('a generated JWT secret is kept in the data dir, private', async (t) => {
+  const dir = tmp();
+  const a = loadConfig({ file: false, env: {}, flags: { dataDir: dir } });
+  const b = loadConfig({ file: false, env: {}, flags: { dataDir: dir } });
+  t.ok(a.jwtSecret.length >= 32);
+  t.equal(a.jwtSecret, b.jwtSecret);
+  t.equal(fs.statSync(path.join(dir, 'jwt-secret')).mode & 0o777, 0o600);
+});
+
+t.test('every problem is reported at once', async (t) => {
+  const err = t.throws(() =>
+    loadConfig({ file: false, env: { PORT: 'eighty', JWT_SECRET: 'short', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud' }, flags: { dataDir: tmp() } }),
+  ) as ConfigError;
+  t.type(err, ConfigError);
+  t.equal(err.problems.length, 4);
+  t.match(err.message, /port/);
+  t.match(err.message, /jwtSecret: must be at least 32 characters/);
+  t.match(err.message, /databaseUrl/);
+  t.match(err.message, /logLevel/);
+});
+
+t.test('a missing or broken config file is a problem', async (t) => {
+  t.throws(() => loadConfig({ file: '/nonexistent/jvai.json', env: {}, flags: { dataDir: tmp() } }), /does not exist/);
+  const bad = path.join(tmp(), 'bad.json');
+  fs.writeFileSync(bad, '{ nope');
+  t.throws(() => loadConfig({ file: bad, env: {}, flags: { dataDir: tmp() } }), /bad\.json/);
+});
