@@ -39,7 +39,7 @@ const exited = (child: ChildProcess) => new Promise<number | null>((r) => child.
 t.test('serve starts, keeps tokens across a restart, stops gracefully', async (t) => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-serve-'));
   const db = PG_URL ? await createPgDatabase(PG_URL) : null;
-  const env = db ? { DATABASE_URL: db.url } : {};
+  const env: Record<string, string> = db ? { DATABASE_URL: db.url } : {};
   t.teardown(async () => {
     await db?.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });
