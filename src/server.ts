@@ -12,6 +12,8 @@ import { migrate } from './db/migrator.js';
 import { InProcessBus, type EventBus } from './events/bus.js';
 import { createApp, type JvaiApp } from './app.js';
 import { createLogger } from './logger.js';
+import { startRealtime } from './realtime/index.js';
+import { RingTimer } from './services/ringTimer.js';
 
 export interface RunningServer {
   http: http.Server;
@@ -36,7 +38,10 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const sequelize = await openDatabase(config, logger);
   const bus: EventBus = new InProcessBus();
   const app = createApp({ config, sequelize, bus, logger });
+  const ringTimer = new RingTimer(app.services.calls, bus, logger);
+  await ringTimer.start();
   const server = http.createServer(app.koa.callback());
+  const realtime = startRealtime(server, { services: app.services, bus, logger });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
@@ -46,12 +51,15 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      // Upgraded sockets would hold server.close() open, and their offline writes need the database.
+      await realtime.close();
       // Stop accepting, let in-flight requests finish (bounded), then release the database.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const force = setTimeout(() => server.closeAllConnections(), 10_000);
       await closed;
       clearTimeout(force);
+      await ringTimer.stop();
       await bus.close();
       await sequelize.close();
     })());

@@ -18,6 +18,7 @@ z.config({
     if (issue.code === 'too_small' && issue.origin === 'string') {
       return issue.minimum === 1 ? 'This field may not be blank.' : `Ensure this field has at least ${issue.minimum} characters.`;
     }
+    if (issue.code === 'invalid_value' && issue.input === undefined) return 'This field is required.';
     if (issue.code === 'invalid_value') return `"${String(issue.input)}" is not a valid choice.`;
     if (issue.code === 'unrecognized_keys') return undefined;
     return undefined;

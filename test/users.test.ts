@@ -92,6 +92,13 @@ t.test('users', async (t) => {
     t.same((await bob.api.get(`/api/users/${bob.id}/followers/`)).body.map((u: { id: number }) => u.id), [alice.id]);
     t.same((await bob.api.get(`/api/users/${alice.id}/following/`)).body.map((u: { id: number }) => u.id), [bob.id]);
     t.equal((await bob.api.get('/api/users/999999/followers/')).status, 404);
+    const dave = await makeUser(api);
+    await dave.api.post(`/api/users/${bob.id}/follow/`);
+    const first = await bob.api.get(`/api/users/${bob.id}/followers/?limit=1`);
+    t.same(first.body.map((u: { id: number }) => u.id), [dave.id]);
+    const second = await bob.api.get(`/api/users/${bob.id}/followers/?limit=1&before=${dave.id}`);
+    t.same(second.body.map((u: { id: number }) => u.id), [alice.id], 'the cursor pages through followers');
+    await dave.api.post(`/api/users/${bob.id}/unfollow/`);
     const u = await alice.api.post(`/api/users/${bob.id}/unfollow/`);
     t.same(u.body, { message: `Unfollowed ${bob.username}` });
     t.equal((await alice.api.get(`/api/users/${bob.id}/`)).body.followers_count, 0);

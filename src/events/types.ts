@@ -42,6 +42,11 @@ export interface CallPayload {
   duration: number | null;
 }
 
+/** A WebRTC offer/answer or ICE candidate, as the seed's /ws/calls/ frames carry it. */
+export type CallSignal =
+  | { type: 'offer' | 'answer'; sdp: string }
+  | { type: 'ice_candidate'; candidate: string; sdpMid: string | null; sdpMLineIndex: number | null };
+
 export interface DomainEvents {
   'dm.created': { message: DirectMessagePayload };
   'dm.read': { message: DirectMessagePayload };
@@ -53,7 +58,10 @@ export interface DomainEvents {
   'call.accepted': { call: CallPayload; byUserId: number };
   'call.rejected': { call: CallPayload; byUserId: number };
   'call.ended': { call: CallPayload; byUserId: number };
-  'call.missed': { call: CallPayload };
+  /** byUserId: who hung up the ringing call; absent when the ring timed out. */
+  'call.missed': { call: CallPayload; byUserId?: number };
+  /** WebRTC signaling relayed between the two participants of a call (never stored). */
+  'call.signal': { callId: number; fromUserId: number; toUserId: number; signal: CallSignal };
   'presence.changed': { userId: number; username: string; isOnline: boolean; lastSeen: string | null };
   'post.created': { postId: number; authorId: number };
   'user.sessions_revoked': { userId: number };

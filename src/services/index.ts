@@ -1,12 +1,24 @@
 import type { ServiceDeps } from './deps.js';
 import { TokenService } from './tokens.js';
 import { UserService } from './users.js';
+import { CommentService } from './comments.js';
+import { PostService } from './posts.js';
+import { GroupService } from './groups.js';
+import { GroupMessageService } from './groupMessages.js';
+import { DirectMessageService } from './messages.js';
+import { CallService } from './calls.js';
 
 /** Builds every domain service once; REST routes, realtime handlers and `jvai admin` share them. */
 export function createServices(deps: ServiceDeps) {
   const tokens = new TokenService(deps.config);
   const users = new UserService(deps, tokens);
-  return { deps, tokens, users };
+  const comments = new CommentService();
+  const posts = new PostService(deps, comments);
+  const groups = new GroupService(deps, users);
+  const groupMessages = new GroupMessageService(deps, groups);
+  const messages = new DirectMessageService(deps, users);
+  const calls = new CallService(deps, users);
+  return { deps, tokens, users, posts, comments, groups, groupMessages, messages, calls };
 }
 
 export type Services = ReturnType<typeof createServices>;

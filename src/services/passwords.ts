@@ -6,8 +6,11 @@ const COMMON = new Set(dictionary['passwords-common'].map((p) => p.toLowerCase()
 const MIN_LENGTH = 8;
 const MAX_SIMILARITY = 0.7;
 
+/** OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane): strong, and cheap enough for busy logins. */
+const ARGON2 = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+
 export function hashPassword(password: string): Promise<string> {
-  return argon2.hash(password, { type: argon2.argon2id });
+  return argon2.hash(password, ARGON2);
 }
 
 export async function verifyPassword(hash: string, password: string): Promise<boolean> {

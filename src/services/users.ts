@@ -28,7 +28,7 @@ export class UserService {
   constructor(private readonly deps: ServiceDeps, private readonly tokens: TokenService) {}
 
   /** Follower/following counts and is_following as subqueries: one query for a whole page. */
-  private withStats(viewerId: number | null): FindOptions['attributes'] {
+  withStats(viewerId: number | null): FindOptions['attributes'] {
     const isFollowing = viewerId
       ? `EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = ${Number(viewerId)} AND f.following_id = "User"."id")`
       : 'false';
@@ -58,7 +58,7 @@ export class UserService {
     return user;
   }
 
-  async list(viewerId: number, page: PageRequest, search?: string): Promise<Page<User>> {
+  async list(viewerId: number | null, page: PageRequest, search?: string): Promise<Page<User>> {
     const q = pageQuery(page);
     // instr/strpos rather than LIKE: the user's text is matched literally, % and _ included.
     const position = this.deps.sequelize.getDialect() === 'postgres' ? 'strpos' : 'instr';
@@ -77,22 +77,20 @@ export class UserService {
   }
 
   async followers(userId: number, viewerId: number, page: PageRequest): Promise<Page<User>> {
-    await this.get(userId);
-    const q = pageQuery(page);
-    const rows = await User.findAll({
-      ...q,
-      where: { ...q.where, id: { [Op.in]: literal(`(SELECT follower_id FROM follows WHERE following_id = ${Number(userId)})`) } },
-      attributes: this.withStats(viewerId),
-    });
-    return toPage(rows, page, (u) => u.id);
+    return this.related(userId, viewerId, page, `SELECT follower_id FROM follows WHERE following_id = ${Number(userId)}`);
   }
 
   async following(userId: number, viewerId: number, page: PageRequest): Promise<Page<User>> {
+    return this.related(userId, viewerId, page, `SELECT following_id FROM follows WHERE follower_id = ${Number(userId)}`);
+  }
+
+  /** A page of the users whose ids `idsSql` selects, after checking that `userId` exists. */
+  private async related(userId: number, viewerId: number, page: PageRequest, idsSql: string): Promise<Page<User>> {
     await this.get(userId);
     const q = pageQuery(page);
     const rows = await User.findAll({
       ...q,
-      where: { ...q.where, id: { [Op.in]: literal(`(SELECT following_id FROM follows WHERE follower_id = ${Number(userId)})`) } },
+      where: { [Op.and]: [q.where, { id: { [Op.in]: literal(`(${idsSql})`) } }] },
       attributes: this.withStats(viewerId),
     });
     return toPage(rows, page, (u) => u.id);
@@ -193,6 +191,18 @@ export class UserService {
     });
     await this.deps.media.remove(...files);
     await this.deps.bus.publish('user.sessions_revoked', { userId: id });
+  }
+
+  /** An administrator's reset: the same password rules as registration, then every session ends. */
+  async resetPassword(user: User, password: string): Promise<void> {
+    const problems = passwordProblems(password, user);
+    if (problems.length) throw new ValidationError({ password: problems });
+    await this.setPassword(user, password);
+  }
+
+  async setAdmin(user: User, isAdmin: boolean): Promise<void> {
+    user.isAdmin = isAdmin;
+    await user.save();
   }
 
   async setBanned(user: User, banned: boolean): Promise<void> {

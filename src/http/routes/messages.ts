@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { idParam, route } from '../route.js';
+import { pageRequest, pageSchema, sendPage } from '../pagination.js';
+import { presentConversation, presentDirectMessage } from '../../presenters/message.js';
+import { viewerOf } from '../viewer.js';
+import { id, text } from '../../validation.js';
+
+/** Longest message body accepted, for direct and group messages alike. */
+export const MESSAGE_MAX = 5000;
+/** Optional client-chosen id that makes a retried send idempotent. */
+export const clientIdField = z.string().trim().min(1).max(64).optional();
+const usernameRef = z.string().trim().min(1).max(150);
+
+const sendBody = z.object({
+  receiver: id().optional(),
+  receiver_username: usernameRef.optional(),
+  content: text(MESSAGE_MAX),
+  client_id: clientIdField,
+});
+
+export const messageRoutes = [
+  route({
+    method: 'post',
+    path: '/messages',
+    summary: 'Send a direct message to `receiver` (id) or `receiver_username`; optional `client_id` makes retries idempotent',
+    tag: 'messages',
+    status: 201,
+    body: sendBody,
+    async handler(ctx, { body, user }) {
+      return ctx.services.messages.send(user, { receiverId: body.receiver, receiverUsername: body.receiver_username, content: body.content, clientId: body.client_id });
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/messages',
+    summary: 'Every message you sent or received, newest first',
+    tag: 'messages',
+    query: pageSchema,
+    async handler(ctx, { query, user }) {
+      return sendPage(ctx, await ctx.services.messages.list(user, pageRequest(query)), presentDirectMessage);
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/messages/conversations',
+    summary: 'One entry per person you talk with (user, last_message, unread_count), most recent first',
+    tag: 'messages',
+    query: pageSchema,
+    async handler(ctx, { query, user }) {
+      const page = await ctx.services.messages.conversations(user, pageRequest(query));
+      const viewer = viewerOf(ctx);
+      return sendPage(ctx, page, (c) => presentConversation(c, viewer));
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/messages/with_user',
+    summary: 'Your conversation with ?user_id= or ?username=, oldest first; ?before= pages to older messages',
+    tag: 'messages',
+    query: pageSchema.extend({ user_id: id().optional(), username: usernameRef.optional() }),
+    async handler(ctx, { query, user }) {
+      const page = await ctx.services.messages.withUser(user, { userId: query.user_id, username: query.username }, pageRequest(query));
+      return sendPage(ctx, page, presentDirectMessage);
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/messages/:id',
+    summary: 'A message you sent or received',
+    tag: 'messages',
+    async handler(ctx, { user }) {
+      return presentDirectMessage(await ctx.services.messages.get(user, idParam(ctx)));
+    },
+  }),
+  route({
+    method: 'post',
+    path: '/messages/:id/mark_as_read',
+    summary: 'Mark a message you received as read',
+    tag: 'messages',
+    async handler(ctx, { user }) {
+      return ctx.services.messages.markRead(user, idParam(ctx));
+    },
+  }),
+];

@@ -1,0 +1,29 @@
+/** A token bucket: `capacity` actions in a burst, refilled at `perSecond`. */
+export class TokenBucket {
+  private tokens: number;
+  private updatedAt = Date.now();
+
+  constructor(private readonly capacity: number, private readonly perSecond: number) {
+    this.tokens = capacity;
+  }
+
+  private refill(): void {
+    const now = Date.now();
+    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.updatedAt) / 1000) * this.perSecond);
+    this.updatedAt = now;
+  }
+
+  /** Takes one token; false when the bucket is empty. */
+  take(): boolean {
+    this.refill();
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  /** True once the client has been quiet long enough to earn a whole burst back. */
+  full(): boolean {
+    this.refill();
+    return this.tokens >= this.capacity;
+  }
+}
