@@ -2,10 +2,12 @@
 import { Command } from 'commander';
 import { registerServe } from './commands/serve.js';
 import { registerAdmin } from './commands/admin.js';
+import { registerClient } from './commands/client/index.js';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('jvai').description('jvai: a self-hosted social network — server, admin tool and terminal client').showHelpAfterError();
   registerServe(program);
   registerAdmin(program);
+  registerClient(program);
   await program.parseAsync(argv);
 }

@@ -24,6 +24,14 @@ const schema = z.object({
   databaseUrl: z.string().regex(/^(postgres|postgresql|sqlite):/, 'must start with postgres://, postgresql:// or sqlite:').optional(),
   /** redis://… to share the event bus and rate limits between processes. */
   redisUrl: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  /** Namespace of every Redis key and channel, so several deployments (or test runs) can share one Redis. */
+  redisPrefix: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits and _ . : - only (at most 64)').default('jvai'),
+  /**
+   * Seconds a process's presence registrations outlive its last heartbeat (Redis only). A process
+   * that dies without closing (kill -9, power loss) has its users marked offline by the others
+   * within about 4/3 of this.
+   */
+  presenceTtlSeconds: z.coerce.number().min(1).max(60).default(30),
   /** HMAC secret for JWTs (≥ 32 bytes). Generated into dataDir when unset. */
   jwtSecret: z.string().min(32, 'must be at least 32 characters').optional(),
   accessTokenTtlSeconds: z.coerce.number().int().positive().default(60 * 60),
@@ -60,6 +68,8 @@ const ENV_KEYS: Record<string, keyof ConfigInput> = {
   JVAI_DATA_DIR: 'dataDir',
   DATABASE_URL: 'databaseUrl',
   REDIS_URL: 'redisUrl',
+  REDIS_PREFIX: 'redisPrefix',
+  PRESENCE_TTL: 'presenceTtlSeconds',
   JWT_SECRET: 'jwtSecret',
   ACCESS_TOKEN_TTL: 'accessTokenTtlSeconds',
   REFRESH_TOKEN_TTL: 'refreshTokenTtlSeconds',

@@ -10,9 +10,12 @@ import type { Config } from './config.js';
 import { connectDatabase } from './db/connection.js';
 import { migrate } from './db/migrator.js';
 import { InProcessBus, type EventBus } from './events/bus.js';
+import { RedisBus } from './events/redisBus.js';
 import { createApp, type JvaiApp } from './app.js';
 import { createLogger } from './logger.js';
 import { startRealtime } from './realtime/index.js';
+import { PresenceTracker, RedisHoldRegistry } from './realtime/presence.js';
+import type { WsTransportOptions } from './realtime/ws.js';
 import { RingTimer } from './services/ringTimer.js';
 
 export interface RunningServer {
@@ -34,14 +37,36 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Sequ
   return sequelize;
 }
 
-export async function startServer(config: Config, logger: Logger = createLogger(config)): Promise<RunningServer> {
+/** The event bus: Redis when configured (events, rate limits and presence shared by every process), else in-process. */
+export async function openBus(config: Config, logger: Logger): Promise<{ bus: EventBus; redis?: RedisBus['client'] }> {
+  if (!config.redisUrl) return { bus: new InProcessBus() };
+  const bus = await RedisBus.connect(config.redisUrl, logger, `${config.redisPrefix}:events`);
+  return { bus, redis: bus.client };
+}
+
+/**
+ * Boots everything; `realtimeOptions` tunes the WebSocket transport's limits (the benchmark
+ * lifts the per-socket frame rate).
+ */
+export async function startServer(config: Config, logger: Logger = createLogger(config), realtimeOptions: Partial<WsTransportOptions> = {}): Promise<RunningServer> {
   const sequelize = await openDatabase(config, logger);
-  const bus: EventBus = new InProcessBus();
-  const app = createApp({ config, sequelize, bus, logger });
+  let opened: { bus: EventBus; redis?: RedisBus['client'] };
+  try {
+    opened = await openBus(config, logger);
+  } catch (err) {
+    await sequelize.close();
+    throw err;
+  }
+  const { bus, redis } = opened;
+  const app = createApp({ config, sequelize, bus, logger, redis });
+  const registry = redis && new RedisHoldRegistry(redis, logger, { prefix: config.redisPrefix, ttlMs: config.presenceTtlSeconds * 1000 });
+  const presence = new PresenceTracker(app.services.users, logger, registry);
+  // Before accepting connections: flags offline whoever a dead process (or a previous run) left online.
+  await presence.start();
   const ringTimer = new RingTimer(app.services.calls, bus, logger);
   await ringTimer.start();
   const server = http.createServer(app.koa.callback());
-  const realtime = startRealtime(server, { services: app.services, bus, logger });
+  const realtime = startRealtime(server, { services: app.services, bus, logger, presence }, realtimeOptions);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());

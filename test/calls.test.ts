@@ -4,20 +4,22 @@ import { Api, makeUser, type TestUser } from './helpers/api.js';
 import { Call } from '../src/models/index.js';
 import { RingTimer } from '../src/services/ringTimer.js';
 import type { EventBus } from '../src/events/bus.js';
-import type { CallPayload, DomainEvents } from '../src/events/types.js';
+import type { CallPayload, LoggedEvents, Seqs } from '../src/events/types.js';
 import type { CallStatus } from '../src/models/call.js';
 
 type CallEvent = 'call.started' | 'call.accepted' | 'call.rejected' | 'call.ended' | 'call.missed';
 interface Seen {
   name: CallEvent;
-  payload: DomainEvents[CallEvent];
+  payload: LoggedEvents[CallEvent];
+  /** Each participant's event log sequence number. */
+  seqs: Seqs;
 }
 
 /** Records every call event published on the bus. */
 function record(bus: EventBus): Seen[] {
   const seen: Seen[] = [];
   for (const name of ['call.started', 'call.accepted', 'call.rejected', 'call.ended', 'call.missed'] as const) {
-    bus.subscribe(name, (payload) => seen.push({ name, payload }));
+    bus.subscribe(name, ({ seqs, ...payload }) => seen.push({ name, payload, seqs }));
   }
   return seen;
 }
@@ -56,7 +58,9 @@ t.test('calls', async (t) => {
     t.same(res.body.callee, nested(b));
     t.match(res.body, { call_type: 'video', status: 'pending', answered_at: null, ended_at: null, duration: null });
     t.match(res.body.started_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-    t.same((await eventFor(seen, 'call.started', res.body.id)).payload, { call: res.body });
+    const started = await eventFor(seen, 'call.started', res.body.id);
+    t.same(started.payload, { call: res.body });
+    t.same(Object.keys(started.seqs).map(Number).sort((x, y) => x - y), [a.id, b.id].sort((x, y) => x - y), 'logged for both participants');
     for (const who of [a, b]) {
       const got = await who.api.get(`/api/calls/${res.body.id}/`);
       t.equal(got.status, 200);

@@ -1,40 +1,12 @@
 /** `jvai serve` as a user runs it: the compiled CLI in a child process. */
 import fs from 'node:fs';
 import os from 'node:os';
-import net from 'node:net';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import t from 'tap';
 import { Api, makeUser } from './helpers/api.js';
 import { PG_URL, createPgDatabase } from './helpers/server.js';
-
-const BIN = path.resolve('bin/jvai.js');
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-function serve(dataDir: string, port: number, env: Record<string, string> = {}): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir], {
-    env: { ...process.env, LOG_LEVEL: 'info', AUTH_RATE_LIMIT: '1000', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      if (out.includes('jvai listening')) resolve(child);
-    });
-    child.stderr!.on('data', (d) => (out += d));
-    child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${out}`)));
-  });
-}
-
-const exited = (child: ChildProcess) => new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+import { BIN, exited, freePort, serve } from './helpers/serve.js';
 
 t.test('serve starts, keeps tokens across a restart, stops gracefully', async (t) => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-serve-'));

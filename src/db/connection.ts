@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Sequelize } from 'sequelize';
+import { Sequelize, Transaction } from 'sequelize';
 import type { Logger } from 'pino';
 import { initModels } from '../models/index.js';
+import { queueSqliteWrites } from './sqliteWriteQueue.js';
 
 export interface DatabaseOptions {
   databaseUrl?: string;
@@ -19,16 +20,74 @@ export async function connectDatabase({ databaseUrl, dataDir, logger }: Database
   } else {
     const storage = databaseUrl ? databaseUrl.replace(/^sqlite:(\/\/)?/, '') : path.join(dataDir, 'jvai.sqlite3');
     if (storage !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(storage)), { recursive: true });
-    sequelize = new Sequelize({ dialect: 'sqlite', storage, logging, pool: { max: 1 } });
+    // IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
+    // writes can fail with SQLITE_BUSY_SNAPSHOT, which no busy timeout retries.
+    sequelize = new Sequelize({ dialect: 'sqlite', storage, logging, pool: { max: 1 }, transactionType: Transaction.TYPES.IMMEDIATE });
+    configureEverySqliteConnection(sequelize);
+    queueSqliteWrites(sequelize);
   }
   await sequelize.authenticate();
-  if (sequelize.getDialect() === 'sqlite') {
-    // WAL lets readers run beside the writer; busy_timeout waits instead of failing on a lock.
-    await sequelize.query('PRAGMA journal_mode = WAL');
-    await sequelize.query('PRAGMA busy_timeout = 5000');
-    await sequelize.query('PRAGMA synchronous = NORMAL');
-    await sequelize.query('PRAGMA foreign_keys = ON');
-  }
+  // WAL lets readers run beside the writer; it is a property of the file, set once.
+  if (sequelize.getDialect() === 'sqlite') await sequelize.query('PRAGMA journal_mode = WAL');
   initModels(sequelize);
   return sequelize;
+}
+
+type Callback = (err: Error | null, rows?: unknown) => void;
+
+interface SqliteHandle {
+  configure(option: 'busyTimeout', ms: number): void;
+  exec(sql: string, cb: (err: Error | null) => void): void;
+  all(sql: string, ...rest: unknown[]): unknown;
+  run(sql: string, ...rest: unknown[]): unknown;
+}
+
+const TABLE_INFO = /^PRAGMA table_info\(/;
+const DDL = /^\s*(CREATE|ALTER|DROP)\b/i;
+
+/**
+ * Sequelize's SQLite dialect asks `PRAGMA table_info` for every table of every SELECT, to
+ * parse column types: a second round trip per query. The schema only changes through DDL,
+ * so the answers are cached and dropped whenever DDL runs (migrations).
+ */
+function cacheTableInfo(handle: SqliteHandle, cache: Map<string, unknown>): void {
+  const all = handle.all.bind(handle);
+  const run = handle.run.bind(handle);
+  handle.all = (sql: string, ...rest: unknown[]) => {
+    const cb = rest[rest.length - 1] as Callback;
+    if (DDL.test(sql)) cache.clear();
+    if (!TABLE_INFO.test(sql) || typeof cb !== 'function') return all(sql, ...rest);
+    if (cache.has(sql)) return process.nextTick(cb, null, cache.get(sql));
+    return all(sql, ...rest.slice(0, -1), (err: Error | null, rows: unknown) => {
+      if (!err) cache.set(sql, rows);
+      cb(err, rows);
+    });
+  };
+  handle.run = (sql: string, ...rest: unknown[]) => {
+    if (DDL.test(sql)) cache.clear();
+    return run(sql, ...rest);
+  };
+}
+
+/**
+ * Sequelize opens a separate SQLite handle for every transaction and runs no hook for it,
+ * so per-connection settings are applied here, on each handle's first use (with the cache above):
+ * a busy timeout (wait for the writer instead of failing) and synchronous=FULL (a commit
+ * is on disk before the server acknowledges it, even if the machine loses power).
+ */
+function configureEverySqliteConnection(sequelize: Sequelize): void {
+  const manager = sequelize.connectionManager as unknown as { getConnection(options?: unknown): Promise<SqliteHandle> };
+  const getConnection = manager.getConnection.bind(manager);
+  const configured = new WeakSet<SqliteHandle>();
+  const tableInfo = new Map<string, unknown>();
+  manager.getConnection = async (options) => {
+    const handle = await getConnection(options);
+    if (!configured.has(handle)) {
+      configured.add(handle);
+      cacheTableInfo(handle, tableInfo);
+      handle.configure('busyTimeout', 5000);
+      await new Promise<void>((resolve, reject) => handle.exec('PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON', (err) => (err ? reject(err) : resolve())));
+    }
+    return handle;
+  };
 }

@@ -47,7 +47,12 @@ export type CallSignal =
   | { type: 'offer' | 'answer'; sdp: string }
   | { type: 'ice_candidate'; candidate: string; sdpMid: string | null; sdpMLineIndex: number | null };
 
-export interface DomainEvents {
+/**
+ * Events written to the per-user event log (src/events/outbox.ts) in the transaction of the
+ * change they announce, so a client that was away can replay them. Published with `seqs`:
+ * each recipient's sequence number for this event (keys are user ids).
+ */
+export interface LoggedEvents {
   'dm.created': { message: DirectMessagePayload };
   'dm.read': { message: DirectMessagePayload };
   'group_message.created': { message: GroupMessagePayload };
@@ -60,11 +65,38 @@ export interface DomainEvents {
   'call.ended': { call: CallPayload; byUserId: number };
   /** byUserId: who hung up the ringing call; absent when the ring timed out. */
   'call.missed': { call: CallPayload; byUserId?: number };
+}
+
+export type LoggedEventName = keyof LoggedEvents;
+
+export const LOGGED_EVENT_NAMES = [
+  'dm.created',
+  'dm.read',
+  'group_message.created',
+  'group.member_joined',
+  'group.member_left',
+  'group.deleted',
+  'call.started',
+  'call.accepted',
+  'call.rejected',
+  'call.ended',
+  'call.missed',
+] as const satisfies readonly LoggedEventName[];
+
+/** Recipient user id (as a JSON object key) → that recipient's sequence number. */
+export type Seqs = Record<string, number>;
+
+/** Events that only matter live: never stored, no sequence number. */
+export interface EphemeralEvents {
   /** WebRTC signaling relayed between the two participants of a call (never stored). */
   'call.signal': { callId: number; fromUserId: number; toUserId: number; signal: CallSignal };
+  /** Someone typing to a user or in a group; `recipients` were resolved by the publisher. */
+  typing: { fromUserId: number; username: string; toUserId: number | null; groupId: number | null; isTyping: boolean; recipients: number[] };
   'presence.changed': { userId: number; username: string; isOnline: boolean; lastSeen: string | null };
   'post.created': { postId: number; authorId: number };
   'user.sessions_revoked': { userId: number };
 }
+
+export type DomainEvents = { [K in LoggedEventName]: LoggedEvents[K] & { seqs: Seqs } } & EphemeralEvents;
 
 export type DomainEventName = keyof DomainEvents;

@@ -1,19 +1,22 @@
 /**
- * What each realtime endpoint of the seed does, independent of the transport: who may open
- * it (the checks throw the usual domain errors), which rooms it listens to, and how it
- * answers each client frame. Frames are validated like REST bodies and handled by the
- * same services, so a message sent over a socket obeys exactly the rules of POST /api/messages/.
+ * What each realtime endpoint does, independent of the transport: who may open a seed
+ * endpoint (the checks throw the usual domain errors), which rooms it listens to, how it
+ * answers each client frame, and the socket.io channel's acknowledged requests. Input is
+ * validated like REST bodies and handled by the same services, so a message sent over a
+ * socket obeys exactly the rules of POST /api/messages/.
  */
 import { z } from 'zod';
 import type { User } from '../models/index.js';
 import type { Services } from '../services/index.js';
 import type { EventBus } from '../events/bus.js';
 import type { CallSignal } from '../events/types.js';
-import { AppError, ValidationError } from '../errors.js';
+import { groupMemberIds } from '../events/outbox.js';
+import { AppError, NotFound, ValidationError } from '../errors.js';
 import { id, parse, text } from '../validation.js';
 import { MESSAGE_MAX, clientIdField } from '../http/routes/messages.js';
 import { rooms } from './hub.js';
 import { errorFrame, pongFrame, type ErrorFrame, type Frame } from './frames.js';
+import type { ClientToServerEvents } from './protocol.js';
 
 export interface ChannelDeps {
   services: Services;
@@ -58,11 +61,11 @@ const ping: FrameHandler = async () => pongFrame();
 const CALL_UNAVAILABLE = 'Call not found or unauthorized';
 
 /** Passes WebRTC signaling to the other participant of a ringing or active call, and to no one else. */
-async function relay(actor: User, { services, bus }: ChannelDeps, callId: number, signal: CallSignal): Promise<Frame | void> {
+async function relay(actor: User, { services, bus }: ChannelDeps, callId: number, signal: CallSignal): Promise<void> {
   const call = await services.calls.participants(callId);
   const live = call !== null && (call.status === 'pending' || call.status === 'active');
   const other = !live ? undefined : actor.id === call.callerId ? call.calleeId : actor.id === call.calleeId ? call.callerId : undefined;
-  if (other === undefined) return errorFrame(CALL_UNAVAILABLE);
+  if (other === undefined) throw new NotFound(CALL_UNAVAILABLE);
   await bus.publish('call.signal', { callId, fromUserId: actor.id, toUserId: other, signal });
 }
 
@@ -115,9 +118,7 @@ export const endpoints: Endpoint[] = [
           ping,
           offer: sdp('offer'),
           answer: sdp('answer'),
-          ice_candidate: handle(iceFrame, ({ call_id, candidate, sdpMid, sdpMLineIndex }) =>
-            relay(actor, deps, call_id, { type: 'ice_candidate', candidate, sdpMid, sdpMLineIndex }),
-          ),
+          ice_candidate: handle(iceFrame, ({ call_id, ...candidate }) => relay(actor, deps, call_id, { type: 'ice_candidate', ...candidate })),
         },
       };
     },
@@ -133,11 +134,79 @@ export function matchEndpoint(pathname: string): { endpoint: Endpoint; params: n
   return undefined;
 }
 
-/** The error frame for a refused client frame; undefined for unexpected errors (not the client's fault). */
-export function refusalFrame(err: unknown): ErrorFrame | undefined {
+/** Why a client request was refused, in the API's words; undefined for unexpected errors (not the client's fault). */
+export function refusal(err: unknown): { message: string; status: number } | undefined {
   if (err instanceof ValidationError) {
-    return errorFrame(Object.entries(err.fields).map(([field, messages]) => (field === 'non_field_errors' ? messages.join(' ') : `${field}: ${messages.join(' ')}`)).join(' '));
+    const message = Object.entries(err.fields)
+      .map(([field, messages]) => (field === 'non_field_errors' ? messages.join(' ') : `${field}: ${messages.join(' ')}`))
+      .join(' ');
+    return { message, status: err.status };
   }
-  if (err instanceof AppError) return errorFrame(err.message);
+  if (err instanceof AppError) return { message: err.message, status: err.status };
   return undefined;
+}
+
+/** The error frame for a refused client frame; undefined for unexpected errors. */
+export function refusalFrame(err: unknown): ErrorFrame | undefined {
+  const refused = refusal(err);
+  return refused && errorFrame(refused.message);
+}
+
+/** A socket.io request handler: validated input in, the acknowledgement's fields out. */
+export type RequestHandler = (request: unknown) => Promise<object>;
+
+const request =
+  <S extends z.ZodType>(schema: S, run: (input: z.output<S>) => Promise<object>): RequestHandler =>
+  (input) =>
+    run(parse(schema, input));
+
+const dmSend = z.object({ to: id(), content: text(MESSAGE_MAX), client_id: clientIdField });
+const groupSend = z.object({ group_id: id(), content: text(MESSAGE_MAX), client_id: clientIdField });
+const dmRead = z.object({ message_id: id() });
+const typing = z.object({ to_user: id().optional(), group_id: id().optional(), is_typing: z.boolean() });
+const signal = z.discriminatedUnion('type', [
+  sdpFrame.extend({ type: z.enum(['offer', 'answer']) }),
+  iceFrame.extend({ type: z.literal('ice_candidate') }),
+]);
+
+/** Who hears that the actor is typing: the one user, or the group's other members. */
+async function typingAudience(actor: User, services: Services, input: z.output<typeof typing>): Promise<number[]> {
+  if ((input.to_user === undefined) === (input.group_id === undefined)) throw ValidationError.nonField('Give either to_user or group_id.');
+  if (input.to_user !== undefined) {
+    const peer = await services.users.get(input.to_user);
+    if (peer.id === actor.id) throw ValidationError.nonField('You cannot send a message to yourself.');
+    return [peer.id];
+  }
+  await services.groups.requireMember(actor, input.group_id as number);
+  return (await groupMemberIds(input.group_id as number)).filter((userId) => userId !== actor.id);
+}
+
+/** The socket.io channel's requests (see protocol.ts), for one authenticated user. */
+export function channelRequests(actor: User, deps: ChannelDeps): Record<keyof ClientToServerEvents, RequestHandler> {
+  const { services, bus } = deps;
+  return {
+    'dm:send': request(dmSend, async ({ to, content, client_id }) => ({
+      message: await services.messages.send(actor, { receiverId: to, content, clientId: client_id }),
+    })),
+    'group:send': request(groupSend, async ({ group_id, content, client_id }) => ({
+      message: await services.groupMessages.send(actor, { groupId: group_id, content, clientId: client_id }),
+    })),
+    'dm:read': request(dmRead, async ({ message_id }) => ({ message: await services.messages.markRead(actor, message_id) })),
+    typing: request(typing, async (input) => {
+      const recipients = await typingAudience(actor, services, input);
+      await bus.publish('typing', {
+        fromUserId: actor.id,
+        username: actor.username,
+        toUserId: input.to_user ?? null,
+        groupId: input.group_id ?? null,
+        isTyping: input.is_typing,
+        recipients,
+      });
+      return {};
+    }),
+    'call:signal': request(signal, async ({ call_id, ...rest }) => {
+      await relay(actor, deps, call_id, rest);
+      return {};
+    }),
+  };
 }

@@ -1,8 +1,10 @@
 /**
- * The JSON frames the seed's WebSocket endpoints speak, and the presenters that turn
- * domain event payloads into them. Transports send these objects as they are.
+ * The JSON frames the seed's WebSocket endpoints speak, the socket.io channel's events, and
+ * the presenters that turn domain event payloads into them. Frames of logged events get their
+ * `seq` from the transport, per recipient.
  */
-import type { CallPayload, CallSignal, DirectMessagePayload, DomainEvents, GroupMessagePayload } from '../events/types.js';
+import type { CallPayload, CallSignal, DirectMessagePayload, DomainEvents, GroupMessagePayload, LoggedEvents } from '../events/types.js';
+import type { ServerEventName, ServerToClientEvents } from './protocol.js';
 
 export interface DirectMessageFrame {
   type: 'message';
@@ -62,6 +64,12 @@ export interface ErrorFrame {
   message: string;
 }
 
+/** Sent instead of a replay when more was missed than can be replayed. */
+export interface ResyncFrame {
+  type: 'resync';
+  latest_seq: number;
+}
+
 export type Frame =
   | DirectMessageFrame
   | GroupMessageFrame
@@ -71,7 +79,19 @@ export type Frame =
   | CallStateFrame
   | SignalFrame
   | PongFrame
-  | ErrorFrame;
+  | ErrorFrame
+  | ResyncFrame;
+
+type Unsequenced<T> = T extends unknown ? Omit<T, 'seq'> : never;
+
+/** A socket.io event as the hub routes it; `seq` is added per recipient on the way out. */
+export type ChannelEvent = { [K in ServerEventName]: { event: K; data: Unsequenced<Parameters<ServerToClientEvents[K]>[0]> } }[ServerEventName];
+
+/** Anything a connection is sent: a seed frame (raw ws) or a socket.io event. */
+export type Outbound = Frame | ChannelEvent;
+
+export const channelEvent = <K extends ServerEventName>(event: K, data: Unsequenced<Parameters<ServerToClientEvents[K]>[0]>): ChannelEvent =>
+  ({ event, data }) as ChannelEvent;
 
 export function directMessageFrame(m: DirectMessagePayload): DirectMessageFrame {
   return {
@@ -97,7 +117,7 @@ export function groupMessageFrame(m: GroupMessagePayload): GroupMessageFrame {
   };
 }
 
-export function membershipFrame(type: MembershipFrame['type'], e: DomainEvents['group.member_joined']): MembershipFrame {
+export function membershipFrame(type: MembershipFrame['type'], e: LoggedEvents['group.member_joined']): MembershipFrame {
   return { type, user_id: e.userId, username: e.username };
 }
 
@@ -122,3 +142,5 @@ export function signalFrame(e: DomainEvents['call.signal']): SignalFrame {
 export const pongFrame = (): PongFrame => ({ type: 'pong' });
 
 export const errorFrame = (message: string): ErrorFrame => ({ type: 'error', message });
+
+export const resyncFrame = (latestSeq: number): ResyncFrame => ({ type: 'resync', latest_seq: latestSeq });

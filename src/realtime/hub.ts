@@ -1,23 +1,28 @@
 /**
- * The realtime hub: subscribes to domain events on the bus and routes the seed's frames to
- * the connections of this process, by room. Transports (raw ws today, socket.io later) only
- * authenticate, register connections in rooms and write frames; the hub knows no transport.
+ * The realtime hub: subscribes to domain events on the bus and routes frames to the
+ * connections of this process, by room. Transports (raw ws, socket.io) only authenticate,
+ * register connections in rooms and write frames; the hub knows no transport.
  * With a shared (Redis) bus every process runs a hub, so an event reaches sockets everywhere.
+ * Where a logged event goes is decided by one table, used both live and when a reconnecting
+ * client replays the log, so a replay delivers exactly what the connection would have heard.
  */
 import type { Logger } from 'pino';
 import type { EventBus } from '../events/bus.js';
-import type { CallPayload, DomainEventName, DomainEvents } from '../events/types.js';
+import { LOGGED_EVENT_NAMES, type CallPayload, type DomainEventName, type DomainEvents, type LoggedEventName, type LoggedEvents, type Seqs } from '../events/types.js';
+import type { LoggedEvent } from '../events/outbox.js';
 import type { UserService } from '../services/users.js';
 import { KeyedSerial } from './serial.js';
 import {
   callStateFrame,
+  channelEvent,
   directMessageFrame,
   groupMessageFrame,
   incomingCallFrame,
   membershipFrame,
   presenceFrame,
   signalFrame,
-  type Frame,
+  type ChannelEvent,
+  type Outbound,
 } from './frames.js';
 
 /** Room names. One per audience, so routing is a lookup and never a per-connection filter. */
@@ -32,16 +37,85 @@ export const rooms = {
   status: (userId: number) => `status:${userId}`,
   /** /ws/calls/ sockets of a user. */
   calls: (userId: number) => `calls:${userId}`,
+  /** socket.io connections of a user: everything the user can receive. */
+  inbox: (userId: number) => `inbox:${userId}`,
 };
 
 /** What a transport hands the hub for each authenticated socket. */
 export interface HubConnection {
   readonly userId: number;
-  send(frame: Frame): void;
+  /** `seq`: the user's sequence number when the frame announces a logged event. */
+  send(frame: Outbound, seq?: number): void;
   close(code: number, reason: string): void;
 }
 
-export const CLOSE = { unauthorized: 4401, forbidden: 4403, notFound: 4404, throttled: 4429 } as const;
+export const CLOSE = { badRequest: 4400, unauthorized: 4401, forbidden: 4403, notFound: 4404, throttled: 4429 } as const;
+
+interface Delivery {
+  room: string;
+  frame: Outbound;
+}
+
+const toCall = (call: CallPayload, frame: Outbound): Delivery[] => [
+  { room: rooms.calls(call.caller.id), frame },
+  { room: rooms.calls(call.callee.id), frame },
+];
+
+/** The seed endpoints' frames of each logged event, by room. */
+const endpointRoutes: { [K in LoggedEventName]: (e: LoggedEvents[K]) => Delivery[] } = {
+  'dm.created': ({ message }) => [{ room: rooms.dm(message.sender, message.receiver), frame: directMessageFrame(message) }],
+  // The seed has no read-receipt frame.
+  'dm.read': () => [],
+  'group_message.created': ({ message }) => [{ room: rooms.group(message.group), frame: groupMessageFrame(message) }],
+  'group.member_joined': (e) => [{ room: rooms.group(e.groupId), frame: membershipFrame('user-joined', e) }],
+  'group.member_left': (e) => [{ room: rooms.group(e.groupId), frame: membershipFrame('user-left', e) }],
+  // Its sockets are closed instead (see the hub).
+  'group.deleted': () => [],
+  'call.started': ({ call }) => [{ room: rooms.calls(call.callee.id), frame: incomingCallFrame(call) }],
+  // Both sides hear every change: the other participant, and the actor's other devices.
+  'call.accepted': ({ call, byUserId }) => toCall(call, callStateFrame('call_accepted', call.id, byUserId)),
+  'call.rejected': ({ call, byUserId }) => toCall(call, callStateFrame('call_rejected', call.id, byUserId)),
+  'call.ended': ({ call, byUserId }) => toCall(call, callStateFrame('call_ended', call.id, byUserId)),
+  // The seed has no "missed" frame: the call simply ended, by whoever hung up, or by the
+  // callee's silence when the ring timed out.
+  'call.missed': ({ call, byUserId }) => toCall(call, callStateFrame('call_ended', call.id, byUserId ?? call.callee.id)),
+};
+
+const membership = (e: LoggedEvents['group.member_joined']) => ({ group_id: e.groupId, user_id: e.userId, username: e.username });
+const callEvent = ({ call, byUserId }: { call: CallPayload; byUserId?: number }) => ({ call, by_user_id: byUserId ?? null });
+
+/** The socket.io event of each logged event; it goes to the inbox of every recipient. */
+const inboxEvents: { [K in LoggedEventName]: (e: LoggedEvents[K]) => ChannelEvent } = {
+  'dm.created': ({ message }) => channelEvent('dm:new', message),
+  'dm.read': ({ message }) => channelEvent('dm:read', message),
+  'group_message.created': ({ message }) => channelEvent('group:message', message),
+  'group.member_joined': (e) => channelEvent('group:joined', membership(e)),
+  'group.member_left': (e) => channelEvent('group:left', membership(e)),
+  'group.deleted': (e) => channelEvent('group:deleted', { group_id: e.groupId }),
+  'call.started': (e) => channelEvent('call:started', callEvent(e)),
+  'call.accepted': (e) => channelEvent('call:accepted', callEvent(e)),
+  'call.rejected': (e) => channelEvent('call:rejected', callEvent(e)),
+  'call.ended': (e) => channelEvent('call:ended', callEvent(e)),
+  'call.missed': (e) => channelEvent('call:missed', callEvent(e)),
+};
+
+/** Every delivery of a logged event to the given recipients (the users it was logged for). */
+function loggedRoutes<K extends LoggedEventName>(name: K, payload: LoggedEvents[K], recipients: number[]): Delivery[] {
+  const frame = inboxEvents[name](payload);
+  return [...endpointRoutes[name](payload), ...recipients.map((userId) => ({ room: rooms.inbox(userId), frame }))];
+}
+
+/** The socket.io event a logged event is for its recipient (as GET /api/events/ lists it). */
+export function inboxEventOf(event: LoggedEvent): ChannelEvent {
+  return (inboxEvents[event.name] as (e: LoggedEvents[LoggedEventName]) => ChannelEvent)(event.payload);
+}
+
+/** What one logged event of `userId` replays as on a connection listening to `roomNames`. */
+export function replayFrames(event: LoggedEvent, userId: number, roomNames: ReadonlySet<string>): Outbound[] {
+  return loggedRoutes(event.name, event.payload, [userId])
+    .filter((d) => roomNames.has(d.room))
+    .map((d) => d.frame);
+}
 
 export class Hub {
   private readonly members = new Map<string, Set<HubConnection>>();
@@ -69,31 +143,34 @@ export class Hub {
       );
     };
 
-    on('dm.created', ({ message }) => this.deliver(rooms.dm(message.sender, message.receiver), directMessageFrame(message)));
-
-    on('group_message.created', ({ message }) => this.deliver(rooms.group(message.group), groupMessageFrame(message)));
-    on('group.member_joined', (e) => this.deliver(rooms.group(e.groupId), membershipFrame('user-joined', e)));
-    on('group.member_left', (e) => {
-      this.deliver(rooms.group(e.groupId), membershipFrame('user-left', e));
-      // Someone who left is no longer a member: their open group sockets must stop receiving.
-      this.closeRoom(rooms.group(e.groupId), CLOSE.forbidden, 'You left this group.', e.userId);
-    });
+    for (const name of LOGGED_EVENT_NAMES) {
+      on(name, ({ seqs, ...payload }) => {
+        const recipients = Object.keys(seqs).map(Number);
+        for (const { room, frame } of loggedRoutes(name, payload as LoggedEvents[typeof name], recipients)) this.deliver(room, frame, seqs);
+      });
+    }
+    // Someone who left is no longer a member: their open group sockets must stop receiving.
+    on('group.member_left', (e) => this.closeRoom(rooms.group(e.groupId), CLOSE.forbidden, 'You left this group.', e.userId));
     on('group.deleted', (e) => this.closeRoom(rooms.group(e.groupId), CLOSE.notFound, 'Not found.'));
 
-    on('call.started', ({ call }) => this.deliver(rooms.calls(call.callee.id), incomingCallFrame(call)));
-    // Both sides hear every change: the other participant, and the actor's other devices.
-    on('call.accepted', ({ call, byUserId }) => this.toCall(call, callStateFrame('call_accepted', call.id, byUserId)));
-    on('call.rejected', ({ call, byUserId }) => this.toCall(call, callStateFrame('call_rejected', call.id, byUserId)));
-    on('call.ended', ({ call, byUserId }) => this.toCall(call, callStateFrame('call_ended', call.id, byUserId)));
-    // The seed has no "missed" frame: the call simply ended, by whoever hung up, or by the
-    // callee's silence when the ring timed out.
-    on('call.missed', ({ call, byUserId }) => this.toCall(call, callStateFrame('call_ended', call.id, byUserId ?? call.callee.id)));
-    on('call.signal', (e) => this.deliver(rooms.calls(e.toUserId), signalFrame(e)));
+    on('call.signal', (e) => {
+      this.deliver(rooms.calls(e.toUserId), signalFrame(e));
+      this.deliver(rooms.inbox(e.toUserId), channelEvent('call:signal', signalFrame(e)));
+    });
+    on('typing', (e) => {
+      const frame = channelEvent('typing', { from_user: e.fromUserId, username: e.username, to_user: e.toUserId, group_id: e.groupId, is_typing: e.isTyping });
+      for (const userId of e.recipients) this.deliver(rooms.inbox(userId), frame);
+    });
 
     on('presence.changed', (e) =>
       this.presenceQueue.run(e.userId, async () => {
         const frame = presenceFrame(e);
-        for (const userId of await this.users.presenceAudience(e.userId)) this.deliver(rooms.status(userId), frame);
+        const { type: _type, ...data } = frame;
+        const event = channelEvent('presence', data);
+        for (const userId of await this.users.presenceAudience(e.userId)) {
+          this.deliver(rooms.status(userId), frame);
+          this.deliver(rooms.inbox(userId), event);
+        }
       }),
     );
 
@@ -119,20 +196,15 @@ export class Hub {
     this.joined.delete(connection);
   }
 
-  /** Sends a frame to every local connection in a room. */
-  deliver(room: string, frame: Frame): void {
+  /** Sends a frame to every local connection in a room, each with its user's seq when logged. */
+  deliver(room: string, frame: Outbound, seqs?: Seqs): void {
     for (const connection of this.members.get(room) ?? []) {
       try {
-        connection.send(frame);
+        connection.send(frame, seqs?.[connection.userId]);
       } catch (err) {
         this.logger.warn({ err, room }, 'realtime send failed');
       }
     }
-  }
-
-  private toCall(call: CallPayload, frame: Frame): void {
-    this.deliver(rooms.calls(call.caller.id), frame);
-    this.deliver(rooms.calls(call.callee.id), frame);
   }
 
   /** Closes the connections in a room (only one user's, when given). */

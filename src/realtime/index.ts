@@ -1,6 +1,7 @@
 /**
  * Wires the realtime layer onto an HTTP server: one hub per process, presence from
- * connections, and the raw WebSocket transport. close() before the bus and database close.
+ * connections, the raw WebSocket and socket.io transports, and pruning of the event log
+ * they replay from. close() before the bus and database close.
  */
 import type http from 'node:http';
 import type { Logger } from 'pino';
@@ -8,32 +9,40 @@ import type { Services } from '../services/index.js';
 import type { EventBus } from '../events/bus.js';
 import { Hub } from './hub.js';
 import { PresenceTracker } from './presence.js';
-import { WsTransport, type WsTransportOptions } from './ws.js';
+import { WS_DEFAULTS, WsTransport, type WsTransportOptions } from './ws.js';
+import { SocketIoTransport } from './socketio.js';
+import { SOCKET_IO_PATH } from './protocol.js';
 
 export interface Realtime {
   hub: Hub;
   presence: PresenceTracker;
   ws: WsTransport;
+  io: SocketIoTransport;
   close(): Promise<void>;
 }
 
 export function startRealtime(
   server: http.Server,
-  { services, bus, logger }: { services: Services; bus: EventBus; logger: Logger },
+  { services, bus, logger, presence = new PresenceTracker(services.users, logger) }: { services: Services; bus: EventBus; logger: Logger; presence?: PresenceTracker },
   options: Partial<WsTransportOptions> = {},
 ): Realtime {
   const hub = new Hub(bus, services.users, logger);
-  const presence = new PresenceTracker(services.users, logger);
-  const ws = new WsTransport(server, { hub, presence, services, bus, logger }, options);
+  const claimedElsewhere = (pathname: string) => pathname.startsWith(`${SOCKET_IO_PATH}/`);
+  const ws = new WsTransport(server, { hub, presence, services, bus, logger, claimedElsewhere }, options);
+  const io = new SocketIoTransport(server, { hub, presence, services, bus, logger }, { ...WS_DEFAULTS, ...options });
+  const { events } = services.deps;
+  events.startPruning();
   return {
     hub,
     presence,
     ws,
+    io,
     async close() {
       // Sockets first (their disconnects queue the offline writes), then those writes, then fan-out.
-      await ws.close();
+      await Promise.all([ws.close(), io.close()]);
       await presence.close();
       await hub.close();
+      await events.stopPruning();
     },
   };
 }

@@ -1,26 +1,85 @@
 /**
  * Presence from connections: a user is online while they hold at least one authenticated
- * realtime connection (any endpoint, any number of tabs and devices) in this process.
- * Only the first connection and the last disconnect write; the writes for one user run in
- * order, so a quick reconnect can never end with the user shown offline.
+ * realtime connection (any endpoint, any tab or device) on any server process.
+ *
+ * Each process counts its own connections per user. What it holds is recorded in a
+ * `HoldRegistry`: in memory for a single process, or in Redis (shared by every process, with
+ * an expiry a heartbeat keeps pushing back, so the holds of a process that dies without
+ * closing are reclaimed by the survivors). The database flag is then *reconciled* with the
+ * registry: read "does anybody hold this user?", flip `is_online` with a conditional UPDATE
+ * (only the process whose UPDATE changed the row announces presence.changed), and read again;
+ * if the answer moved meanwhile (a connect on one process racing a disconnect on another),
+ * go round once more. Work for one user runs in order in this process, so a quick reconnect
+ * never ends with the user shown offline.
+ *
+ * At start, every user flagged online whom nobody holds is flagged offline: they were left
+ * online by a process that died, or by REST set-online (which holds nothing; see README).
  */
+import crypto from 'node:crypto';
+import os from 'node:os';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { User } from '../models/index.js';
 import type { UserService } from '../services/users.js';
 import { KeyedSerial } from './serial.js';
 
+/** Who holds connections of which user, across the processes that share it. */
+export interface HoldRegistry {
+  /** Records whether this process holds connections of the user. */
+  set(userId: number, held: boolean): Promise<void>;
+  /** For each user, whether any process holds a connection of theirs. */
+  held(userIds: number[]): Promise<boolean[]>;
+  /** Starts heartbeats and the sweep of dead processes (shared registries only). */
+  start?(hooks: RegistryHooks): Promise<void>;
+  /** Withdraws this process; call once its holds are released. */
+  close?(): Promise<void>;
+}
+
+export interface RegistryHooks {
+  /** Users a dead process held: their flag must be re-derived. */
+  orphaned(userIds: number[]): void;
+  /** This process was taken for dead (a long stall, Redis lost its data): register again. */
+  lost(): void;
+}
+
+type PresenceUsers = Pick<UserService, 'flipPresence' | 'onlineIds'>;
+
+/** Re-reads after a write at most this often; more than a couple of rounds means constant churn. */
+const MAX_ROUNDS = 5;
+
 export class PresenceTracker {
   private readonly counts = new Map<number, number>();
   private readonly writes: KeyedSerial<number>;
+  private readonly registry: HoldRegistry;
 
-  constructor(private readonly users: Pick<UserService, 'setPresence'>, logger: Logger) {
+  constructor(
+    private readonly users: PresenceUsers,
+    private readonly logger: Logger,
+    registry?: HoldRegistry,
+  ) {
     this.writes = new KeyedSerial((err) => logger.error({ err }, 'presence update failed'));
+    // A single process knows every connection: its own counts are the whole truth.
+    this.registry = registry ?? { set: async () => {}, held: async (ids) => ids.map((id) => this.counts.has(id)) };
+  }
+
+  /** Joins the registry, then flags offline whoever is flagged online but held by no one. */
+  async start(): Promise<void> {
+    await this.registry.start?.({
+      orphaned: (ids) => ids.forEach((id) => this.writes.run(id, () => this.reconcile(id))),
+      lost: () => [...this.counts.keys()].forEach((id) => this.sync(id)),
+    });
+    const flagged = await this.users.onlineIds();
+    const held = await this.registry.held(flagged);
+    const stale = flagged.filter((_, i) => !held[i]);
+    if (stale.length) this.logger.info({ users: stale.length }, 'flagging offline users no live connection holds');
+    for (const id of stale) this.writes.run(id, () => this.reconcile(id));
+    await this.writes.idle();
   }
 
   connected(user: User): void {
     const count = (this.counts.get(user.id) ?? 0) + 1;
     this.counts.set(user.id, count);
-    if (count === 1) this.writes.run(user.id, () => this.users.setPresence(user, true));
+    if (count === 1) this.sync(user.id);
   }
 
   disconnected(user: User): void {
@@ -30,11 +89,156 @@ export class PresenceTracker {
       return;
     }
     this.counts.delete(user.id);
-    this.writes.run(user.id, () => this.users.setPresence(user, false));
+    this.sync(user.id);
   }
 
-  /** Waits for pending writes; call after the transports dropped their connections. */
+  /** Waits for pending writes (call after the transports dropped their connections), then leaves the registry. */
   async close(): Promise<void> {
+    // Release every hold before withdrawing: a hold left behind an unregistered process is never swept.
     await this.writes.idle();
+    await this.registry.close?.();
+    // A sweep that was under way may have queued reconciles.
+    await this.writes.idle();
+  }
+
+  /** Records this process's current hold (level, not edge: queued syncs collapse) and reconciles. */
+  private sync(userId: number): void {
+    this.writes.run(userId, async () => {
+      await this.registry.set(userId, this.counts.has(userId));
+      await this.reconcile(userId);
+    });
+  }
+
+  private async reconcile(userId: number): Promise<void> {
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const [online] = await this.registry.held([userId]);
+      if (!(await this.users.flipPresence(userId, online))) return;
+      // Our write changed the row; if the registry moved since we read it, it may now be wrong.
+      const [after] = await this.registry.held([userId]);
+      if (after === online) return;
+    }
+    this.logger.warn({ userId }, 'presence kept changing while being written; the next change will settle it');
+  }
+}
+
+// Redis layout, under `<prefix>:presence:`
+//   procs          sorted set: process id → expiry (ms, Redis clock), pushed back by each heartbeat
+//   proc:<pid>     set of user ids the process holds
+//   user:<uid>     set of process ids holding the user (Redis drops it when it empties)
+// Scripts build user/proc keys from the prefix, so this needs a single Redis (not Cluster).
+
+const NOW_MS = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+/** KEYS: procs. ARGV: pid, ttlMs. Returns 1 if the process was still registered. */
+const HEARTBEAT = `${NOW_MS}
+local known = redis.call('ZSCORE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+if known then return 1 else return 0 end`;
+
+/**
+ * KEYS: procs. ARGV: key prefix, batch size. Removes processes whose expiry passed and their
+ * holds, atomically: of several sweepers, exactly one claims each dead process. Returns the
+ * user ids they held.
+ */
+const CLAIM_DEAD = `${NOW_MS}
+local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+local orphans = {}
+for _, pid in ipairs(dead) do
+  redis.call('ZREM', KEYS[1], pid)
+  local procKey = ARGV[1] .. 'proc:' .. pid
+  for _, uid in ipairs(redis.call('SMEMBERS', procKey)) do
+    redis.call('SREM', ARGV[1] .. 'user:' .. uid, pid)
+    orphans[#orphans + 1] = uid
+  end
+  redis.call('DEL', procKey)
+end
+return orphans`;
+
+export interface RedisRegistryOptions {
+  /** Key namespace (config.redisPrefix). */
+  prefix: string;
+  /** How long holds outlive the last heartbeat; heartbeats and sweeps run every third of it. */
+  ttlMs: number;
+}
+
+export class RedisHoldRegistry implements HoldRegistry {
+  /** Unique per run: a restarted process must not inherit (or refresh) its predecessor's holds. */
+  readonly processId = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
+  private readonly keys: { base: string; procs: string; proc: string };
+  private timer?: NodeJS.Timeout;
+  private ticking?: Promise<void>;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly logger: Logger,
+    private readonly options: RedisRegistryOptions,
+  ) {
+    const base = `${options.prefix}:presence:`;
+    this.keys = { base, procs: `${base}procs`, proc: `${base}proc:${this.processId}` };
+  }
+
+  private userKey(userId: number): string {
+    return `${this.keys.base}user:${userId}`;
+  }
+
+  async set(userId: number, held: boolean): Promise<void> {
+    const tx = this.redis.multi();
+    if (held) tx.sadd(this.userKey(userId), this.processId).sadd(this.keys.proc, userId);
+    else tx.srem(this.userKey(userId), this.processId).srem(this.keys.proc, userId);
+    await tx.exec();
+  }
+
+  async held(userIds: number[]): Promise<boolean[]> {
+    if (!userIds.length) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of userIds) pipeline.scard(this.userKey(id));
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([err, count]) => {
+      if (err) throw err;
+      return Number(count) > 0;
+    });
+  }
+
+  async start(hooks: RegistryHooks): Promise<void> {
+    await this.heartbeat();
+    await this.sweep(hooks);
+    const every = Math.max(250, Math.floor(this.options.ttlMs / 3));
+    this.timer = setInterval(() => {
+      // One tick at a time: a slow Redis must not pile up overlapping sweeps.
+      this.ticking ??= this.tick(hooks).finally(() => (this.ticking = undefined));
+    }, every);
+    this.timer.unref();
+  }
+
+  private async tick(hooks: RegistryHooks): Promise<void> {
+    try {
+      if (!(await this.heartbeat())) {
+        this.logger.warn({ processId: this.processId }, 'presence registrations were reclaimed; registering again');
+        hooks.lost();
+      }
+      await this.sweep(hooks);
+    } catch (err) {
+      this.logger.warn({ err }, 'presence heartbeat failed');
+    }
+  }
+
+  private async heartbeat(): Promise<boolean> {
+    return (await this.redis.eval(HEARTBEAT, 1, this.keys.procs, this.processId, this.options.ttlMs)) === 1;
+  }
+
+  private async sweep(hooks: RegistryHooks): Promise<void> {
+    for (;;) {
+      const orphans = (await this.redis.eval(CLAIM_DEAD, 1, this.keys.procs, this.keys.base, 50)) as string[];
+      if (!orphans.length) return;
+      this.logger.info({ users: orphans.length }, 'reclaimed presence held by a dead process');
+      hooks.orphaned([...new Set(orphans.map(Number))]);
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.ticking;
+    // Holds were released one by one as connections closed; what is left is the registration.
+    await this.redis.multi().zrem(this.keys.procs, this.processId).del(this.keys.proc).exec();
   }
 }

@@ -27,3 +27,23 @@ export class TokenBucket {
     return this.tokens >= this.capacity;
   }
 }
+
+/**
+ * Per-connection flood control: a token bucket, and patience that runs out. Over the rate an
+ * action is refused; refused `maxStrikes` times in a row without calming down, the client is
+ * to be disconnected.
+ */
+export class Throttle {
+  private readonly bucket: TokenBucket;
+  private strikes = 0;
+
+  constructor(burst: number, perSecond: number, private readonly maxStrikes: number) {
+    this.bucket = new TokenBucket(burst, perSecond);
+  }
+
+  check(): 'ok' | 'refuse' | 'close' {
+    if (this.bucket.full()) this.strikes = 0;
+    if (this.bucket.take()) return 'ok';
+    return ++this.strikes >= this.maxStrikes ? 'close' : 'refuse';
+  }
+}

@@ -1,7 +1,8 @@
 /**
  * The raw WebSocket transport (the seed's /ws/... paths), on the HTTP server's 'upgrade'
  * event. It authenticates, asks the endpoint whether the user may connect, registers the
- * socket with the hub and presence, and feeds client frames to the endpoint's handlers.
+ * socket with the hub and presence (after replaying the log from `?since=<seq>`, when given),
+ * and feeds client frames to the endpoint's handlers.
  * Protection: a payload cap, a per-socket token bucket, heartbeats that drop dead peers,
  * and a bound on what a slow reader may leave buffered.
  */
@@ -13,11 +14,12 @@ import type { User } from '../models/index.js';
 import type { Services } from '../services/index.js';
 import type { EventBus } from '../events/bus.js';
 import { AppError } from '../errors.js';
-import { CLOSE, rooms, type Hub, type HubConnection } from './hub.js';
+import { CLOSE, rooms, type Hub } from './hub.js';
 import type { PresenceTracker } from './presence.js';
 import { matchEndpoint, refusalFrame, type Channel, type FrameHandler } from './channels.js';
-import { errorFrame, type Frame } from './frames.js';
-import { TokenBucket } from './tokenBucket.js';
+import { errorFrame, resyncFrame, type Outbound } from './frames.js';
+import { Throttle } from './tokenBucket.js';
+import { ResumableConnection } from './resume.js';
 
 export interface WsTransportOptions {
   /** Largest client frame; bigger ones close the socket with 1009. */
@@ -51,22 +53,23 @@ export interface WsTransportDeps {
   services: Services;
   bus: EventBus;
   logger: Logger;
+  /** Upgrade paths another transport (socket.io) answers; every other non-/ws path gets a 404. */
+  claimedElsewhere?: (pathname: string) => boolean;
 }
 
 interface Client {
   ws: WebSocket;
   user: User;
   channel: Channel;
-  connection: HubConnection;
+  connection: ResumableConnection;
   /** Answered the last heartbeat ping. */
   alive: boolean;
-  bucket: TokenBucket;
-  strikes: number;
+  throttle: Throttle;
   /** Frames are handled one at a time, so a client's messages are stored in the order sent. */
   queue: Promise<void>;
 }
 
-type Admission = { user: User; channel: Channel } | { code: number; reason: string };
+type Admission = { user: User; channel: Channel; since?: number } | { code: number; reason: string };
 
 const BEARER_PROTOCOL = 'bearer.';
 
@@ -120,8 +123,8 @@ export class WsTransport {
   private async upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (!/^\/ws(\/|$)/.test(url.pathname)) {
-      // Not ours; when no other transport (socket.io…) listens, nobody else would answer.
-      if (this.server.listenerCount('upgrade') === 1) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      // Not ours; unless another transport answers it, nobody would.
+      if (!this.deps.claimedElsewhere?.(url.pathname)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
     // The socket has no error listener while we authenticate; a reset must not crash the process.
@@ -140,7 +143,7 @@ export class WsTransport {
     // Refusals too complete the handshake, then close with a code: browsers hide the HTTP status.
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       if ('code' in admission) ws.close(admission.code, admission.reason.slice(0, 120));
-      else this.attach(ws, admission.user, admission.channel);
+      else this.attach(ws, admission);
     });
   }
 
@@ -153,7 +156,11 @@ export class WsTransport {
     const { services, bus } = this.deps;
     try {
       const { user } = await services.tokens.authenticate(token);
-      return { user, channel: await match.endpoint.open(user, match.params, { services, bus }) };
+      const channel = await match.endpoint.open(user, match.params, { services, bus });
+      const since = url.searchParams.get('since');
+      if (since === null) return { user, channel };
+      if (!/^\d{1,15}$/.test(since)) return { code: CLOSE.badRequest, reason: 'since: A valid integer is required.' };
+      return { user, channel, since: Number(since) };
     } catch (err) {
       // AuthenticationFailed → 4401, PermissionDenied → 4403, NotFound → 4404.
       if (err instanceof AppError) return { code: 4000 + err.status, reason: err.message };
@@ -161,20 +168,27 @@ export class WsTransport {
     }
   }
 
-  private attach(ws: WebSocket, user: User, channel: Channel): void {
+  private attach(ws: WebSocket, { user, channel, since }: { user: User; channel: Channel; since?: number }): void {
     const client: Client = {
       ws,
       user,
       channel,
-      connection: { userId: user.id, send: (frame) => this.send(client, frame), close: (code, reason) => ws.close(code, reason) },
+      connection: new ResumableConnection({ userId: user.id, send: (frame, seq) => this.send(client, frame, seq), close: (code, reason) => ws.close(code, reason) }),
       alive: true,
-      bucket: new TokenBucket(this.options.burst, this.options.perSecond),
-      strikes: 0,
+      throttle: new Throttle(this.options.burst, this.options.perSecond, this.options.maxStrikes),
       queue: Promise.resolve(),
     };
     this.clients.add(client);
-    this.deps.hub.add(client.connection, [rooms.user(user.id), ...channel.rooms]);
+    const roomNames = [rooms.user(user.id), ...channel.rooms];
+    this.deps.hub.add(client.connection, roomNames);
     this.deps.presence.connected(user);
+    if (since !== undefined) {
+      // On the frame queue: the client's own frames are handled once it has caught up.
+      client.queue = client.connection.replay(this.deps.services.deps.events, since, roomNames, resyncFrame).catch((err: unknown) => {
+        this.deps.logger.error({ err, userId: user.id }, 'websocket replay failed');
+        ws.close(1011, 'Internal error.');
+      });
+    }
     ws.on('pong', () => {
       client.alive = true;
     });
@@ -191,9 +205,9 @@ export class WsTransport {
   }
 
   private receive(client: Client, data: RawData, isBinary: boolean): void {
-    if (client.bucket.full()) client.strikes = 0;
-    if (!client.bucket.take()) {
-      if (++client.strikes >= this.options.maxStrikes) client.ws.close(CLOSE.throttled, 'Too many messages.');
+    const verdict = client.throttle.check();
+    if (verdict !== 'ok') {
+      if (verdict === 'close') client.ws.close(CLOSE.throttled, 'Too many messages.');
       else this.send(client, errorFrame('Too many messages; slow down.'));
       return;
     }
@@ -224,14 +238,14 @@ export class WsTransport {
     }
   }
 
-  private send(client: Client, frame: Frame): void {
+  private send(client: Client, frame: Outbound, seq?: number): void {
     if (client.ws.readyState !== WebSocket.OPEN) return;
     // A client that stops reading must not make the server buffer without bound.
     if (client.ws.bufferedAmount > this.options.maxBufferedBytes) {
       client.ws.terminate();
       return;
     }
-    client.ws.send(JSON.stringify(frame));
+    client.ws.send(JSON.stringify(seq === undefined ? frame : { ...frame, seq }));
   }
 
   private beat(): void {

@@ -95,7 +95,8 @@ export class CallService {
     const ids = [actor.id, callee.id];
     // A ring that timed out while no timer ran (a restart) must not keep anyone busy.
     await this.sweep({ [Op.or]: [{ callerId: ids }, { calleeId: ids }] });
-    const callId = await this.deps.sequelize.transaction({ type: Transaction.TYPES.IMMEDIATE }, async (transaction) => {
+    const { events } = this.deps;
+    return events.transaction(async (transaction) => {
       // Locking both users (in id order, so crossing calls cannot deadlock) serializes concurrent
       // starts involving either of them on PostgreSQL; SQLite ignores the lock, its IMMEDIATE
       // transaction already serializes writers.
@@ -103,11 +104,10 @@ export class CallService {
       const busy = await Call.findOne({ attributes: ['callerId', 'calleeId'], where: { status: LIVE, [Op.or]: [{ callerId: ids }, { calleeId: ids }] }, transaction });
       if (busy) throw new Conflict(busy.callerId === actor.id || busy.calleeId === actor.id ? 'You are already in a call.' : `${callee.username} is already in a call.`);
       const call = await Call.create({ callerId: actor.id, calleeId: callee.id, callType: input.callType }, { transaction });
-      return call.id;
+      const payload = presentCall(await this.load(call.id, transaction));
+      await events.emit('call.started', { call: payload }, transaction);
+      return payload;
     });
-    const payload = presentCall(await this.load(callId));
-    await this.deps.bus.publish('call.started', { call: payload });
-    return payload;
   }
 
   async get(actor: User, callId: number): Promise<CallPayload> {
@@ -188,16 +188,19 @@ export class CallService {
    * when several processes (or a timer and a sweep) race, exactly one publishes 'call.missed'.
    */
   private async expire(callId: number, startedAt: Date): Promise<void> {
-    const [count] = await Call.update(
-      // The ring stopped at its deadline, even when a sweep notices it later (after a restart).
-      { status: 'missed', endedAt: new Date(this.ringDeadline(startedAt)) },
-      { where: { id: callId, status: 'pending', startedAt: { [Op.lte]: new Date(Date.now() - this.ringTimeoutMs) } } },
-    );
-    if (count) await this.deps.bus.publish('call.missed', { call: presentCall(await this.load(callId)) });
+    const { events } = this.deps;
+    await events.transaction(async (transaction) => {
+      const [count] = await Call.update(
+        // The ring stopped at its deadline, even when a sweep notices it later (after a restart).
+        { status: 'missed', endedAt: new Date(this.ringDeadline(startedAt)) },
+        { where: { id: callId, status: 'pending', startedAt: { [Op.lte]: new Date(Date.now() - this.ringTimeoutMs) } }, transaction },
+      );
+      if (count) await events.emit('call.missed', { call: presentCall(await this.load(callId, transaction)) }, transaction);
+    });
   }
 
-  private async load(callId: number): Promise<Call> {
-    const call = await Call.findByPk(callId, WITH_USERS);
+  private async load(callId: number, transaction?: Transaction): Promise<Call> {
+    const call = await Call.findByPk(callId, { ...WITH_USERS, transaction });
     if (!call) throw new NotFound();
     return call;
   }
@@ -225,12 +228,15 @@ export class CallService {
       const to = MOVES[action][current];
       if (!to) throw new BadRequest(REFUSED[action]);
       const now = new Date();
-      const [count] = await Call.update(to === 'active' ? { status: to, answeredAt: now } : { status: to, endedAt: now }, { where: { id: call.id, status: current } });
-      if (count) {
-        const payload = presentCall(await this.load(call.id));
-        await this.deps.bus.publish(EVENTS[to], { call: payload, byUserId: actor.id });
+      const { events } = this.deps;
+      const moved = await events.transaction(async (transaction) => {
+        const [count] = await Call.update(to === 'active' ? { status: to, answeredAt: now } : { status: to, endedAt: now }, { where: { id: call.id, status: current }, transaction });
+        if (!count) return null;
+        const payload = presentCall(await this.load(call.id, transaction));
+        await events.emit(EVENTS[to], { call: payload, byUserId: actor.id }, transaction);
         return payload;
-      }
+      });
+      if (moved) return moved;
       // Statuses only move forward, so this loop ends: at worst the call is over and we refuse.
       current = (await this.load(call.id)).status;
     }

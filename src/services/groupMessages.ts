@@ -1,5 +1,5 @@
 /** Group chat messages: members only, idempotent per client id. */
-import { Op, literal } from 'sequelize';
+import { Op, literal, type Transaction } from 'sequelize';
 import type { ServiceDeps } from './deps.js';
 import type { GroupService } from './groups.js';
 import { GroupMessage, type User } from '../models/index.js';
@@ -21,15 +21,23 @@ export class GroupMessageService {
 
   async send(actor: User, input: SendGroupMessageInput): Promise<GroupMessagePayload> {
     await this.groups.requireMember(actor, input.groupId);
-    const { id, created } = await createOnce(GroupMessage, actor.id, input.clientId, () =>
-      GroupMessage.create({ groupId: input.groupId, senderId: actor.id, content: input.content, clientId: input.clientId ?? null }),
+    const { events } = this.deps;
+    const id = await createOnce(GroupMessage, actor.id, input.clientId, () =>
+      events.transaction(async (transaction) => {
+        const row = await GroupMessage.create({ groupId: input.groupId, senderId: actor.id, content: input.content, clientId: input.clientId ?? null }, { transaction });
+        await events.emit('group_message.created', { message: await this.present(row.id, transaction) }, transaction);
+        return row;
+      }),
     );
-    const message = await GroupMessage.findByPk(id, { include: [includeUser('sender')] });
+    return this.present(id);
+  }
+
+  /** The message as events and responses show it, read in `transaction`. */
+  private async present(id: number, transaction?: Transaction): Promise<GroupMessagePayload> {
+    const message = await GroupMessage.findByPk(id, { include: [includeUser('sender')], transaction });
     // The row can only vanish if the group or the sender was deleted meanwhile.
     if (!message) throw new NotFound();
-    const payload = presentGroupMessage(message);
-    if (created) await this.deps.bus.publish('group_message.created', { message: payload });
-    return payload;
+    return presentGroupMessage(message);
   }
 
   /**

@@ -115,29 +115,40 @@ export class GroupService {
   async delete(actor: User, id: number): Promise<void> {
     const group = await this.find(id);
     await this.assertManager(actor, group);
-    await group.destroy();
+    const { events } = this.deps;
+    await events.transaction(async (transaction) => {
+      // Logged first: its recipients are the members the deletion is about to remove.
+      await events.emit('group.deleted', { groupId: id }, transaction);
+      await group.destroy({ transaction });
+    });
     await this.deps.media.remove(group.image);
-    await this.deps.bus.publish('group.deleted', { groupId: id });
   }
 
   async join(actor: User, id: number): Promise<void> {
     const group = await this.find(id);
+    const { events } = this.deps;
     try {
-      await GroupMember.create({ groupId: group.id, userId: actor.id, role: 'member' });
+      await events.transaction(async (transaction) => {
+        await GroupMember.create({ groupId: group.id, userId: actor.id, role: 'member' }, { transaction });
+        await events.emit('group.member_joined', { groupId: group.id, userId: actor.id, username: actor.username }, transaction);
+      });
     } catch (err) {
       // The unique (group_id, user_id) index decides, so two simultaneous joins cannot both succeed.
       if (err instanceof UniqueConstraintError) throw ValidationError.nonField('You are already a member of this group.');
       throw err;
     }
-    await this.deps.bus.publish('group.member_joined', { groupId: group.id, userId: actor.id, username: actor.username });
   }
 
   async leave(actor: User, id: number): Promise<void> {
     const group = await this.find(id);
     if (group.creatorId === actor.id) throw ValidationError.nonField('The group creator cannot leave the group.');
-    const removed = await GroupMember.destroy({ where: { groupId: group.id, userId: actor.id } });
+    const { events } = this.deps;
+    const removed = await events.transaction(async (transaction) => {
+      const count = await GroupMember.destroy({ where: { groupId: group.id, userId: actor.id }, transaction });
+      if (count) await events.emit('group.member_left', { groupId: group.id, userId: actor.id, username: actor.username }, transaction);
+      return count;
+    });
     if (!removed) throw ValidationError.nonField('You are not a member of this group.');
-    await this.deps.bus.publish('group.member_left', { groupId: group.id, userId: actor.id, username: actor.username });
   }
 
   /** Members as full users (with the viewer's follow flags), each carrying `groupRole`. */

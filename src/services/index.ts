@@ -7,9 +7,11 @@ import { GroupService } from './groups.js';
 import { GroupMessageService } from './groupMessages.js';
 import { DirectMessageService } from './messages.js';
 import { CallService } from './calls.js';
+import { EventLog } from '../events/outbox.js';
 
 /** Builds every domain service once; REST routes, realtime handlers and `jvai admin` share them. */
-export function createServices(deps: ServiceDeps) {
+export function createServices(base: Omit<ServiceDeps, 'events'>) {
+  const deps: ServiceDeps = { ...base, events: new EventLog(base.sequelize, base.bus, base.logger) };
   const tokens = new TokenService(deps.config);
   const users = new UserService(deps, tokens);
   const comments = new CommentService();

@@ -1,5 +1,5 @@
 /** Direct messages: sending (idempotent per client id), reading, conversations. */
-import { Op, QueryTypes, UniqueConstraintError, type IncludeOptions, type ModelStatic, type WhereOptions } from 'sequelize';
+import { Op, QueryTypes, UniqueConstraintError, type IncludeOptions, type ModelStatic, type Transaction, type WhereOptions } from 'sequelize';
 import type { ServiceDeps } from './deps.js';
 import type { UserService } from './users.js';
 import { DirectMessage, GroupMessage, User } from '../models/index.js';
@@ -25,26 +25,27 @@ const parties = (): IncludeOptions[] => [includeUser('sender'), includeUser('rec
 /**
  * Creates a message at most once per (sender, clientId) and returns its id. A retry finds the
  * row the first try made; two simultaneous tries race to the unique index and the loser
- * returns the winner's row.
+ * returns the winner's row. `create` runs its own transaction (with the event it logs), so the
+ * loser's is rolled back whole and leaves no second log row.
  */
 export async function createOnce(
   model: ModelStatic<DirectMessage> | ModelStatic<GroupMessage>,
   senderId: number,
   clientId: string | undefined,
   create: () => Promise<{ id: number }>,
-): Promise<{ id: number; created: boolean }> {
+): Promise<number> {
   const find = () => (model as ModelStatic<DirectMessage>).findOne({ where: { senderId, clientId } as WhereOptions, attributes: ['id'] });
   if (clientId !== undefined) {
     const existing = await find();
-    if (existing) return { id: existing.id, created: false };
+    if (existing) return existing.id;
   }
   try {
-    return { id: (await create()).id, created: true };
+    return (await create()).id;
   } catch (err) {
     if (clientId === undefined || !(err instanceof UniqueConstraintError)) throw err;
     const winner = await find();
     if (!winner) throw err;
-    return { id: winner.id, created: false };
+    return winner.id;
   }
 }
 
@@ -57,8 +58,16 @@ interface ConversationRow {
 export class DirectMessageService {
   constructor(private readonly deps: ServiceDeps, private readonly users: UserService) {}
 
-  private async load(id: number): Promise<DirectMessage | null> {
-    return DirectMessage.findByPk(id, { include: parties() });
+  private async load(id: number, transaction?: Transaction): Promise<DirectMessage | null> {
+    return DirectMessage.findByPk(id, { include: parties(), transaction });
+  }
+
+  /** The message as events and responses show it, read in `transaction`. */
+  private async present(id: number, transaction?: Transaction): Promise<DirectMessagePayload> {
+    const message = await this.load(id, transaction);
+    // The row can only vanish if a participant was deleted meanwhile.
+    if (!message) throw new NotFound();
+    return presentDirectMessage(message);
   }
 
   async send(actor: User, input: SendDirectMessageInput): Promise<DirectMessagePayload> {
@@ -68,15 +77,15 @@ export class DirectMessageService {
         ? await this.users.resolve({ id: input.receiverId }, 'receiver')
         : await this.users.resolve({ username: input.receiverUsername }, 'receiver_username');
     if (receiver.id === actor.id) throw ValidationError.nonField('You cannot send a message to yourself.');
-    const { id, created } = await createOnce(DirectMessage, actor.id, input.clientId, () =>
-      DirectMessage.create({ senderId: actor.id, receiverId: receiver.id, content: input.content, clientId: input.clientId ?? null }),
+    const { events } = this.deps;
+    const id = await createOnce(DirectMessage, actor.id, input.clientId, () =>
+      events.transaction(async (transaction) => {
+        const row = await DirectMessage.create({ senderId: actor.id, receiverId: receiver.id, content: input.content, clientId: input.clientId ?? null }, { transaction });
+        await events.emit('dm.created', { message: await this.present(row.id, transaction) }, transaction);
+        return row;
+      }),
     );
-    const message = await this.load(id);
-    // The row can only vanish if a participant was deleted meanwhile.
-    if (!message) throw new NotFound();
-    const payload = presentDirectMessage(message);
-    if (created) await this.deps.bus.publish('dm.created', { message: payload });
-    return payload;
+    return this.present(id);
   }
 
   /** A message its sender or receiver may see; 404 for anyone else. */
@@ -158,12 +167,15 @@ export class DirectMessageService {
     const message = await this.get(actor, id);
     if (message.receiverId !== actor.id) throw new PermissionDenied();
     if (message.isRead) return presentDirectMessage(message);
-    const readAt = new Date();
+    const { events } = this.deps;
     // Conditional update: of two simultaneous calls only one changes the row and announces it.
-    const [changed] = await DirectMessage.update({ isRead: true, readAt }, { where: { id, isRead: false } });
-    const current = await this.get(actor, id);
-    const payload = presentDirectMessage(current);
-    if (changed) await this.deps.bus.publish('dm.read', { message: payload });
-    return payload;
+    const announced = await events.transaction(async (transaction) => {
+      const [changed] = await DirectMessage.update({ isRead: true, readAt: new Date() }, { where: { id, isRead: false }, transaction });
+      if (!changed) return null;
+      const payload = await this.present(id, transaction);
+      await events.emit('dm.read', { message: payload }, transaction);
+      return payload;
+    });
+    return announced ?? this.present(id);
   }
 }

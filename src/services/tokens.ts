@@ -29,18 +29,23 @@ export interface TokenPair {
 const invalidToken = (message = 'Token is invalid or expired') => new AuthenticationFailed(message, 'token_not_valid');
 
 export class TokenService {
-  constructor(private readonly config: Config) {}
+  /** Built once: jsonwebtoken would otherwise turn the secret string into a key on every call. */
+  private readonly key: crypto.KeyObject;
+
+  constructor(private readonly config: Config) {
+    this.key = crypto.createSecretKey(Buffer.from(config.jwtSecret, 'utf8'));
+  }
 
   private sign(type: TokenType, userId: number, sid: string, jti: string): string {
     const ttl = type === 'access' ? this.config.accessTokenTtlSeconds : this.config.refreshTokenTtlSeconds;
-    return jwt.sign({ token_type: type, user_id: userId, sid, jti }, this.config.jwtSecret, { algorithm: ALGORITHM, expiresIn: ttl });
+    return jwt.sign({ token_type: type, user_id: userId, sid, jti }, this.key, { algorithm: ALGORITHM, expiresIn: ttl });
   }
 
   private verify(token: string, type: TokenType): Claims {
     let claims: jwt.JwtPayload;
     try {
       // Pinning the algorithm refuses alg=none and key-confusion tricks.
-      claims = jwt.verify(token, this.config.jwtSecret, { algorithms: [ALGORITHM] }) as jwt.JwtPayload;
+      claims = jwt.verify(token, this.key, { algorithms: [ALGORITHM] }) as jwt.JwtPayload;
     } catch {
       throw invalidToken();
     }

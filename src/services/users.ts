@@ -217,7 +217,8 @@ export class UserService {
   async follow(actor: User, targetId: number): Promise<User> {
     const target = await this.get(targetId);
     if (target.id === actor.id) throw ValidationError.nonField('You cannot follow yourself.');
-    await Follow.findOrCreate({ where: { followerId: actor.id, followingId: target.id } });
+    // INSERT … ON CONFLICT DO NOTHING: following twice (even concurrently) is a no-op.
+    await Follow.bulkCreate([{ followerId: actor.id, followingId: target.id }], { ignoreDuplicates: true });
     return target;
   }
 
@@ -232,7 +233,28 @@ export class UserService {
     const lastSeen = isOnline ? user.lastSeen : new Date();
     await User.update({ isOnline, lastSeen }, { where: { id: user.id } });
     user.set({ isOnline, lastSeen });
-    await this.deps.bus.publish('presence.changed', { userId: user.id, username: user.username, isOnline, lastSeen: lastSeen ? lastSeen.toISOString() : null });
+    await this.announcePresence(user.id, user.username, isOnline, lastSeen);
+  }
+
+  /**
+   * Sets the flag only where it differs (one conditional UPDATE) and announces only a change this
+   * call made: several processes may reach the same verdict about a user at once. True if it changed.
+   */
+  async flipPresence(userId: number, isOnline: boolean): Promise<boolean> {
+    const [changed] = await User.update(isOnline ? { isOnline } : { isOnline, lastSeen: new Date() }, { where: { id: userId, isOnline: !isOnline } });
+    if (!changed) return false;
+    const user = await User.findByPk(userId, { attributes: ['id', 'username', 'lastSeen'] });
+    if (user) await this.announcePresence(user.id, user.username, isOnline, user.lastSeen);
+    return true;
+  }
+
+  /** Ids of the users flagged online (presence is re-derived from live connections at boot). */
+  async onlineIds(): Promise<number[]> {
+    return (await User.findAll({ where: { isOnline: true }, attributes: ['id'], raw: true })).map((u) => u.id);
+  }
+
+  private async announcePresence(userId: number, username: string, isOnline: boolean, lastSeen: Date | null): Promise<void> {
+    await this.deps.bus.publish('presence.changed', { userId, username, isOnline, lastSeen: lastSeen ? lastSeen.toISOString() : null });
   }
 
   /** Ids of users who see this user's presence: followers and fellow group members. */

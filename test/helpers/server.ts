@@ -63,3 +63,17 @@ export async function startTestServer(t: Test, overrides: ConfigInput = {}): Pro
   });
   return { ...server, dataDir };
 }
+
+/** Whether PostgreSQL answers at url; in CI (or with JVAI_REQUIRE_PG=1) its absence is a failure, elsewhere a loud skip. */
+export async function pgAvailable(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    if (process.env.CI === 'true' || process.env.JVAI_REQUIRE_PG === '1') throw new Error(`PostgreSQL at ${url} is required in CI but not reachable`);
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}

@@ -6,9 +6,10 @@ import type { Config } from '../../config.js';
 import { Throttled } from '../../errors.js';
 
 export function createAuthLimiter(config: Config, redis?: Redis): RateLimiterAbstract {
-  const opts = { keyPrefix: 'jvai:auth', points: config.authRateLimit, duration: config.authRateWindowSeconds };
+  const opts = { keyPrefix: `${config.redisPrefix}:auth`, points: config.authRateLimit, duration: config.authRateWindowSeconds };
   // With Redis every process counts against one budget, so scaling out does not multiply it.
-  return redis ? new RateLimiterRedis({ ...opts, storeClient: redis }) : new RateLimiterMemory(opts);
+  // While Redis is unreachable each process falls back to its own budget instead of failing logins.
+  return redis ? new RateLimiterRedis({ ...opts, storeClient: redis, insuranceLimiter: new RateLimiterMemory(opts) }) : new RateLimiterMemory(opts);
 }
 
 /** Charges one attempt to this client's budget for `bucket` (the app's limiter lives on ctx). */

@@ -7,7 +7,8 @@ import { groupRoutes } from './groups.js';
 import { messageRoutes } from './messages.js';
 import { groupMessageRoutes } from './groupMessages.js';
 import { callRoutes } from './calls.js';
+import { eventRoutes } from './events.js';
 import { docsRoutes } from './docs.js';
 
 /** Every REST route under /api, in matching order. */
-export const apiRoutes: Route[] = [...authRoutes, ...userRoutes, ...postRoutes, ...commentRoutes, ...groupRoutes, ...messageRoutes, ...groupMessageRoutes, ...callRoutes, ...docsRoutes];
+export const apiRoutes: Route[] = [...authRoutes, ...userRoutes, ...postRoutes, ...commentRoutes, ...groupRoutes, ...messageRoutes, ...groupMessageRoutes, ...callRoutes, ...eventRoutes, ...docsRoutes];

@@ -1,0 +1,363 @@
+/**
+ * WebSocket bench, run by hand: `npm run bench:ws [-- --idle 10000 --members 1000 --messages 1000 --pg URL]`.
+ *
+ * Measures, on loopback, against a jvai server (its own process, on a fresh temporary SQLite
+ * database, or a throwaway PostgreSQL database created next to --pg URL) and against a bare `ws` relay server (the ceiling of Node + ws on this machine):
+ *   - DM delivery latency (p50/p99): one message at a time from one socket to another;
+ *   - DM throughput: messages delivered per second with a window of messages in flight;
+ *   - memory per idle connection, from the server's heap and RSS with N idle sockets open;
+ *   - group fan-out: time from one send until all members' sockets received it.
+ * jvai stores every message before delivering it; the bare relay only forwards bytes, so the
+ * ratio is what the whole stack (auth, validation, database, event bus, presenters) costs.
+ * The per-socket frame rate limit is lifted for the run (it exists to stop abuse, not load).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import http from 'node:http';
+import { fork, execSync, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { AddressInfo } from 'node:net';
+import WebSocket, { WebSocketServer } from 'ws';
+import { createPgDatabase } from '../test/helpers/server.js';
+
+interface Setup {
+  port: number;
+  /** Paths and tokens for each scenario (the bare relay ignores tokens). */
+  dm: { from: Target; to: Target };
+  group: Target[];
+  idle: Target[];
+}
+interface Target {
+  path: string;
+  token?: string;
+}
+type Memory = { heapUsed: number; rss: number };
+type ToChild = { type: 'memory' } | { type: 'stop' };
+type FromChild = { type: 'ready'; setup: Setup } | { type: 'memory'; memory: Memory };
+
+const SELF = fileURLToPath(import.meta.url);
+/** Each DM phase stops after this long: a slow disk must not make the run unbounded. */
+const PHASE_MS = 15_000;
+
+// ---------------------------------------------------------------- server side (child process)
+
+async function serveJvai(members: number, idle: number): Promise<{ setup: Setup; stop: () => Promise<void> }> {
+  const { loadConfig } = await import('../src/config.js');
+  const { createLogger } = await import('../src/logger.js');
+  const { startServer } = await import('../src/server.js');
+  const { Group, GroupMember, User } = await import('../src/models/index.js');
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-bench-ws-'));
+  const databaseUrl = process.env.JVAI_BENCH_DATABASE_URL || undefined;
+  const config = loadConfig({ env: {}, file: false, flags: { host: '127.0.0.1', port: 0, dataDir, databaseUrl, logLevel: 'silent', authRateLimit: 1_000_000 } });
+  const unlimited = { burst: 1e9, perSecond: 1e9, maxStrikes: 1e9, heartbeatMs: 600_000 };
+  const server = await startServer(config, createLogger(config), unlimited);
+  // Rows straight into the database: registering through the API would spend minutes hashing passwords.
+  const users = await User.bulkCreate(
+    Array.from({ length: members + 1 }, (_, i) => ({ username: `bench${i}`, usernameLower: `bench${i}`, email: `bench${i}@example.com`, passwordHash: 'x' })),
+    { returning: true },
+  );
+  const group = await Group.create({ name: 'bench', creatorId: users[0].id });
+  await GroupMember.bulkCreate(users.slice(0, members).map((u, i) => ({ groupId: group.id, userId: u.id, role: i === 0 ? 'admin' : 'member' })));
+  const tokens: string[] = [];
+  for (const user of users) tokens.push((await server.app.services.tokens.issue(user)).access);
+  const [a, b] = [users[0], users[members]];
+  const setup: Setup = {
+    port: Number(new URL(server.url).port),
+    dm: { from: { path: `/ws/messages/${b.id}/`, token: tokens[0] }, to: { path: `/ws/messages/${a.id}/`, token: tokens[members] } },
+    group: users.slice(0, members).map((_, i) => ({ path: `/ws/group/${group.id}/`, token: tokens[i] })),
+    // All from the one user outside the group: a member's status sockets would also receive the
+    // presence of the 1,000 others, which measures fan-out rather than an idle connection.
+    idle: Array.from({ length: idle }, () => ({ path: '/ws/status/', token: tokens[members] })),
+  };
+  return {
+    setup,
+    stop: async () => {
+      await server.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The ceiling: sockets join the room named by their path; every frame goes to the whole room, sender included (as jvai does). */
+async function serveBare(members: number, idle: number): Promise<{ setup: Setup; stop: () => Promise<void> }> {
+  const server = http.createServer();
+  const wss = new WebSocketServer({ server });
+  const rooms = new Map<string, Set<WebSocket>>();
+  wss.on('connection', (ws, req) => {
+    const room = req.url ?? '/';
+    let set = rooms.get(room);
+    if (!set) rooms.set(room, (set = new Set()));
+    set.add(ws);
+    ws.on('message', (data, isBinary) => {
+      for (const peer of set) peer.send(data, { binary: isBinary });
+    });
+    ws.on('close', () => set.delete(ws));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const setup: Setup = {
+    port: (server.address() as AddressInfo).port,
+    dm: { from: { path: '/dm' }, to: { path: '/dm' } },
+    group: Array.from({ length: members }, () => ({ path: '/group' })),
+    idle: Array.from({ length: idle }, () => ({ path: '/idle' })),
+  };
+  return {
+    setup,
+    stop: async () => {
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+async function childMain(kind: string, members: number, idle: number): Promise<void> {
+  const { setup, stop } = await (kind === 'jvai' ? serveJvai : serveBare)(members, idle);
+  const send = (msg: FromChild) => process.send!(msg);
+  process.on('message', async (msg: ToChild) => {
+    if (msg.type === 'memory') {
+      // Twice: the first pass may only schedule finalizers.
+      global.gc?.();
+      global.gc?.();
+      const { heapUsed, rss } = process.memoryUsage();
+      send({ type: 'memory', memory: { heapUsed, rss } });
+    } else {
+      await stop();
+      process.exit(0);
+    }
+  });
+  send({ type: 'ready', setup });
+}
+
+// ---------------------------------------------------------------- client side (the driver)
+
+interface Server {
+  child: ChildProcess;
+  setup: Setup;
+  ask(msg: ToChild): Promise<FromChild>;
+}
+
+async function startChild(kind: 'jvai' | 'bare', members: number, idle: number, databaseUrl?: string): Promise<Server> {
+  const env = { ...process.env, JVAI_BENCH_DATABASE_URL: databaseUrl ?? '' };
+  const child = fork(SELF, ['serve', kind, String(members), String(idle)], { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: 'inherit', env });
+  const next = () =>
+    new Promise<FromChild>((resolve, reject) => {
+      child.once('message', (msg) => resolve(msg as FromChild));
+      child.once('exit', (code) => reject(new Error(`${kind} server exited (${code})`)));
+    });
+  const ready = await next();
+  if (ready.type !== 'ready') throw new Error('unexpected message from the server process');
+  return {
+    child,
+    setup: ready.setup,
+    ask: (msg) => {
+      const answer = next();
+      child.send(msg);
+      return answer;
+    },
+  };
+}
+
+function connect(port: number, target: Target): Promise<WebSocket> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}${target.path}`, target.token ? { headers: { Authorization: `Bearer ${target.token}` } } : {});
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+    ws.once('close', (code) => reject(new Error(`closed with ${code} during the handshake`)));
+  });
+}
+
+/** Opens many sockets, `concurrency` handshakes at a time. */
+async function connectAll(port: number, targets: Target[], concurrency = 200): Promise<WebSocket[]> {
+  const sockets: WebSocket[] = new Array(targets.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, targets.length) }, async () => {
+      while (next < targets.length) {
+        const i = next++;
+        sockets[i] = await connect(port, targets[i]);
+      }
+    }),
+  );
+  return sockets;
+}
+
+/** Resolves when `ws` receives a message frame whose content is `content`. */
+function receive(ws: WebSocket, content: string): Promise<void> {
+  return new Promise((resolve) => {
+    const onMessage = (data: WebSocket.RawData) => {
+      if ((JSON.parse(String(data)) as { content?: string }).content !== content) return;
+      ws.off('message', onMessage);
+      resolve();
+    };
+    ws.on('message', onMessage);
+  });
+}
+
+const frame = (content: string) => JSON.stringify({ type: 'message', content });
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+interface Figures {
+  dmP50: number;
+  dmP99: number;
+  dmPerSecond: number;
+  idleHeapKb: number;
+  idleRssKb: number;
+  fanoutP50: number;
+  fanoutMax: number;
+}
+
+interface Options {
+  messages: number;
+  window: number;
+  idle: number;
+  members: number;
+  rounds: number;
+}
+
+async function measure(kind: 'jvai' | 'bare', opts: Options, databaseUrl?: string): Promise<Figures> {
+  const server = await startChild(kind, opts.members, opts.idle, databaseUrl);
+  const { port } = server.setup;
+  try {
+    // DM latency: one at a time.
+    const [from, to] = await Promise.all([connect(port, server.setup.dm.from), connect(port, server.setup.dm.to)]);
+    const latencies: number[] = [];
+    const until = performance.now() + PHASE_MS;
+    for (let i = 0; i < opts.messages && performance.now() < until; i++) {
+      const content = `lat-${i}`;
+      const got = receive(to, content);
+      const started = process.hrtime.bigint();
+      from.send(frame(content));
+      await got;
+      latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+    latencies.sort((a, b) => a - b);
+
+    // DM throughput: a window of messages in flight, counted as they arrive, for at most PHASE_MS.
+    const total = opts.messages * 3;
+    let delivered = 0;
+    let sent = 0;
+    let elapsed = 0;
+    const started = performance.now();
+    await new Promise<void>((resolve) => {
+      to.on('message', () => {
+        delivered++;
+        if (!elapsed && (delivered === total || performance.now() - started > PHASE_MS)) elapsed = performance.now() - started;
+        if (delivered === sent && elapsed) resolve(); // drained: nothing left to disturb the next phase
+        else if (sent < total && !elapsed) from.send(frame(`tp-${sent++}`));
+      });
+      for (; sent < Math.min(opts.window, total); sent++) from.send(frame(`tp-${sent}`));
+    });
+    const dmPerSecond = delivered / (elapsed / 1000);
+    from.close();
+    to.close();
+
+    // Group fan-out: one send, until every member's socket has it.
+    const members = await connectAll(port, server.setup.group);
+    const fanouts: number[] = [];
+    for (let round = 0; round < opts.rounds; round++) {
+      const content = `fan-${round}`;
+      const all = Promise.all(members.map((ws) => receive(ws, content)));
+      const t0 = performance.now();
+      members[0].send(frame(content));
+      await all;
+      fanouts.push(performance.now() - t0);
+    }
+    fanouts.sort((a, b) => a - b);
+    for (const ws of members) ws.terminate();
+
+    // Idle memory: the server's heap and RSS before and after opening the idle sockets.
+    await new Promise((r) => setTimeout(r, 500));
+    const before = (await server.ask({ type: 'memory' })) as Extract<FromChild, { type: 'memory' }>;
+    const idle = await connectAll(port, server.setup.idle);
+    await new Promise((r) => setTimeout(r, 1000)); // presence writes and the like settle
+    const after = (await server.ask({ type: 'memory' })) as Extract<FromChild, { type: 'memory' }>;
+    for (const ws of idle) ws.terminate();
+
+    return {
+      dmP50: percentile(latencies, 50),
+      dmP99: percentile(latencies, 99),
+      dmPerSecond,
+      idleHeapKb: (after.memory.heapUsed - before.memory.heapUsed) / 1024 / opts.idle,
+      idleRssKb: (after.memory.rss - before.memory.rss) / 1024 / opts.idle,
+      fanoutP50: percentile(fanouts, 50),
+      fanoutMax: fanouts[fanouts.length - 1],
+    };
+  } finally {
+    server.child.send({ type: 'stop' } satisfies ToChild);
+    await new Promise((r) => server.child.once('exit', r));
+  }
+}
+
+/** The soft limit on open files, which caps the idle sockets (each process holds one fd per socket). */
+function fileLimit(): number {
+  try {
+    const out = execSync('ulimit -n', { shell: '/bin/sh', encoding: 'utf8' }).trim();
+    return out === 'unlimited' ? Infinity : Number(out);
+  } catch {
+    return 1024;
+  }
+}
+
+async function driverMain(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      idle: { type: 'string', default: '10000' },
+      members: { type: 'string', default: '1000' },
+      messages: { type: 'string', default: '1000' },
+      window: { type: 'string', default: '64' },
+      rounds: { type: 'string', default: '20' },
+      pg: { type: 'string' },
+    },
+  });
+  const { pg, ...counts } = values;
+  const opts = Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, Number(v)])) as unknown as Options;
+  for (const [name, value] of Object.entries(opts)) {
+    if (!Number.isInteger(value) || value < 1) {
+      console.error(`--${name} must be a whole number ≥ 1`);
+      process.exit(2);
+    }
+  }
+  const limit = fileLimit();
+  const needed = Math.max(opts.idle, opts.members) + 256;
+  if (needed > limit) {
+    const capped = Math.max(1, limit - 256);
+    console.warn(`! open-file limit is ${limit}: measuring ${capped} idle connections instead of ${opts.idle} (raise it with \`ulimit -n\`)`);
+    opts.idle = Math.min(opts.idle, capped);
+    opts.members = Math.min(opts.members, capped);
+  }
+  console.log(`WebSocket bench on ${os.cpus().length} CPU(s), Node ${process.version}: ${opts.messages} DMs, ${opts.idle} idle sockets, ${opts.members} group members\n`);
+
+  const db = pg ? await createPgDatabase(pg) : undefined;
+  console.log(`jvai on ${db ? 'PostgreSQL (throwaway database)' : 'SQLite (temporary file)'}`);
+  const results: Record<'jvai' | 'bare', Figures> = {} as never;
+  try {
+    for (const kind of ['bare', 'jvai'] as const) {
+      const t0 = performance.now();
+      results[kind] = await measure(kind, opts, db?.url);
+      console.log(`  ${kind} measured in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
+  } finally {
+    await db?.drop();
+  }
+  const rows: [string, keyof Figures, number][] = [
+    ['DM latency p50 (ms)', 'dmP50', 2],
+    ['DM latency p99 (ms)', 'dmP99', 2],
+    ['DM throughput (msg/s)', 'dmPerSecond', 0],
+    [`memory per idle connection, heap (KB)`, 'idleHeapKb', 1],
+    [`memory per idle connection, RSS (KB)`, 'idleRssKb', 1],
+    [`fan-out to ${opts.members} members p50 (ms)`, 'fanoutP50', 1],
+    [`fan-out to ${opts.members} members max (ms)`, 'fanoutMax', 1],
+  ];
+  const table = rows.map(([label, key, digits]) => {
+    const jvai = results.jvai[key];
+    const bare = results.bare[key];
+    return { metric: label, jvai: jvai.toFixed(digits), 'bare ws': bare.toFixed(digits), 'jvai / bare': bare ? (jvai / bare).toPrecision(3) : 'n/a' };
+  });
+  console.log('');
+  console.table(table);
+  console.log('Throughput: higher is better (a ratio below 1 is the cost); the other rows: lower is better.');
+}
+
+if (process.argv[2] === 'serve') await childMain(process.argv[3], Number(process.argv[4]), Number(process.argv[5]));
+else await driverMain();

@@ -1,0 +1,20 @@
+/** `jvai call <user>`: an audio call from the terminal (WebRTC, like a browser's). */
+import type { Command } from 'commander';
+import { authed, commandGroup } from './action.js';
+import { callAudioOptions } from '../../call/options.js';
+import type { CallCommandOptions } from '../../call/run.js';
+
+export function register(program: Command): void {
+  callAudioOptions(commandGroup(program, 'call', 'call a user (audio); Ctrl-C hangs up'))
+    .argument('<user>', 'a username or a numeric id (@name for a numeric username)')
+    .action(
+      authed(async (ctx, target: string) => {
+        const { runCall } = await import('../../call/run.js');
+        await runCall(ctx, ctx.opts<CallCommandOptions>(), async (session, say) => {
+          say(`calling ${target}…`);
+          await session.place(ctx.userRef(target));
+          return true;
+        });
+      }),
+    );
+}

@@ -1,0 +1,198 @@
+/**
+ * The per-user event log. A service announces a durable event with emit() inside the
+ * transaction that makes the change: emit() resolves who hears it, gives each recipient the
+ * next number of their own sequence and writes one log row per recipient, all in that
+ * transaction. The event goes on the bus only once the transaction has committed, so a change
+ * the server acknowledged always has its log rows, and a rolled-back one was never announced.
+ * Realtime clients that were away replay the rows after the last seq they saw.
+ *
+ * Publishing is done by transaction() rather than Sequelize's afterCommit hooks: Sequelize 6
+ * runs those in a `finally`, even when COMMIT itself failed.
+ */
+import { QueryTypes, Transaction, type Sequelize } from 'sequelize';
+import type { Logger } from 'pino';
+import type { EventBus } from './bus.js';
+import type { CallPayload, DomainEvents, LoggedEventName, LoggedEvents, Seqs } from './types.js';
+import { GroupMember } from '../models/index.js';
+
+/** One row of a user's log. */
+export type LoggedEvent = { [K in LoggedEventName]: { seq: number; name: K; payload: LoggedEvents[K]; createdAt: string } }[LoggedEventName];
+
+/** What a user missed after a given seq. */
+export interface Missed {
+  /** The user's latest seq. */
+  latest: number;
+  /** In seq order, at most `limit + 1` (so the caller can tell there were more). */
+  events: LoggedEvent[];
+  /** Part of what was missed is no longer in the log (pruned), or `since` is ahead of the log. */
+  incomplete: boolean;
+}
+
+export interface Retention {
+  /** Rows older than this are deleted. */
+  maxAgeDays: number;
+  /** Only a user's newest rows are kept. */
+  maxPerUser: number;
+  /** How often pruning runs. */
+  everyMs: number;
+}
+
+export const RETENTION: Retention = { maxAgeDays: 30, maxPerUser: 10_000, everyMs: 60 * 60 * 1000 };
+
+/** A group's member ids (inside `transaction` when given). */
+export async function groupMemberIds(groupId: number, transaction?: Transaction): Promise<number[]> {
+  const rows = await GroupMember.findAll({ attributes: ['userId'], where: { groupId }, transaction });
+  return rows.map((m) => m.userId);
+}
+
+type Audience<K extends LoggedEventName> = (e: LoggedEvents[K], transaction: Transaction) => number[] | Promise<number[]>;
+
+const callParties = ({ call }: { call: CallPayload }) => [call.caller.id, call.callee.id];
+
+/** Who each logged event is for, read inside the emitting transaction. */
+const audiences: { [K in LoggedEventName]: Audience<K> } = {
+  'dm.created': ({ message }) => [message.sender, message.receiver],
+  'dm.read': ({ message }) => [message.sender, message.receiver],
+  'group_message.created': ({ message }, t) => groupMemberIds(message.group, t),
+  'group.member_joined': (e, t) => groupMemberIds(e.groupId, t),
+  // The member already removed in this transaction still hears that they left.
+  'group.member_left': async (e, t) => [...(await groupMemberIds(e.groupId, t)), e.userId],
+  // Emitted before the group's rows are deleted.
+  'group.deleted': (e, t) => groupMemberIds(e.groupId, t),
+  'call.started': callParties,
+  'call.accepted': callParties,
+  'call.rejected': callParties,
+  'call.ended': callParties,
+  'call.missed': callParties,
+};
+
+interface EventRow {
+  seq: number | string;
+  name: LoggedEventName;
+  payload: string;
+  createdAt: Date | string;
+}
+
+export class EventLog {
+  /** Publications waiting for their transaction to commit. */
+  private readonly pending = new WeakMap<Transaction, (() => Promise<void>)[]>();
+  private pruner?: NodeJS.Timeout;
+  private pruning?: Promise<void>;
+
+  constructor(
+    private readonly sequelize: Sequelize,
+    private readonly bus: EventBus,
+    private readonly logger: Logger,
+    private readonly retention: Retention = RETENTION,
+  ) {}
+
+  /**
+   * Runs `work` in a write transaction (IMMEDIATE on SQLite, so it never has to upgrade a read
+   * lock) and publishes the events it emitted once it committed, in emit order.
+   */
+  async transaction<T>(work: (transaction: Transaction) => Promise<T>): Promise<T> {
+    const publications: (() => Promise<void>)[] = [];
+    const result = await this.sequelize.transaction({ type: Transaction.TYPES.IMMEDIATE }, (transaction) => {
+      this.pending.set(transaction, publications);
+      return work(transaction);
+    });
+    for (const publish of publications) await publish();
+    return result;
+  }
+
+  /** Logs an event for its recipients in `transaction` (opened by transaction()) and publishes it after COMMIT. */
+  async emit<K extends LoggedEventName>(name: K, payload: LoggedEvents[K], transaction: Transaction): Promise<void> {
+    const publications = this.pending.get(transaction);
+    if (!publications) throw new Error('EventLog.emit() needs a transaction opened by EventLog.transaction()');
+    const audience = audiences[name] as Audience<K>;
+    const recipients = [...new Set(await audience(payload, transaction))].sort((a, b) => a - b);
+    const seqs = await this.allocate(recipients, transaction);
+    if (recipients.length) {
+      const now = new Date();
+      const json = JSON.stringify(payload);
+      await this.sequelize.getQueryInterface().bulkInsert(
+        'user_events',
+        recipients.map((userId) => ({ user_id: userId, seq: seqs[userId], name, payload: json, created_at: now })),
+        { transaction },
+      );
+    }
+    publications.push(() => this.bus.publish(name, { ...payload, seqs } as DomainEvents[K]));
+  }
+
+  /**
+   * Bumps each recipient's counter by one and reads the new values back. The upsert's row
+   * locks are held until COMMIT, so concurrent emitters for the same user queue up and commit
+   * in seq order (and the read sees our own bump); ids are sorted so two emitters never lock
+   * in opposite orders.
+   */
+  private async allocate(userIds: number[], transaction: Transaction): Promise<Seqs> {
+    if (!userIds.length) return {};
+    const ids = userIds.map(Number);
+    await this.sequelize.query(
+      `INSERT INTO user_event_counters (user_id, seq) VALUES ${ids.map((id) => `(${id}, 1)`).join(', ')}
+       ON CONFLICT (user_id) DO UPDATE SET seq = user_event_counters.seq + 1`,
+      { transaction },
+    );
+    const rows = await this.sequelize.query<{ user_id: number | string; seq: number | string }>('SELECT user_id, seq FROM user_event_counters WHERE user_id IN (:ids)', {
+      type: QueryTypes.SELECT,
+      replacements: { ids },
+      transaction,
+    });
+    return Object.fromEntries(rows.map((r) => [String(r.user_id), Number(r.seq)]));
+  }
+
+  /** The user's latest seq (0 before their first event). */
+  async latest(userId: number): Promise<number> {
+    const [row] = await this.sequelize.query<{ seq: number | string }>('SELECT seq FROM user_event_counters WHERE user_id = :userId', {
+      type: QueryTypes.SELECT,
+      replacements: { userId },
+    });
+    return row ? Number(row.seq) : 0;
+  }
+
+  /** The user's events after `since`, oldest first, at most `limit + 1`. */
+  async since(userId: number, since: number, limit: number): Promise<Missed> {
+    const rows = await this.sequelize.query<EventRow>(
+      `SELECT seq, name, payload, created_at AS "createdAt" FROM user_events
+        WHERE user_id = :userId AND seq > :since ORDER BY seq LIMIT :limit`,
+      { type: QueryTypes.SELECT, replacements: { userId, since, limit: limit + 1 } },
+    );
+    // Read after the rows: a row committed in between only makes `latest` newer, never a hole.
+    const latest = await this.latest(userId);
+    const events = rows.map(
+      (r) => ({ seq: Number(r.seq), name: r.name, payload: JSON.parse(r.payload), createdAt: new Date(r.createdAt).toISOString() }) as LoggedEvent,
+    );
+    // Sequences have no holes (a rolled-back event rolls its counter back), so a first row
+    // other than since + 1 means older rows were pruned.
+    const incomplete = since > latest || (latest > since && events[0]?.seq !== since + 1);
+    return { latest, events, incomplete };
+  }
+
+  /** Deletes rows past their age or beyond each user's newest `maxPerUser`. */
+  async prune(): Promise<void> {
+    const cutoff = new Date(Date.now() - this.retention.maxAgeDays * 24 * 60 * 60 * 1000);
+    await this.sequelize.query('DELETE FROM user_events WHERE created_at < :cutoff', { replacements: { cutoff } });
+    await this.sequelize.query(
+      `DELETE FROM user_events WHERE id IN (
+         SELECT e.id FROM user_events e JOIN user_event_counters c ON c.user_id = e.user_id WHERE e.seq <= c.seq - :max)`,
+      { replacements: { max: this.retention.maxPerUser } },
+    );
+  }
+
+  /** Prunes now and then every `everyMs`, until stopPruning(). */
+  startPruning(): void {
+    const run = () => {
+      this.pruning ??= this.prune()
+        .catch((err: unknown) => this.logger.error({ err }, 'event log pruning failed'))
+        .finally(() => (this.pruning = undefined));
+    };
+    run();
+    this.pruner = setInterval(run, this.retention.everyMs);
+    this.pruner.unref();
+  }
+
+  async stopPruning(): Promise<void> {
+    clearInterval(this.pruner);
+    await this.pruning;
+  }
+}

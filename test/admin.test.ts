@@ -1,0 +1,219 @@
+/**
+ * `jvai admin` as an operator runs it: the compiled CLI in a child process, against the
+ * same data dir / database as a real server, whose API must see every change.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import t, { type Test } from 'tap';
+import sqlite3 from 'sqlite3';
+import { loadConfig } from '../src/config.js';
+import { startServer } from '../src/server.js';
+import { createLogger } from '../src/logger.js';
+import { Api } from './helpers/api.js';
+import { PG_URL, createPgDatabase } from './helpers/server.js';
+
+const BIN = path.resolve('bin/jvai.js');
+
+// Every step starts a fresh CLI process (≈ 1 s each, more on a busy machine): more time than a server test.
+t.setTimeout(420_000);
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+t.test('jvai admin', async (t) => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-admin-'));
+  const db = PG_URL ? await createPgDatabase(PG_URL) : null;
+  t.teardown(async () => {
+    await db?.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  /** Runs the CLI; stdin gets `input` and is then closed, as a pipe would be. */
+  const jvai = (args: string[], input = ''): Promise<Run> =>
+    new Promise((resolve, reject) => {
+      const env: NodeJS.ProcessEnv = { ...process.env, JVAI_DATA_DIR: dataDir };
+      for (const name of ['DATABASE_URL', 'REDIS_URL', 'JVAI_CONFIG']) delete env[name];
+      if (db) env.DATABASE_URL = db.url;
+      // cwd in the data dir: no config/<env>.json of the repo gets picked up.
+      const child = spawn(process.execPath, [BIN, 'admin', ...args], { env, cwd: dataDir, stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.once('error', reject);
+      child.once('close', (code) => resolve({ code, stdout, stderr }));
+      child.stdin.end(input);
+    });
+
+  /** A failed command: non-zero exit, the expected message, never a stack trace. */
+  const fails = async (t: Test, args: string[], message: RegExp, input?: string) => {
+    const res = await jvai(args, input);
+    t.not(res.code, 0, `${args.join(' ')} exits non-zero`);
+    t.match(res.stderr, message);
+    t.notMatch(res.stderr, /\n\s+at /, 'no stack trace');
+    return res;
+  };
+
+  const ok = async (t: Test, args: string[], input?: string) => {
+    const res = await jvai(args, input);
+    t.equal(res.code, 0, `${args.join(' ')} succeeds${res.code ? `: ${res.stderr}` : ''}`);
+    return res;
+  };
+
+  const listed = async (t: Test, ...args: string[]) => JSON.parse((await ok(t, ['users', 'list', '--json', ...args])).stdout) as { username: string; is_admin: boolean; is_banned: boolean; email: string }[];
+
+  // Awaited: the server below would otherwise migrate the database first.
+  await t.test('migrate creates the schema, then has nothing to do', async (t) => {
+    t.match((await ok(t, ['migrate'])).stdout, /Applied \d+ migration\(s\):\n\s+\d{14}-initial-schema/);
+    t.match((await ok(t, ['migrate'])).stdout, 'Database is up to date.');
+  });
+
+  // The server shares the data dir (and its JWT secret) or the PostgreSQL database with the CLI.
+  const config = loadConfig({
+    env: {},
+    file: false,
+    flags: { host: '127.0.0.1', port: 0, dataDir, databaseUrl: db?.url, logLevel: 'silent', authRateLimit: 10_000 },
+  });
+  const server = await startServer(config, createLogger(config));
+  t.teardown(() => server.close());
+  const api = new Api(server.url);
+  const login = (username: string, password: string) => api.post('/api/users/login/', { username, password });
+
+  t.test('users create: password from stdin or --password; the account logs in over the API', async (t) => {
+    const created = await ok(t, ['users', 'create', 'alice', 'Alice@Example.com', '--first-name', 'Alice'], 'Wonder-Land-42\n');
+    t.match(created.stdout, /Created user alice \(id \d+\)/);
+    const res = await login('alice', 'Wonder-Land-42');
+    t.equal(res.status, 200);
+    t.match(res.body.user, { username: 'alice', email: 'alice@example.com', first_name: 'Alice' });
+
+    t.match((await ok(t, ['users', 'create', 'root', 'root@example.com', '--password', 'Adm1n-Passw0rd', '--admin'])).stdout, /Created administrator root/);
+    t.equal((await login('root', 'Adm1n-Passw0rd')).status, 200);
+  });
+
+  t.test('users create refuses what registration refuses', async (t) => {
+    await fails(t, ['users', 'create', 'ALICE', 'other@example.com', '--password', 'Wonder-Land-42'], /username: A user with that username already exists\./);
+    await fails(t, ['users', 'create', 'carol', 'alice@example.com', '--password', 'Wonder-Land-42'], /email: A user with that email already exists\./);
+    const weak = await fails(t, ['users', 'create', 'carol', 'carol@example.com', '--password', '12345678'], /This password is too common\./);
+    t.match(weak.stderr, 'This password is entirely numeric.');
+    await fails(t, ['users', 'create', 'carol', 'carol@example.com'], /no password given/);
+    await fails(t, ['users', 'create', 'bad name', 'not-an-email', '--password', 'Wonder-Land-42'], /username: Enter a valid username[^]*email: Enter a valid email address\./);
+    t.notOk((await listed(t)).some((u) => u.username === 'carol'), 'nothing was written');
+  });
+
+  t.test('users list: table, --json, --search', async (t) => {
+    const table = (await ok(t, ['users', 'list'])).stdout;
+    t.match(table, /^ID\s+USERNAME\s+EMAIL/);
+    t.match(table, /root\s+root@example\.com\s+-\s+admin/);
+    t.match(table, /2 users/);
+    const all = await listed(t);
+    t.same(all.map((u) => u.username), ['root', 'alice'], 'newest first');
+    t.match(all[1], { username: 'alice', email: 'alice@example.com', is_admin: false, is_banned: false, is_online: false, date_joined: String });
+    t.same((await listed(t, '--search', 'ALI')).map((u) => u.username), ['alice']);
+    t.same(await listed(t, '--search', 'nobody'), []);
+  });
+
+  t.test('ban refuses logins and revokes existing tokens; unban restores logins', async (t) => {
+    const session = (await login('alice', 'Wonder-Land-42')).body;
+    t.equal((await api.as(session.access).get('/api/users/me/')).status, 200);
+    t.match((await ok(t, ['users', 'ban', 'alice'])).stdout, /Banned alice/);
+    t.equal((await api.as(session.access).get('/api/users/me/')).status, 401, 'access token revoked');
+    t.equal((await api.post('/api/token/refresh/', { refresh: session.refresh })).status, 401, 'refresh token revoked');
+    const refused = await login('alice', 'Wonder-Land-42');
+    t.equal(refused.status, 400);
+    t.same(refused.body, { non_field_errors: ['Unable to log in with provided credentials.'] });
+    t.equal((await listed(t, '--search', 'alice'))[0].is_banned, true);
+
+    t.match((await ok(t, ['users', 'unban', 'alice'])).stdout, /Unbanned alice/);
+    t.equal((await login('alice', 'Wonder-Land-42')).status, 200);
+    t.equal((await api.as(session.access).get('/api/users/me/')).status, 401, 'old sessions stay revoked');
+  });
+
+  t.test('reset-password: generated or given, rules enforced, sessions ended', async (t) => {
+    const session = (await login('alice', 'Wonder-Land-42')).body;
+    const generated = await ok(t, ['users', 'reset-password', 'alice']);
+    const password = /New password for alice: (\S+)/.exec(generated.stdout)?.[1];
+    t.ok(password && password.length >= 20, 'a long password is printed');
+    t.equal((await api.as(session.access).get('/api/users/me/')).status, 401, 'sessions ended');
+    t.equal((await login('alice', 'Wonder-Land-42')).status, 400, 'old password refused');
+    t.equal((await login('alice', password!)).status, 200, 'new password works');
+
+    await fails(t, ['users', 'reset-password', 'alice', '--password', 'alice123'], /password: The password is too similar to the username\./);
+    t.equal((await login('alice', password!)).status, 200, 'a refused reset changes nothing');
+    const given = await ok(t, ['users', 'reset-password', 'alice', '--password', 'Looking-Glass-7']);
+    t.notMatch(given.stdout, 'Looking-Glass-7', 'a given password is not echoed');
+    t.equal((await login('alice', 'Looking-Glass-7')).status, 200);
+  });
+
+  t.test('promote makes an administrator', async (t) => {
+    t.match((await ok(t, ['users', 'promote', 'alice'])).stdout, /alice is now an administrator/);
+    t.equal((await listed(t, '--search', 'alice'))[0].is_admin, true);
+  });
+
+  t.test('unknown users are errors', async (t) => {
+    for (const action of ['ban', 'reset-password']) await fails(t, ['users', action, 'nobody'], /no user named "nobody"/);
+    await fails(t, ['users', 'delete', 'nobody', '--yes'], /no user named "nobody"/);
+  });
+
+  t.test('delete needs --yes without a terminal, then removes the account', async (t) => {
+    const bob = await ok(t, ['users', 'create', 'bob', 'bob@example.com', '--password', 'Builder-Bob-99']);
+    t.match(bob.stdout, /Created user bob/);
+    const session = (await login('bob', 'Builder-Bob-99')).body;
+    await fails(t, ['users', 'delete', 'bob'], /pass --yes/);
+    t.equal((await login('bob', 'Builder-Bob-99')).status, 200, 'still there');
+    t.match((await ok(t, ['users', 'delete', 'bob', '--yes'])).stdout, /Deleted bob/);
+    t.equal((await login('bob', 'Builder-Bob-99')).status, 400);
+    t.equal((await api.as(session.access).get('/api/users/me/')).status, 401);
+    t.notOk((await listed(t)).some((u) => u.username === 'bob'));
+  });
+
+  t.test('seed adds demo data that stats counts and the API serves', async (t) => {
+    const stats = async () => JSON.parse((await ok(t, ['stats', '--json'])).stdout) as Record<string, number>;
+    const before = await stats();
+    t.same(Object.keys(before).sort(), ['calls', 'comments', 'group_messages', 'groups', 'messages', 'online_users', 'posts', 'users']);
+    const seeded = await ok(t, ['seed', '--users', '6', '--posts', '20', '--likes', '30', '--comments', '12', '--follows', '9', '--messages', '7']);
+    t.match(seeded.stdout, 'Created 6 users, 9 follows, 20 posts, 30 likes, 12 comments, 7 messages.');
+    const [, username, password] = /Log in as (\S+) \/ (\S+)/.exec(seeded.stdout) ?? [];
+    t.equal(username, 'demo1');
+    const after = await stats();
+    t.same(
+      { users: after.users - before.users, posts: after.posts - before.posts, comments: after.comments - before.comments, messages: after.messages - before.messages },
+      { users: 6, posts: 20, comments: 12, messages: 7 },
+    );
+    const demo = await login(username, password);
+    t.equal(demo.status, 200, 'the printed demo login works');
+    t.equal(demo.body.user.following_count, 5, 'demo1 follows the other demo users');
+
+    const again = await ok(t, ['seed', '--users', '2', '--posts', '0', '--likes', '0', '--comments', '0', '--follows', '0', '--messages', '0']);
+    t.match(again.stdout, /Log in as demo7 /, 'seeding again continues the numbering');
+    await fails(t, ['seed', '--users', 'many'], /--users.*must be a whole number/);
+    const table = (await ok(t, ['stats'])).stdout;
+    t.match(table, new RegExp(`users\\s+${after.users + 2}\\n`));
+    t.match(table, /online users\s+0/);
+  });
+
+  t.test('backup', async (t) => {
+    const file = path.join(dataDir, 'backups', 'jvai-backup.sqlite3');
+    fs.mkdirSync(path.dirname(file));
+    if (db) {
+      await fails(t, ['backup', file], /pg_dump "\$DATABASE_URL" > /);
+      t.notOk(fs.existsSync(file));
+      return;
+    }
+    t.match((await ok(t, ['backup', file])).stdout, /Backed up to .*jvai-backup\.sqlite3 \(\d+ bytes\)/);
+    const copy = new sqlite3.Database(file, sqlite3.OPEN_READONLY);
+    const rows = await new Promise<{ username: string }[]>((resolve, reject) =>
+      copy.all('SELECT username FROM users ORDER BY id', (err, result) => (err ? reject(err) : resolve(result as { username: string }[]))),
+    );
+    await new Promise((resolve) => copy.close(resolve));
+    t.same(rows.slice(0, 3).map((r) => r.username), ['alice', 'root', 'demo1'], 'the copy holds the users');
+    t.equal(rows.length, 10);
+    const size = fs.statSync(file).size;
+    await fails(t, ['backup', file], /already exists; refusing to overwrite/);
+    t.equal(fs.statSync(file).size, size, 'the existing file is untouched');
+  });
+});

@@ -1,0 +1,214 @@
+/**
+ * Scale-out, end to end: several `jvai serve` processes sharing one PostgreSQL database and one
+ * Redis. Runs in both passes of `npm test` (it always uses PostgreSQL + Redis); without them it
+ * fails in CI and skips loudly elsewhere.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
+import t from 'tap';
+import type { Test } from 'tap';
+import type WebSocket from 'ws';
+import { Redis } from 'ioredis';
+import { Api, makeUser, type TestUser } from './helpers/api.js';
+import { createPgDatabase, pgAvailable } from './helpers/server.js';
+import { REDIS_URL, redisAvailable } from './helpers/redis.js';
+import { exited, freePort, serve } from './helpers/serve.js';
+import { closeCode, connectWs, noFrame, nextFrame, sendJson, wsUrl, type Frame } from './helpers/ws.js';
+
+const PG_BASE = process.env.JVAI_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const missing = [!(await pgAvailable(PG_BASE)) && `PostgreSQL at ${PG_BASE}`, !(await redisAvailable()) && `Redis at ${REDIS_URL}`].filter(Boolean);
+const skip = missing.length ? `*** ${missing.join(' and ')} not reachable: multi-process realtime NOT tested` : false;
+
+/** Budget of auth attempts per window, shared by every process. */
+const AUTH_LIMIT = 20;
+/** Presence holds outlive a dead process by this much (production default: 30). */
+const PRESENCE_TTL = 3;
+
+const ofType = (type: string) => (f: Frame) => f.type === type;
+const messageWithId = (id: number) => (f: Frame) => f.type === 'message' && f.message_id === id;
+const presenceOf = (user: TestUser, online: boolean) => (f: Frame) => f.type === 'presence' && f.user_id === user.id && f.is_online === online;
+
+interface Proc {
+  name: string;
+  child: ChildProcess;
+  url: string;
+  api: Api;
+}
+
+t.test('several serve processes share PostgreSQL and Redis', { skip }, async (t) => {
+  const db = await createPgDatabase(PG_BASE);
+  const prefix = `jvai-test-${crypto.randomBytes(6).toString('hex')}`;
+  const env = {
+    DATABASE_URL: db.url,
+    REDIS_URL,
+    REDIS_PREFIX: prefix,
+    JWT_SECRET: crypto.randomBytes(32).toString('hex'),
+    PRESENCE_TTL: String(PRESENCE_TTL),
+    AUTH_RATE_LIMIT: String(AUTH_LIMIT),
+  };
+  const procs: Proc[] = [];
+  const dirs: string[] = [];
+  t.teardown(async () => {
+    for (const { child } of procs) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await Promise.all(procs.map(({ child }) => exited(child)));
+    await db.drop();
+    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+    const redis = new Redis(REDIS_URL);
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+  });
+  /** Processes start one after another: the first applies the migrations. */
+  const start = async (name: string): Promise<Proc> => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `jvai-mp-${name}-`));
+    dirs.push(dir);
+    const port = await freePort();
+    const proc = { name, child: await serve(dir, port, env), url: `http://127.0.0.1:${port}`, api: new Api(`http://127.0.0.1:${port}`) };
+    procs.push(proc);
+    return proc;
+  };
+  const A = await start('A');
+  const B = await start('B');
+
+  /** A user registered on one process, acting on another (tokens are valid everywhere). */
+  const userOn = async (proc: Proc, registeredOn: Proc = proc): Promise<TestUser> => {
+    const user = await makeUser(registeredOn.api);
+    return { ...user, api: proc.api.as(user.access) };
+  };
+  const open = async (t: Test, proc: Proc, wsPath: string, user: TestUser): Promise<WebSocket> => {
+    const socket = await connectWs(wsUrl(proc.url, wsPath), user.access);
+    t.teardown(() => socket.close());
+    return socket;
+  };
+
+  t.test('direct messages cross processes, sent over a socket or REST', async (t) => {
+    const alice = await userOn(A);
+    const bob = await userOn(B, A);
+    const aliceWs = await open(t, A, `/ws/messages/${bob.id}/`, alice);
+    const bobWs = await open(t, B, `/ws/messages/${alice.id}/`, bob);
+
+    sendJson(aliceWs, { type: 'message', content: 'from A over ws' });
+    const atBob = await nextFrame(bobWs, ofType('message'));
+    t.match(atBob, { type: 'message', sender_id: alice.id, receiver_id: bob.id, content: 'from A over ws' }, 'live on B');
+    t.match(await nextFrame(aliceWs, ofType('message')), { message_id: atBob.message_id }, "and on the sender's own socket on A");
+
+    const viaB = await bob.api.post('/api/messages/', { receiver: alice.id, content: 'from B over REST' });
+    t.equal(viaB.status, 201);
+    t.match(await nextFrame(aliceWs, messageWithId(viaB.body.id)), { sender_id: bob.id, content: 'from B over REST' }, 'REST on B reaches A');
+
+    const viaA = await alice.api.post('/api/messages/', { receiver: bob.id, content: 'from A over REST' });
+    t.match(await nextFrame(bobWs, messageWithId(viaA.body.id)), { content: 'from A over REST' }, 'REST on A reaches B');
+    t.ok(await noFrame(bobWs, messageWithId(atBob.message_id), 200), 'each message arrives once');
+  });
+
+  t.test('group messages and membership frames cross processes', async (t) => {
+    const alice = await userOn(A);
+    const bob = await userOn(B, A);
+    const group = (await alice.api.post('/api/groups/', { name: 'scale-out' })).body;
+    const aliceWs = await open(t, A, `/ws/group/${group.id}/`, alice);
+    t.equal((await bob.api.post(`/api/groups/${group.id}/join/`)).status, 200);
+    t.match(await nextFrame(aliceWs, ofType('user-joined')), { user_id: bob.id }, 'a join on B is heard on A');
+    const bobWs = await open(t, B, `/ws/group/${group.id}/`, bob);
+
+    sendJson(aliceWs, { type: 'message', content: 'hello from A' });
+    t.match(await nextFrame(bobWs, ofType('message')), { group_id: group.id, sender_id: alice.id, content: 'hello from A' });
+    const rest = await bob.api.post('/api/group-messages/', { group: group.id, content: 'hello from B' });
+    t.equal(rest.status, 201);
+    t.match(await nextFrame(aliceWs, messageWithId(rest.body.id)), { sender_id: bob.id, content: 'hello from B' });
+
+    const kicked = closeCode(bobWs);
+    t.equal((await bob.api.post(`/api/groups/${group.id}/leave/`)).status, 200);
+    t.equal(await kicked, 4403, "leaving on B closes the member's group socket on B");
+    t.match(await nextFrame(aliceWs, ofType('user-left')), { user_id: bob.id });
+  });
+
+  t.test('a call started on A rings on B, and signaling crosses both ways', async (t) => {
+    const alice = await userOn(A);
+    const bob = await userOn(B, A);
+    const aliceWs = await open(t, A, '/ws/calls/', alice);
+    const bobWs = await open(t, B, '/ws/calls/', bob);
+
+    const call = await alice.api.post('/api/calls/', { receiver: bob.id, call_type: 'video' });
+    t.equal(call.status, 201);
+    const callId = call.body.id;
+    t.match(await nextFrame(bobWs, ofType('incoming_call')), { call_id: callId, caller: { id: alice.id }, call_type: 'video' }, 'rings on B');
+
+    sendJson(aliceWs, { type: 'offer', call_id: callId, sdp: 'v=0 offer' });
+    t.match(await nextFrame(bobWs, ofType('offer')), { call_id: callId, from_user: alice.id, sdp: 'v=0 offer' });
+    t.equal((await bob.api.post(`/api/calls/${callId}/accept/`)).status, 200);
+    t.match(await nextFrame(aliceWs, ofType('call_accepted')), { call_id: callId, user_id: bob.id }, 'accepted on B, heard on A');
+    sendJson(bobWs, { type: 'answer', call_id: callId, sdp: 'v=0 answer' });
+    t.match(await nextFrame(aliceWs, ofType('answer')), { call_id: callId, from_user: bob.id, sdp: 'v=0 answer' });
+    sendJson(bobWs, { type: 'ice_candidate', call_id: callId, candidate: 'candidate:1 1 UDP 1 10.0.0.1 9 typ host', sdpMid: '0', sdpMLineIndex: 0 });
+    t.match(await nextFrame(aliceWs, ofType('ice_candidate')), { call_id: callId, from_user: bob.id, sdpMid: '0', sdpMLineIndex: 0 });
+    sendJson(aliceWs, { type: 'ice_candidate', call_id: callId, candidate: '' });
+    t.match(await nextFrame(bobWs, ofType('ice_candidate')), { call_id: callId, from_user: alice.id, candidate: '' });
+
+    t.equal((await alice.api.post(`/api/calls/${callId}/end/`)).status, 200);
+    t.match(await nextFrame(bobWs, ofType('call_ended')), { call_id: callId, user_id: alice.id });
+  });
+
+  t.test('presence counts connections on every process', async (t) => {
+    const [alice, watcher] = [await userOn(A), await userOn(B, A)];
+    t.equal((await watcher.api.post(`/api/users/${alice.id}/follow/`)).status, 200);
+    const watch = await open(t, B, '/ws/status/', watcher);
+
+    const onA = await open(t, A, '/ws/status/', alice);
+    t.match(await nextFrame(watch, presenceOf(alice, true)), { username: alice.username }, 'online on A, announced on B');
+    t.equal((await B.api.as(watcher).get(`/api/users/${alice.id}/`)).body.is_online, true, 'and B serves it over REST');
+
+    await open(t, B, '/ws/calls/', alice).then(async (onB) => {
+      onA.close();
+      t.ok(await noFrame(watch, presenceOf(alice, false), 500), 'closing A keeps her online: B still holds a connection');
+      t.equal((await B.api.as(watcher).get(`/api/users/${alice.id}/`)).body.is_online, true);
+      onB.close();
+    });
+    const offline = await nextFrame(watch, presenceOf(alice, false));
+    const profile = (await A.api.as(watcher).get(`/api/users/${alice.id}/`)).body;
+    t.match(profile, { is_online: false, last_seen: offline.last_seen }, 'offline once the last connection anywhere closed');
+    t.ok(await noFrame(watch, presenceOf(alice, false), 300), 'announced once');
+  });
+
+  t.test('auth rate limits are one budget across processes', async (t) => {
+    // A made-up client address (the app trusts X-Forwarded-For), so other tests' logins do not count.
+    const headers = { 'X-Forwarded-For': `10.${crypto.randomInt(255)}.${crypto.randomInt(255)}.${crypto.randomInt(255)}` };
+    const attempt = (proc: Proc) => proc.api.request('POST', '/api/users/login/', { username: 'nobody-here', password: 'wrong-password' }, headers);
+    for (let i = 0; i < AUTH_LIMIT; i++) {
+      const res = await attempt(i % 2 ? B : A);
+      if (res.status === 429) return t.fail(`throttled after only ${i} attempts`);
+    }
+    for (const proc of [A, B]) {
+      const res = await attempt(proc);
+      t.equal(res.status, 429, `attempt ${AUTH_LIMIT + 1} on ${proc.name} is throttled: half the budget was spent on each`);
+      t.ok(Number(res.headers.get('retry-after')) > 0, 'with Retry-After');
+    }
+  });
+
+  // Last: it kills A.
+  t.test('after kill -9 of a process, its users go offline within 60 s, once', async (t) => {
+    const C = await start('C'); // a second survivor, so two sweepers race for the dead process
+    const [carol, dave, watcher] = [await userOn(A), await userOn(A), await userOn(B, A)];
+    for (const user of [carol, dave]) t.equal((await watcher.api.post(`/api/users/${user.id}/follow/`)).status, 200);
+    const watch = await open(t, B, '/ws/status/', watcher);
+    await open(t, A, '/ws/status/', carol);
+    await nextFrame(watch, presenceOf(carol, true));
+    await open(t, A, '/ws/status/', dave);
+    await nextFrame(watch, presenceOf(dave, true));
+    await open(t, C, '/ws/calls/', dave);
+
+    const killedAt = Date.now();
+    A.child.kill('SIGKILL');
+    await exited(A.child);
+    const offline = await nextFrame(watch, presenceOf(carol, false), 60_000);
+    const after = Date.now() - killedAt;
+    t.ok(after < 60_000, `carol (only on A) announced offline ${after} ms after the kill`);
+    t.ok(after < (PRESENCE_TTL * 4 * 1000) / 3 + 2_000, 'within the configured TTL plus one sweep');
+    t.match((await B.api.as(watcher).get(`/api/users/${carol.id}/`)).body, { is_online: false, last_seen: offline.last_seen });
+    t.ok(await noFrame(watch, presenceOf(carol, false), 1_500), 'announced once although two processes sweep');
+    t.ok(await noFrame(watch, presenceOf(dave, false), 10), 'dave, also connected to C, stays online');
+    t.equal((await C.api.as(watcher).get(`/api/users/${dave.id}/`)).body.is_online, true);
+  });
+});
