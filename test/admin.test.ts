@@ -5,7 +5,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import t, { type Test } from 'tap';
 import sqlite3 from 'sqlite3';
 import { loadConfig } from '../src/config.js';
@@ -13,17 +12,11 @@ import { startServer } from '../src/server.js';
 import { createLogger } from '../src/logger.js';
 import { Api } from './helpers/api.js';
 import { PG_URL, createPgDatabase } from './helpers/server.js';
+import { runJvai, type CliRun } from './helpers/serve.js';
 
-const BIN = path.resolve('bin/jvai.js');
 
 // Every step starts a fresh CLI process (≈ 1 s each, more on a busy machine): more time than a server test.
 t.setTimeout(420_000);
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 t.test('jvai admin', async (t) => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-admin-'));
@@ -34,21 +27,13 @@ t.test('jvai admin', async (t) => {
   });
 
   /** Runs the CLI; stdin gets `input` and is then closed, as a pipe would be. */
-  const jvai = (args: string[], input = ''): Promise<Run> =>
-    new Promise((resolve, reject) => {
-      const env: NodeJS.ProcessEnv = { ...process.env, JVAI_DATA_DIR: dataDir };
-      for (const name of ['DATABASE_URL', 'REDIS_URL', 'JVAI_CONFIG']) delete env[name];
-      if (db) env.DATABASE_URL = db.url;
-      // cwd in the data dir: no config/<env>.json of the repo gets picked up.
-      const child = spawn(process.execPath, [BIN, 'admin', ...args], { env, cwd: dataDir, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.once('error', reject);
-      child.once('close', (code) => resolve({ code, stdout, stderr }));
-      child.stdin.end(input);
-    });
+  const jvai = (args: string[], input = ''): Promise<CliRun> => {
+    const env: NodeJS.ProcessEnv = { ...process.env, JVAI_DATA_DIR: dataDir };
+    for (const name of ['DATABASE_URL', 'REDIS_URL', 'JVAI_CONFIG']) delete env[name];
+    if (db) env.DATABASE_URL = db.url;
+    // cwd in the data dir: no config/<env>.json of the repo gets picked up.
+    return runJvai(['admin', ...args], { env, cwd: dataDir, input });
+  };
 
   /** A failed command: non-zero exit, the expected message, never a stack trace. */
   const fails = async (t: Test, args: string[], message: RegExp, input?: string) => {

@@ -3,24 +3,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import t from 'tap';
 import type { Test } from 'tap';
 import { startTestServer } from './helpers/server.js';
+import { runJvai, type CliRun } from './helpers/serve.js';
 import { Api, makeUser } from './helpers/api.js';
 import { pngBytes } from './helpers/images.js';
 
-const BIN = path.resolve('bin/jvai.js');
 const PASSWORD = 'Corr3ct-Horse-Battery';
 const STACK = /\n\s+at .*:\d+:\d+/;
 /** A relative time as the readable output prints it (a loaded machine may take seconds between two commands). */
 const WHEN = '(?:just now|\\d+s ago|\\d+m ago)';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 interface StoredSession {
   server: string;
@@ -33,7 +26,7 @@ interface StoredSession {
 interface Terminal {
   dir: string;
   file: string;
-  run(args: string[], stdin?: string): Promise<Run>;
+  run(args: string[], stdin?: string): Promise<CliRun>;
   /** Runs with --json, expects success and parses stdout. */
   json<T = any>(args: string[]): Promise<T>;
   session(): StoredSession;
@@ -47,17 +40,7 @@ function terminal(t: Test): Terminal {
   delete env.JVAI_SERVER;
   // tap preloads its process tracker through NODE_OPTIONS; the compiled CLI needs none of it (and starts faster).
   delete env.NODE_OPTIONS;
-  const run = (args: string[], stdin = ''): Promise<Run> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      child.once('error', reject);
-      child.once('close', (code) => resolve({ code, stdout, stderr }));
-      child.stdin.end(stdin);
-    });
+  const run = (args: string[], stdin = ''): Promise<CliRun> => runJvai(args, { env, input: stdin });
   const file = path.join(dir, 'session.json');
   return {
     dir,

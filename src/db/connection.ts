@@ -70,24 +70,48 @@ function cacheTableInfo(handle: SqliteHandle, cache: Map<string, unknown>): void
 }
 
 /**
- * Sequelize opens a separate SQLite handle for every transaction and runs no hook for it,
- * so per-connection settings are applied here, on each handle's first use (with the cache above):
- * a busy timeout (wait for the writer instead of failing) and synchronous=FULL (a commit
- * is on disk before the server acknowledges it, even if the machine loses power).
+ * Sequelize opens (and closes) a new SQLite handle for every transaction and runs no hook
+ * for it. Since this process queues its transactions one at a time (sqliteWriteQueue.ts),
+ * they all share one long-lived writer handle instead — opening a database per message
+ * was most of a DM's latency. Each handle gets, on first use: the table_info cache, a busy
+ * timeout (another process may hold the lock), and synchronous=FULL (a commit is on disk
+ * before the server acknowledges it, even if the machine loses power).
  */
 function configureEverySqliteConnection(sequelize: Sequelize): void {
-  const manager = sequelize.connectionManager as unknown as { getConnection(options?: unknown): Promise<SqliteHandle> };
+  const manager = sequelize.connectionManager as unknown as {
+    getConnection(options?: { uuid?: string }): Promise<SqliteHandle>;
+    releaseConnection(handle: SqliteHandle, force?: boolean): void;
+  };
   const getConnection = manager.getConnection.bind(manager);
+  const releaseConnection = manager.releaseConnection.bind(manager);
   const configured = new WeakSet<SqliteHandle>();
   const tableInfo = new Map<string, unknown>();
-  manager.getConnection = async (options) => {
-    const handle = await getConnection(options);
-    if (!configured.has(handle)) {
-      configured.add(handle);
-      cacheTableInfo(handle, tableInfo);
-      handle.configure('busyTimeout', 5000);
-      await new Promise<void>((resolve, reject) => handle.exec('PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON', (err) => (err ? reject(err) : resolve())));
-    }
+  let writer: SqliteHandle | undefined;
+  let writerOwner: string | undefined;
+
+  const configure = async (handle: SqliteHandle) => {
+    if (configured.has(handle)) return handle;
+    configured.add(handle);
+    cacheTableInfo(handle, tableInfo);
+    handle.configure('busyTimeout', 5000);
+    await new Promise<void>((resolve, reject) => handle.exec('PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON', (err) => (err ? reject(err) : resolve())));
     return handle;
+  };
+
+  manager.getConnection = async (options) => {
+    const uuid = options?.uuid;
+    if (!uuid || uuid === 'default') return configure(await getConnection(options));
+    // A second transaction while one is open would share its handle: refuse loudly.
+    if (writerOwner && writerOwner !== uuid) throw new Error('SQLite transactions must go through sequelize.transaction(callback) (queued)');
+    writer ??= await configure(await getConnection({ ...options, uuid: 'jvai-writer' }));
+    writerOwner = uuid;
+    return writer;
+  };
+  manager.releaseConnection = (handle, force) => {
+    if (handle === writer && !force) {
+      writerOwner = undefined;
+      return;
+    }
+    releaseConnection(handle, force);
   };
 }

@@ -8,7 +8,8 @@ import * as messages from './messages.js';
 import * as calls from './calls.js';
 import * as call from './call.js';
 import * as answer from './answer.js';
+import * as chat from './chat.js';
 
 export function registerClient(program: Command): void {
-  for (const group of [auth, users, posts, groups, messages, calls, call, answer]) group.register(program);
+  for (const group of [auth, users, posts, groups, messages, calls, call, answer, chat]) group.register(program);
 }
