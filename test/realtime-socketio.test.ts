@@ -155,6 +155,22 @@ t.test('the socket.io channel', async (t) => {
     t.match(await next(c, 'presence', (p) => p.user_id === alice.id), { user_id: alice.id, is_online: false, last_seen: /Z$/ });
   });
 
+  t.test('new posts reach the author and their followers, live only', async (t) => {
+    const [alice, bob, carol] = await users(3);
+    await bob.api.post(`/api/users/${alice.id}/follow/`);
+    const [a, b, c] = await Promise.all([connect(t, alice), connect(t, bob), connect(t, carol)]);
+    const post = (await alice.api.post('/api/posts/', { content: 'live post' })).body;
+    const expected = { post_id: post.id, author_id: alice.id, author_username: alice.username };
+    t.same(await next(b, 'post:created'), expected, 'a follower gets it, without seq');
+    t.same(await next(a, 'post:created'), expected, 'so does the author');
+    t.ok(await none(c, 'post:created'), 'a stranger does not');
+
+    const lone = (await carol.api.post('/api/posts/', { content: 'nobody follows carol' })).body;
+    t.same(await next(c, 'post:created'), { post_id: lone.id, author_id: carol.id, author_username: carol.username });
+    t.equal((await alice.api.post('/api/posts/', { content: '' })).status, 400);
+    t.ok((await none(a, 'post:created')) && (await none(b, 'post:created')), 'nothing for an unfollowed author or a refused post');
+  });
+
   t.test('calls: state events and signaling between participants only', async (t) => {
     const [alice, bob, carol] = await users(3);
     const [a, b, c] = await Promise.all([connect(t, alice), connect(t, bob), connect(t, carol)]);

@@ -97,6 +97,16 @@ t.test('jvai chat', async (t) => {
     t.match(f, 'Enter: open', 'a help line');
   });
 
+  await t.test('a post by someone followed appears in the open feed live, without polling', async (t) => {
+    await shows('No posts yet');
+    await alice.api.post(`/api/users/${carol.id}/follow/`);
+    await bob.api.post('/api/posts/', { content: 'bob is not followed' });
+    await carol.api.post('/api/posts/', { content: 'fresh from carol' });
+    const f = await shows('fresh from carol', 3000);
+    t.match(pane(), carol.username, 'with its author');
+    t.notMatch(f, 'bob is not followed', 'only posts of people followed');
+  });
+
   await t.test('opening a conversation shows it and marks it read; a new DM appears live', async (t) => {
     await open(bob.username);
     await shows('second from bob');

@@ -3,6 +3,7 @@
  * command that wants live events. It authenticates with the API client's access token,
  * remembers the last `seq` it saw and, after a drop, reconnects (socket.io's own backoff) with
  * `auth.since`, so the server replays what was missed; it reports how many events that was.
+ * Events without a `seq` (presence, typing, post:created) are live only and never replayed.
  *
  * Before every handshake it asks GET /api/events/ for the latest seq: that request goes
  * through the API client, so an expired access token is refreshed before the socket uses it,

@@ -11,7 +11,7 @@ import type { JvaiClient } from '../client/api.js';
 import { duration } from '../client/format.js';
 import type { Conversation, DirectMessage, Group, GroupMessage, NestedUser, Post } from '../client/types.js';
 import { RealtimeClient, type RealtimeOptions, type RealtimeStatus } from '../client/realtime.js';
-import type { CallEvent, PresenceEvent, TypingEvent } from '../../src/realtime/protocol.js';
+import type { CallEvent, PostCreatedEvent, PresenceEvent, TypingEvent } from '../../src/realtime/protocol.js';
 import type { AudioOptions } from '../call/audio.js';
 import type { CallEnd, CallSession, CallState, IncomingCall } from '../call/session.js';
 
@@ -74,8 +74,6 @@ export interface ChatModelOptions {
   realtime?: RealtimeOptions;
   /** Where calls get their audio (WAV files instead of the sound tools). */
   audio?: AudioOptions;
-  /** How often the feed is re-read while shown (the channel carries no post events). Default 15 s. */
-  feedPollMs?: number;
 }
 
 const TYPING_SEND_EVERY_MS = 3_000;
@@ -101,13 +99,14 @@ export class ChatModel extends EventEmitter<{ change: []; quit: [] }> {
   private open: EntryKey = 'feed';
   private typingIn = new Map<EntryKey, Map<string, NodeJS.Timeout>>();
   private typingOut: { key: EntryKey; sentAt: number; idle: NodeJS.Timeout } | null = null;
-  private feedTimer: NodeJS.Timeout | null = null;
   private notice: string | null = null;
   private loading = true;
   private incoming: IncomingCall | null = null;
   private session: CallSession | null = null;
   private ticker: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** Set by the first connect: any later one is a reconnect. */
+  private connectedBefore = false;
 
   constructor(options: ChatModelOptions) {
     super();
@@ -123,7 +122,7 @@ export class ChatModel extends EventEmitter<{ change: []; quit: [] }> {
   /** Connects, then loads (events arriving meanwhile are merged by id, so none falls in between). */
   async start(): Promise<void> {
     const rt = this.realtime;
-    rt.on('status', () => this.changed());
+    rt.on('status', (s) => this.onStatus(s));
     rt.on('dm:new', (m) => this.onDm(m));
     rt.on('dm:read', (m) => this.onDmRead(m));
     rt.on('group:message', (m) => this.onGroupMessage(m));
@@ -132,19 +131,18 @@ export class ChatModel extends EventEmitter<{ change: []; quit: [] }> {
     rt.on('group:deleted', (e) => this.dropGroup(e.group_id));
     rt.on('presence', (e) => this.onPresence(e));
     rt.on('typing', (e) => this.onTyping(e));
+    rt.on('post:created', (e) => void this.onPostCreated(e));
     rt.on('call:started', (e) => this.onCallStarted(e));
     for (const ended of ['call:accepted', 'call:rejected', 'call:ended', 'call:missed'] as const) rt.on(ended, (e) => this.onCallOver(e));
     rt.on('resync', () => void this.reload());
     rt.start();
     await this.reload();
-    if (this.open === 'feed') this.pollFeed();
   }
 
   /** Stops everything: hangs up a call, disconnects, clears timers. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.stopFeedPolling();
     this.stopTicker();
     if (this.typingOut) clearTimeout(this.typingOut.idle);
     for (const timers of this.typingIn.values()) for (const t of timers.values()) clearTimeout(t);
@@ -202,8 +200,6 @@ export class ChatModel extends EventEmitter<{ change: []; quit: [] }> {
     this.notice = null;
     this.stopTyping();
     this.open = key;
-    this.stopFeedPolling();
-    if (key === 'feed') this.pollFeed();
     const [kind, id] = parseKey(key);
     if (kind === 'group') {
       const group = this.groups.find((g) => g.id === id);
@@ -336,6 +332,29 @@ export class ChatModel extends EventEmitter<{ change: []; quit: [] }> {
     this.groups = this.groups.filter((g) => g.id !== groupId);
     this.groupMessages.delete(groupId);
     if (this.open === `group:${groupId}`) void this.openEntry('feed');
+    this.changed();
+  }
+
+  /** Post events are not replayed: after a reconnect the shown feed is re-read instead. */
+  private onStatus(status: RealtimeStatus): void {
+    if (status.state === 'connected') {
+      if (this.connectedBefore && this.open === 'feed') void this.guard(() => this.load('feed')).then(() => this.changed());
+      this.connectedBefore = true;
+    }
+    this.changed();
+  }
+
+  /** A post by someone followed (or by us elsewhere): fetched and put in the shown feed. The feed is loaded anew whenever opened. */
+  private async onPostCreated(e: PostCreatedEvent): Promise<void> {
+    if (this.open !== 'feed') return;
+    let post: Post;
+    try {
+      post = await this.api.post(e.post_id);
+    } catch {
+      // Deleted meanwhile, or the server went away: the next load of the feed shows the truth.
+      return;
+    }
+    this.posts = mergeById(this.posts, [post]).reverse().slice(0, FEED_POSTS);
     this.changed();
   }
 
@@ -490,15 +509,6 @@ export class ChatModel extends EventEmitter<{ change: []; quit: [] }> {
     this.notice = notice;
     this.changed();
     return false;
-  }
-
-  private pollFeed(): void {
-    this.feedTimer = setInterval(() => void this.guard(() => this.load('feed')).then(() => this.changed()), this.options.feedPollMs ?? 15_000);
-  }
-
-  private stopFeedPolling(): void {
-    if (this.feedTimer) clearInterval(this.feedTimer);
-    this.feedTimer = null;
   }
 
   private changed(): void {

@@ -121,15 +121,15 @@ export class Hub {
   private readonly members = new Map<string, Set<HubConnection>>();
   private readonly joined = new Map<HubConnection, string[]>();
   private readonly unsubscribers: (() => void)[] = [];
-  /** Presence fan-out awaits a query; per user it must still arrive in event order. */
-  private readonly presenceQueue: KeyedSerial<number>;
+  /** Presence and post fan-out await a query; per user they must still arrive in event order. */
+  private readonly fanOut: KeyedSerial<number>;
 
   constructor(
     bus: EventBus,
-    private readonly users: Pick<UserService, 'presenceAudience'>,
+    private readonly users: Pick<UserService, 'presenceAudience' | 'postAudience'>,
     private readonly logger: Logger,
   ) {
-    this.presenceQueue = new KeyedSerial((err) => logger.error({ err }, 'presence fan-out failed'));
+    this.fanOut = new KeyedSerial((err) => logger.error({ err }, 'realtime fan-out failed'));
     // A failing handler must never reach the publisher: an in-process bus calls us inside publish().
     const on = <K extends DomainEventName>(name: K, handler: (payload: DomainEvents[K]) => void) => {
       this.unsubscribers.push(
@@ -163,7 +163,7 @@ export class Hub {
     });
 
     on('presence.changed', (e) =>
-      this.presenceQueue.run(e.userId, async () => {
+      this.fanOut.run(e.userId, async () => {
         const frame = presenceFrame(e);
         const { type: _type, ...data } = frame;
         const event = channelEvent('presence', data);
@@ -171,6 +171,17 @@ export class Hub {
           this.deliver(rooms.status(userId), frame);
           this.deliver(rooms.inbox(userId), event);
         }
+      }),
+    );
+
+    // Only the socket.io inbox: the seed's endpoints have no post frame. Not logged, so a
+    // client that was away re-reads its feed over REST.
+    on('post.created', (e) =>
+      this.fanOut.run(e.authorId, async () => {
+        const audience = await this.users.postAudience(e.authorId);
+        if (!audience) return;
+        const event = channelEvent('post:created', { post_id: e.postId, author_id: e.authorId, author_username: audience.username });
+        for (const userId of [e.authorId, ...audience.followers]) this.deliver(rooms.inbox(userId), event);
       }),
     );
 
@@ -218,6 +229,6 @@ export class Hub {
   /** Stops listening to the bus and waits for fan-out in progress. */
   async close(): Promise<void> {
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
-    await this.presenceQueue.idle();
+    await this.fanOut.idle();
   }
 }

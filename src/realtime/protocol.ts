@@ -6,7 +6,8 @@
  * Connect with `auth: { token, since? }`. A refused connection fails with a connect_error whose
  * message is the REST API's `detail`. Events the server logged carry `seq`, the recipient's own
  * sequence number; reconnecting with `since` set to the last seq seen first replays what was
- * missed (in order, without duplicates), or sends 'resync' when too much was.
+ * missed (in order, without duplicates), or sends 'resync' when too much was. Events without
+ * `seq` are live only: after a reconnect, re-fetch what they announce over REST.
  */
 import type { CallPayload, DirectMessagePayload, GroupMessagePayload } from '../events/types.js';
 
@@ -57,6 +58,13 @@ export interface TypingEvent {
   is_typing: boolean;
 }
 
+/** A new post, for its author and their followers: GET /api/posts/{post_id}/ for the post itself. */
+export interface PostCreatedEvent {
+  post_id: number;
+  author_id: number;
+  author_username: string;
+}
+
 export interface ServerToClientEvents {
   /** A direct message you sent or received (from any device or REST). */
   'dm:new': (message: DirectMessagePayload & Sequenced) => void;
@@ -77,6 +85,8 @@ export interface ServerToClientEvents {
   /** A person you follow or share a group with came online or went offline. */
   presence: (event: PresenceEvent) => void;
   typing: (event: TypingEvent) => void;
+  /** Someone you follow (or you, on any device) posted; not replayed, so re-read the feed after a reconnect. */
+  'post:created': (event: PostCreatedEvent) => void;
   /** Too much was missed to replay: re-fetch over REST and resume from latest_seq. */
   resync: (event: { latest_seq: number }) => void;
   /** Sent just before the server disconnects you (4401: session revoked). */

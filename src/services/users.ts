@@ -1,5 +1,5 @@
 /** Accounts, profiles, follows and presence flags. */
-import { Op, col, fn, literal, where as sqlWhere, type FindOptions, type Transaction } from 'sequelize';
+import { Op, QueryTypes, col, fn, literal, where as sqlWhere, type FindOptions, type Transaction } from 'sequelize';
 import type { ServiceDeps } from './deps.js';
 import { Follow, GroupMember, Group, Post, User } from '../models/index.js';
 import { NotFound, PermissionDenied, ValidationError } from '../errors.js';
@@ -265,5 +265,15 @@ export class UserService {
       attributes: ['userId'],
     });
     return [...new Set([...followers.map((f) => f.followerId), ...fellows.map((m) => m.userId)])];
+  }
+
+  /** Who hears of a user's new post (their followers) and the author's username, in one query; null once the author is gone. */
+  async postAudience(authorId: number): Promise<{ username: string; followers: number[] } | null> {
+    const rows = await this.deps.sequelize.query<{ username: string; follower_id: number | null }>(
+      'SELECT u.username, f.follower_id FROM users u LEFT JOIN follows f ON f.following_id = u.id WHERE u.id = :id',
+      { type: QueryTypes.SELECT, replacements: { id: authorId } },
+    );
+    if (!rows.length) return null;
+    return { username: rows[0].username, followers: rows.flatMap((r) => (r.follower_id === null ? [] : [Number(r.follower_id)])) };
   }
 }
