@@ -38,6 +38,17 @@ async function eventFor(seen: Seen[], name: CallEvent, callId: number, timeoutMs
 const nested = (u: TestUser) => ({ id: u.id, username: u.username, full_name: `Test ${u.username.replace('user', 'User')}` });
 const ids = (list: CallPayload[]) => list.map((c) => c.id);
 
+/** Every request on one call object (method, path, body). */
+const objectRequests = (id: number): [string, string, unknown?][] => [
+  ['GET', `/api/calls/${id}/`],
+  ['PUT', `/api/calls/${id}/`, { status: 'ended' }],
+  ['PATCH', `/api/calls/${id}/`, { status: 'ended' }],
+  ['DELETE', `/api/calls/${id}/`],
+  ['POST', `/api/calls/${id}/accept/`],
+  ['POST', `/api/calls/${id}/reject/`],
+  ['POST', `/api/calls/${id}/end/`],
+];
+
 t.test('calls', async (t) => {
   const server = await startTestServer(t);
   const api = new Api(server.url);
@@ -119,13 +130,7 @@ t.test('calls', async (t) => {
       ['GET', '/api/calls/active/'],
       ['GET', '/api/calls/missed/'],
       ['GET', '/api/calls/ice-servers/'],
-      ['GET', `/api/calls/${call.id}/`],
-      ['PUT', `/api/calls/${call.id}/`, { status: 'ended' }],
-      ['PATCH', `/api/calls/${call.id}/`, { status: 'ended' }],
-      ['DELETE', `/api/calls/${call.id}/`],
-      ['POST', `/api/calls/${call.id}/accept/`],
-      ['POST', `/api/calls/${call.id}/reject/`],
-      ['POST', `/api/calls/${call.id}/end/`],
+      ...objectRequests(call.id),
     ];
     for (const [method, path, body] of requests) {
       const res = await anon.request(method, path, body);
@@ -141,13 +146,7 @@ t.test('calls', async (t) => {
     const stranger = await makeUser(api);
     const call = await ring(a, b);
     const requests: [string, string, unknown?][] = [
-      ['GET', `/api/calls/${call.id}/`],
-      ['PUT', `/api/calls/${call.id}/`, { status: 'ended' }],
-      ['PATCH', `/api/calls/${call.id}/`, { status: 'ended' }],
-      ['DELETE', `/api/calls/${call.id}/`],
-      ['POST', `/api/calls/${call.id}/accept/`],
-      ['POST', `/api/calls/${call.id}/reject/`],
-      ['POST', `/api/calls/${call.id}/end/`],
+      ...objectRequests(call.id),
     ];
     for (const [method, path, body] of requests) {
       const res = await stranger.api.request(method, path, body);
