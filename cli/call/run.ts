@@ -53,7 +53,17 @@ export async function runCall(ctx: SessionContext, options: CallCommandOptions, 
     else if (state === 'connecting') say(`connecting to ${peer}…`);
     else if (state === 'connected') {
       say(`connected to ${describeUser(session.peer)} — sending ${audio.source.label}, playing to ${audio.sink.label}${live ? ' (Ctrl-C hangs up)' : ''}`);
-      if (options.duration) hangUpTimer = setTimeout(() => void session.hangUp(), options.duration * 1000);
+      if (options.duration) {
+        // Timers may fire a little early by performance.now(), the clock talkSeconds reads:
+        // re-arm until the full duration has passed on that clock, so the call lasts exactly that.
+        const end = (session.connectedAt ?? performance.now()) + options.duration * 1000;
+        const hangUpAtEnd = () => {
+          const left = end - performance.now();
+          if (left > 0) hangUpTimer = setTimeout(hangUpAtEnd, Math.ceil(left));
+          else void session.hangUp();
+        };
+        hangUpAtEnd();
+      }
       if (live) {
         const draw = () => {
           process.stdout.write(`\r\x1b[2K${fmt.style.green('●')} in call with ${peer} ${fmt.duration(session.talkSeconds)}`);
