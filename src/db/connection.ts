@@ -4,6 +4,9 @@ import { Sequelize, Transaction } from 'sequelize';
 import type { Logger } from 'pino';
 import { initModels } from '../models/index.js';
 import { queueSqliteWrites } from './sqliteWriteQueue.js';
+import type { Sql } from './sql.js';
+import { SqliteSql } from './sqlite.js';
+import { PostgresSql } from './postgres.js';
 
 export interface DatabaseOptions {
   databaseUrl?: string;
@@ -11,12 +14,30 @@ export interface DatabaseOptions {
   logger?: Logger;
 }
 
-/** Opens SQLite in the data dir (default) or PostgreSQL (DATABASE_URL), and binds the models. */
+/** SQLite connections that read in parallel; the libuv pool (bin/jvai.js sizes it) runs them. */
+const SQLITE_READERS = 3;
+
+/** The raw SQL layer opened beside each Sequelize instance (see sqlOf). */
+const rawSql = new WeakMap<Sequelize, Sql>();
+
+/** The raw SQL layer of a database opened by connectDatabase(). */
+export function sqlOf(sequelize: Sequelize): Sql {
+  const sql = rawSql.get(sequelize);
+  if (!sql) throw new Error('this Sequelize instance was not opened by connectDatabase()');
+  return sql;
+}
+
+/**
+ * Opens SQLite in the data dir (default) or PostgreSQL (DATABASE_URL), binds the models, and
+ * opens the raw SQL layer beside it; sequelize.close() closes both.
+ */
 export async function connectDatabase({ databaseUrl, dataDir, logger }: DatabaseOptions): Promise<Sequelize> {
   const logging = logger ? (sql: string) => logger.trace({ sql }, 'sql') : false;
   let sequelize: Sequelize;
+  let sql: Sql;
   if (databaseUrl && !databaseUrl.startsWith('sqlite:')) {
     sequelize = new Sequelize(databaseUrl, { dialect: 'postgres', logging, pool: { max: 10 } });
+    sql = new PostgresSql(databaseUrl, 10);
   } else {
     const storage = databaseUrl ? databaseUrl.replace(/^sqlite:(\/\/)?/, '') : path.join(dataDir, 'jvai.sqlite3');
     if (storage !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(storage)), { recursive: true });
@@ -24,12 +45,21 @@ export async function connectDatabase({ databaseUrl, dataDir, logger }: Database
     // writes can fail with SQLITE_BUSY_SNAPSHOT, which no busy timeout retries.
     sequelize = new Sequelize({ dialect: 'sqlite', storage, logging, pool: { max: 1 }, transactionType: Transaction.TYPES.IMMEDIATE });
     configureEverySqliteConnection(sequelize);
-    queueSqliteWrites(sequelize);
+    const sqlite = new SqliteSql(storage, SQLITE_READERS);
+    // One turn-taking for every write of this process, raw and Sequelize alike.
+    queueSqliteWrites(sequelize, sqlite);
+    sql = sqlite;
   }
   await sequelize.authenticate();
   // WAL lets readers run beside the writer; it is a property of the file, set once.
   if (sequelize.getDialect() === 'sqlite') await sequelize.query('PRAGMA journal_mode = WAL');
   initModels(sequelize);
+  rawSql.set(sequelize, sql);
+  const close = sequelize.close.bind(sequelize);
+  sequelize.close = async () => {
+    await sql.close();
+    return close();
+  };
   return sequelize;
 }
 

@@ -3,22 +3,11 @@
  * timeouts is a trap: each waiting statement blocks a libuv worker thread, and once the
  * (four) workers all wait, the transaction holding the lock cannot run its next statement
  * — every writer stalls until its timeout. So this process queues its own writes: managed
- * transactions and statements outside a transaction take turns; reads (WAL) never wait.
+ * transactions and statements outside a transaction take turns with the raw layer's write
+ * batches (src/db/sqlite.ts); reads (WAL) never wait.
  */
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
-
-class Mutex {
-  private tail: Promise<void> = Promise.resolve();
-
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(fn);
-    this.tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    return result;
-  }
-}
+import type { Sql } from './sql.js';
 
 const READ = /^\s*(SELECT|PRAGMA|WITH\s+[\s\S]*?\bSELECT\b(?![\s\S]*\b(INSERT|UPDATE|DELETE)\b))/i;
 
@@ -27,8 +16,8 @@ interface QueryOptions {
   type?: string;
 }
 
-export function queueSqliteWrites(sequelize: Sequelize): void {
-  const mutex = new Mutex();
+export function queueSqliteWrites(sequelize: Sequelize, sql: Pick<Sql, 'exclusive'>): void {
+  const mutex = { run: <T>(fn: () => Promise<T>) => sql.exclusive(fn) };
   const query = sequelize.query.bind(sequelize) as (sql: unknown, options?: QueryOptions) => Promise<unknown>;
   const transaction = sequelize.transaction.bind(sequelize) as (...args: unknown[]) => Promise<unknown>;
 

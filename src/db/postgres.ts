@@ -1,0 +1,76 @@
+/**
+ * PostgreSQL behind the Sql interface: a pg pool of its own. Each write job is its own
+ * transaction (PostgreSQL already overlaps concurrent commits).
+ */
+import pg from 'pg';
+import type { Sql, SqlRunner, SqlValue, WriteTx } from './sql.js';
+import { settle, type Job } from './sqlite.js';
+
+/** `?` placeholders → `$1, $2, …` (our SQL never has a literal `?`). */
+const numbered = new Map<string, string>();
+function toPg(sql: string): string {
+  let text = numbered.get(sql);
+  if (text === undefined) {
+    let n = 0;
+    text = sql.replace(/\?/g, () => `$${++n}`);
+    if (numbered.size < 2000) numbered.set(sql, text);
+  }
+  return text;
+}
+
+function runner(client: pg.Pool | pg.PoolClient): SqlRunner {
+  return {
+    async all<T>(sql: string, params: readonly SqlValue[] = []) {
+      return (await client.query(toPg(sql), params as unknown[])).rows as T[];
+    },
+    async get<T>(sql: string, params: readonly SqlValue[] = []) {
+      return (await client.query(toPg(sql), params as unknown[])).rows[0] as T | undefined;
+    },
+    async run(sql: string, params: readonly SqlValue[] = []) {
+      return { changes: (await client.query(toPg(sql), params as unknown[])).rowCount ?? 0 };
+    },
+  };
+}
+
+export class PostgresSql implements Sql {
+  readonly dialect = 'postgres' as const;
+  readonly read: SqlRunner;
+  private readonly pool: pg.Pool;
+
+  constructor(url: string, max: number) {
+    this.pool = new pg.Pool({ connectionString: url, max });
+    this.read = runner(this.pool);
+  }
+
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return fn();
+  }
+
+  async write<T>(work: (tx: WriteTx) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    const job: Job = { work: work as Job['work'], resolve: () => undefined, reject: () => undefined, afterCommit: [] };
+    const answer = new Promise<T>((resolve, reject) => {
+      job.resolve = resolve as (v: unknown) => void;
+      job.reject = reject;
+    });
+    try {
+      await client.query('BEGIN');
+      try {
+        job.outcome = { ok: true, value: await work({ ...runner(client), afterCommit: (fn) => job.afterCommit.push(fn) }) };
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        job.afterCommit = [];
+        job.outcome = { ok: false, error };
+      }
+    } finally {
+      client.release();
+    }
+    settle([job]);
+    return answer;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
