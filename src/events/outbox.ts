@@ -14,6 +14,8 @@ import type { Logger } from 'pino';
 import type { EventBus } from './bus.js';
 import type { CallPayload, DomainEvents, LoggedEventName, LoggedEvents, Seqs } from './types.js';
 import { GroupMember } from '../models/index.js';
+import { placeholders, type WriteTx } from '../db/sql.js';
+import { sequelizeStatements, txStatements, type Statements } from '../db/sequelizeRunner.js';
 
 /** One row of a user's log. */
 export type LoggedEvent = { [K in LoggedEventName]: { seq: number; name: K; payload: LoggedEvents[K]; createdAt: string } }[LoggedEventName];
@@ -36,6 +38,9 @@ export interface Retention {
   /** How often pruning runs. */
   everyMs: number;
 }
+
+/** Log rows per INSERT statement. */
+const LOG_CHUNK = 1000;
 
 export const RETENTION: Retention = { maxAgeDays: 30, maxPerUser: 10_000, everyMs: 60 * 60 * 1000 };
 
@@ -105,40 +110,45 @@ export class EventLog {
     const publications = this.pending.get(transaction);
     if (!publications) throw new Error('EventLog.emit() needs a transaction opened by EventLog.transaction()');
     const audience = audiences[name] as Audience<K>;
-    const recipients = [...new Set(await audience(payload, transaction))].sort((a, b) => a - b);
-    const seqs = await this.allocate(recipients, transaction);
-    if (recipients.length) {
-      const now = new Date();
-      const json = JSON.stringify(payload);
-      await this.sequelize.getQueryInterface().bulkInsert(
-        'user_events',
-        recipients.map((userId) => ({ user_id: userId, seq: seqs[userId], name, payload: json, created_at: now })),
-        { transaction },
-      );
-    }
+    const seqs = await this.record(sequelizeStatements(this.sequelize, transaction), name, payload, await audience(payload, transaction));
     publications.push(() => this.bus.publish(name, { ...payload, seqs } as DomainEvents[K]));
   }
 
+  /** Logs an event for `recipients` inside a raw write job, and publishes it once the job committed. */
+  async log<K extends LoggedEventName>(tx: WriteTx, name: K, payload: LoggedEvents[K], recipients: number[]): Promise<void> {
+    const seqs = await this.record(txStatements(tx), name, payload, recipients);
+    tx.afterCommit(() => this.bus.publish(name, { ...payload, seqs } as DomainEvents[K]));
+  }
+
   /**
-   * Bumps each recipient's counter by one and reads the new values back. The upsert's row
-   * locks are held until COMMIT, so concurrent emitters for the same user queue up and commit
-   * in seq order (and the read sees our own bump); ids are sorted so two emitters never lock
-   * in opposite orders.
+   * Gives each recipient the next number of their sequence and writes their log rows. The
+   * counters' upsert holds its row locks until COMMIT, so concurrent emitters for the same user
+   * commit in seq order; ids are sorted so two emitters never lock in opposite orders.
    */
-  private async allocate(userIds: number[], transaction: Transaction): Promise<Seqs> {
-    if (!userIds.length) return {};
-    const ids = userIds.map(Number);
-    await this.sequelize.query(
-      `INSERT INTO user_event_counters (user_id, seq) VALUES ${ids.map((id) => `(${id}, 1)`).join(', ')}
-       ON CONFLICT (user_id) DO UPDATE SET seq = user_event_counters.seq + 1`,
-      { transaction },
-    );
-    const rows = await this.sequelize.query<{ user_id: number | string; seq: number | string }>('SELECT user_id, seq FROM user_event_counters WHERE user_id IN (:ids)', {
-      type: QueryTypes.SELECT,
-      replacements: { ids },
-      transaction,
-    });
-    return Object.fromEntries(rows.map((r) => [String(r.user_id), Number(r.seq)]));
+  private async record(db: Statements, name: LoggedEventName, payload: object, userIds: number[]): Promise<Seqs> {
+    const recipients = [...new Set(userIds.map(Number))].sort((a, b) => a - b);
+    if (!recipients.length) return {};
+    const bump = `INSERT INTO user_event_counters (user_id, seq) VALUES ${recipients.map(() => '(?, 1)').join(', ')}
+       ON CONFLICT (user_id) DO UPDATE SET seq = user_event_counters.seq + 1`;
+    type SeqRow = { user_id: number | string; seq: number | string };
+    let rows: SeqRow[];
+    if (db.insertReturns) rows = await db.all<SeqRow>(`${bump} RETURNING user_id, seq`, recipients);
+    else {
+      await db.exec(bump, recipients);
+      rows = await db.all<SeqRow>(`SELECT user_id, seq FROM user_event_counters WHERE user_id IN (${placeholders(recipients.length)})`, recipients);
+    }
+    const seqs: Seqs = Object.fromEntries(rows.map((r) => [String(r.user_id), Number(r.seq)]));
+    const json = JSON.stringify(payload);
+    const now = new Date();
+    // In chunks: SQLite binds at most 32,766 values per statement.
+    for (let i = 0; i < recipients.length; i += LOG_CHUNK) {
+      const chunk = recipients.slice(i, i + LOG_CHUNK);
+      await db.exec(
+        `INSERT INTO user_events (user_id, seq, name, payload, created_at) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
+        chunk.flatMap((userId) => [userId, seqs[userId], name, json, now]),
+      );
+    }
+    return seqs;
   }
 
   /** The user's latest seq (0 before their first event). */

@@ -1,55 +1,45 @@
-import type { DirectMessage, GroupMessage, User } from '../models/index.js';
 import type { DirectMessagePayload, GroupMessagePayload } from '../events/types.js';
+import type { ConversationRow, DirectMessageRow, GroupMessageRow } from '../services/messageRows.js';
+import { bool, num } from '../db/sql.js';
 import { iso, type Viewer } from './context.js';
-import { presentAuthor } from './user.js';
-
-/** A user the service loaded with the message (include `as: 'sender'` / `'receiver'`). */
-export const party = (message: DirectMessage | GroupMessage, as: 'sender' | 'receiver'): User => {
-  const user = message.get(as as never) as unknown as User | undefined;
-  if (!user) throw new Error(`message ${message.id} was loaded without its ${as}`);
-  return user;
-};
 
 /** Plain JSON: the same object goes to REST clients and, through the bus, to sockets. */
-export function presentDirectMessage(message: DirectMessage): DirectMessagePayload {
-  const sender = party(message, 'sender');
-  const receiver = party(message, 'receiver');
+export function presentDirectMessage(message: DirectMessageRow): DirectMessagePayload {
   return {
-    id: message.id,
-    sender: sender.id,
-    sender_username: sender.username,
-    receiver: receiver.id,
-    receiver_username: receiver.username,
+    id: num(message.id),
+    sender: num(message.senderId),
+    sender_username: message.senderUsername,
+    receiver: num(message.receiverId),
+    receiver_username: message.receiverUsername,
     content: message.content,
-    is_read: Boolean(message.isRead),
+    is_read: bool(message.isRead),
     read_at: iso(message.readAt),
     created_at: iso(message.createdAt) as string,
   };
 }
 
-export function presentGroupMessage(message: GroupMessage): GroupMessagePayload {
-  const sender = party(message, 'sender');
+export function presentGroupMessage(message: GroupMessageRow): GroupMessagePayload {
   return {
-    id: message.id,
-    group: message.groupId,
-    sender: sender.id,
-    sender_username: sender.username,
+    id: num(message.id),
+    group: num(message.groupId),
+    sender: num(message.senderId),
+    sender_username: message.senderUsername,
     content: message.content,
     created_at: iso(message.createdAt) as string,
   };
 }
 
-export interface Conversation {
-  /** The other participant. */
-  user: User;
-  lastMessage: DirectMessage;
-  unreadCount: number;
-}
-
-export function presentConversation(c: Conversation, viewer: Viewer) {
+export function presentConversation(c: ConversationRow, viewer: Viewer) {
   return {
-    user: { ...presentAuthor(c.user, viewer), is_online: c.user.isOnline, last_seen: iso(c.user.lastSeen) },
-    last_message: presentDirectMessage(c.lastMessage),
-    unread_count: c.unreadCount,
+    user: {
+      id: num(c.partnerId),
+      username: c.partnerUsername,
+      full_name: `${c.partnerFirstName ?? ''} ${c.partnerLastName ?? ''}`.trim(),
+      profile_picture: viewer.media.url(c.partnerProfilePicture ?? null, viewer.baseUrl),
+      is_online: bool(c.partnerIsOnline),
+      last_seen: iso(c.partnerLastSeen),
+    },
+    last_message: presentDirectMessage(c),
+    unread_count: num(c.unreadCount),
   };
 }

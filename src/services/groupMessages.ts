@@ -1,13 +1,15 @@
 /** Group chat messages: members only, idempotent per client id. */
-import { Op, literal, type Transaction } from 'sequelize';
 import type { ServiceDeps } from './deps.js';
 import type { GroupService } from './groups.js';
-import { GroupMessage, type User } from '../models/index.js';
+import type { User } from '../models/index.js';
 import { NotFound, ValidationError } from '../errors.js';
-import { pageQuery, toPage, type Page, type PageRequest } from './pagination.js';
+import { toPage, type Page, type PageRequest } from './pagination.js';
 import { presentGroupMessage } from '../presenters/message.js';
-import { createOnce, includeUser } from './messages.js';
+import { insertOnce } from './messages.js';
 import type { GroupMessagePayload } from '../events/types.js';
+import { sqlOf } from '../db/connection.js';
+import type { Sql } from '../db/sql.js';
+import type { GroupMessageRow } from './messageRows.js';
 
 export interface SendGroupMessageInput {
   groupId: number;
@@ -16,25 +18,36 @@ export interface SendGroupMessageInput {
   clientId?: string;
 }
 
-export class GroupMessageService {
-  constructor(private readonly deps: ServiceDeps, private readonly groups: GroupService) {}
+const MESSAGES = `SELECT m.id, m.group_id AS "groupId", m.sender_id AS "senderId", s.username AS "senderUsername", m.content, m.created_at AS "createdAt"
+  FROM group_messages m JOIN users s ON s.id = m.sender_id`;
 
+export class GroupMessageService {
+  private readonly sql: Sql;
+
+  constructor(private readonly deps: ServiceDeps, private readonly groups: GroupService) {
+    this.sql = sqlOf(deps.sequelize);
+  }
+
+  /** Stores the message and logs it for every member in one write job, built from what was written. */
   async send(actor: User, input: SendGroupMessageInput): Promise<GroupMessagePayload> {
     await this.groups.requireMember(actor, input.groupId);
     const { events } = this.deps;
-    const id = await createOnce(GroupMessage, actor.id, input.clientId, () =>
-      events.transaction(async (transaction) => {
-        const row = await GroupMessage.create({ groupId: input.groupId, senderId: actor.id, content: input.content, clientId: input.clientId ?? null }, { transaction });
-        await events.emit('group_message.created', { message: await this.present(row.id, transaction) }, transaction);
-        return row;
-      }),
-    );
-    return this.present(id);
+    const createdAt = new Date();
+    const sent = await this.sql.write(async (tx) => {
+      const row = { group_id: input.groupId, sender_id: actor.id, content: input.content, client_id: input.clientId ?? null, created_at: createdAt };
+      const { id, existing } = await insertOnce(tx, 'group_messages', row, actor.id, input.clientId);
+      if (existing) return { id, message: null };
+      const message: GroupMessagePayload = { id, group: input.groupId, sender: actor.id, sender_username: actor.username, content: input.content, created_at: createdAt.toISOString() };
+      // Members as of this transaction: whoever joined or left meanwhile is counted consistently.
+      const members = await tx.all<{ userId: number }>('SELECT user_id AS "userId" FROM group_members WHERE group_id = ?', [input.groupId]);
+      await events.log(tx, 'group_message.created', { message }, members.map((m) => Number(m.userId)));
+      return { id, message };
+    });
+    return sent.message ?? this.present(sent.id);
   }
 
-  /** The message as events and responses show it, read in `transaction`. */
-  private async present(id: number, transaction?: Transaction): Promise<GroupMessagePayload> {
-    const message = await GroupMessage.findByPk(id, { include: [includeUser('sender')], transaction });
+  private async present(id: number): Promise<GroupMessagePayload> {
+    const message = await this.sql.read.get<GroupMessageRow>(`${MESSAGES} WHERE m.id = ?`, [id]);
     // The row can only vanish if the group or the sender was deleted meanwhile.
     if (!message) throw new NotFound();
     return presentGroupMessage(message);
@@ -54,21 +67,24 @@ export class GroupMessageService {
   }
 
   /** One group's messages, newest first; members only. */
-  async list(actor: User, groupId: number, page: PageRequest): Promise<Page<GroupMessage>> {
+  async list(actor: User, groupId: number, page: PageRequest): Promise<Page<GroupMessageRow>> {
     await this.groups.requireMember(actor, groupId);
-    const q = pageQuery(page);
-    const rows = await GroupMessage.findAll({ ...q, where: { ...q.where, groupId }, include: [includeUser('sender')] });
+    const before = page.before === undefined ? '' : ' AND m.id < ?';
+    const rows = await this.sql.read.all<GroupMessageRow>(`${MESSAGES} WHERE m.group_id = ?${before} ORDER BY m.id DESC LIMIT ?`, [
+      groupId,
+      ...(page.before === undefined ? [] : [page.before]),
+      page.limit + 1,
+    ]);
     return toPage(rows, page, (m) => m.id);
   }
 
   /** Messages of every group the actor belongs to, newest first. */
-  async listMine(actor: User, page: PageRequest): Promise<Page<GroupMessage>> {
-    const q = pageQuery(page);
-    const rows = await GroupMessage.findAll({
-      ...q,
-      where: { ...q.where, groupId: { [Op.in]: literal(`(SELECT group_id FROM group_members WHERE user_id = ${Number(actor.id)})`) } },
-      include: [includeUser('sender')],
-    });
+  async listMine(actor: User, page: PageRequest): Promise<Page<GroupMessageRow>> {
+    const before = page.before === undefined ? '' : ' AND m.id < ?';
+    const rows = await this.sql.read.all<GroupMessageRow>(
+      `${MESSAGES} WHERE m.group_id IN (SELECT group_id FROM group_members WHERE user_id = ?)${before} ORDER BY m.id DESC LIMIT ?`,
+      [actor.id, ...(page.before === undefined ? [] : [page.before]), page.limit + 1],
+    );
     return toPage(rows, page, (m) => m.id);
   }
 }

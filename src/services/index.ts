@@ -18,7 +18,7 @@ export function createServices(base: Omit<ServiceDeps, 'events'>) {
   const posts = new PostService(deps, comments);
   const groups = new GroupService(deps, users);
   const groupMessages = new GroupMessageService(deps, groups);
-  const messages = new DirectMessageService(deps, users);
+  const messages = new DirectMessageService(deps);
   const calls = new CallService(deps, users);
   return { deps, tokens, users, posts, comments, groups, groupMessages, messages, calls };
 }

@@ -1,12 +1,14 @@
 /** Direct messages: sending (idempotent per client id), reading, conversations. */
-import { Op, QueryTypes, UniqueConstraintError, type IncludeOptions, type ModelStatic, type Transaction, type WhereOptions } from 'sequelize';
 import type { ServiceDeps } from './deps.js';
-import type { UserService } from './users.js';
-import { DirectMessage, GroupMessage, User } from '../models/index.js';
+import { findParty, resolveParty } from './parties.js';
+import type { User } from '../models/index.js';
 import { NotFound, PermissionDenied, ValidationError } from '../errors.js';
-import { DEFAULT_LIMIT, pageQuery, toPage, type Page, type PageRequest } from './pagination.js';
-import { party, presentDirectMessage, type Conversation } from '../presenters/message.js';
+import { DEFAULT_LIMIT, toPage, type Page, type PageRequest } from './pagination.js';
+import { presentDirectMessage } from '../presenters/message.js';
 import type { DirectMessagePayload } from '../events/types.js';
+import { sqlOf } from '../db/connection.js';
+import type { Sql, SqlValue, WriteTx } from '../db/sql.js';
+import type { ConversationRow, DirectMessageRow } from './messageRows.js';
 
 export interface SendDirectMessageInput {
   receiverId?: number;
@@ -16,150 +18,149 @@ export interface SendDirectMessageInput {
   clientId?: string;
 }
 
-/** What message presenters read of a sender/receiver (and conversations of the other user). */
-const USER_FIELDS = ['id', 'username', 'firstName', 'lastName', 'profilePicture', 'isOnline', 'lastSeen'];
-export const includeUser = (as: 'sender' | 'receiver'): IncludeOptions => ({ model: User, as, attributes: USER_FIELDS });
-// A fresh array per query: Sequelize annotates include objects while it plans a query.
-const parties = (): IncludeOptions[] => [includeUser('sender'), includeUser('receiver')];
+const MESSAGE_COLUMNS = `m.id, m.sender_id AS "senderId", s.username AS "senderUsername", m.receiver_id AS "receiverId",
+  r.username AS "receiverUsername", m.content, m.is_read AS "isRead", m.read_at AS "readAt", m.created_at AS "createdAt"`;
+const MESSAGES = `SELECT ${MESSAGE_COLUMNS} FROM direct_messages m JOIN users s ON s.id = m.sender_id JOIN users r ON r.id = m.receiver_id`;
 
 /**
- * Creates a message at most once per (sender, clientId) and returns its id. A retry finds the
- * row the first try made; two simultaneous tries race to the unique index and the loser
- * returns the winner's row. `create` runs its own transaction (with the event it logs), so the
- * loser's is rolled back whole and leaves no second log row.
+ * Inserts a message row unless this sender already sent one with this client id; returns the
+ * new id, or the existing one's with `existing`. ON CONFLICT settles two simultaneous retries.
  */
-export async function createOnce(
-  model: ModelStatic<DirectMessage> | ModelStatic<GroupMessage>,
+export async function insertOnce(
+  tx: WriteTx,
+  table: 'direct_messages' | 'group_messages',
+  columns: Record<string, SqlValue>,
   senderId: number,
   clientId: string | undefined,
-  create: () => Promise<{ id: number }>,
-): Promise<number> {
-  const find = () => (model as ModelStatic<DirectMessage>).findOne({ where: { senderId, clientId } as WhereOptions, attributes: ['id'] });
-  if (clientId !== undefined) {
-    const existing = await find();
-    if (existing) return existing.id;
-  }
-  try {
-    return (await create()).id;
-  } catch (err) {
-    if (clientId === undefined || !(err instanceof UniqueConstraintError)) throw err;
-    const winner = await find();
-    if (!winner) throw err;
-    return winner.id;
-  }
-}
-
-interface ConversationRow {
-  partnerId: number;
-  lastId: number;
-  unread: number | string;
+): Promise<{ id: number; existing: boolean }> {
+  const names = Object.keys(columns);
+  const inserted = await tx.get<{ id: number }>(
+    `INSERT INTO ${table} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})
+     ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id`,
+    Object.values(columns),
+  );
+  if (inserted) return { id: Number(inserted.id), existing: false };
+  const found = await tx.get<{ id: number }>(`SELECT id FROM ${table} WHERE sender_id = ? AND client_id = ?`, [senderId, clientId ?? null]);
+  if (!found) throw new Error(`${table}: insert neither happened nor conflicted`);
+  return { id: Number(found.id), existing: true };
 }
 
 export class DirectMessageService {
-  constructor(private readonly deps: ServiceDeps, private readonly users: UserService) {}
+  private readonly sql: Sql;
 
-  private async load(id: number, transaction?: Transaction): Promise<DirectMessage | null> {
-    return DirectMessage.findByPk(id, { include: parties(), transaction });
+  constructor(private readonly deps: ServiceDeps) {
+    this.sql = sqlOf(deps.sequelize);
   }
 
-  /** The message as events and responses show it, read in `transaction`. */
-  private async present(id: number, transaction?: Transaction): Promise<DirectMessagePayload> {
-    const message = await this.load(id, transaction);
+  private async load(id: number): Promise<DirectMessageRow | undefined> {
+    return this.sql.read.get<DirectMessageRow>(`${MESSAGES} WHERE m.id = ?`, [id]);
+  }
+
+  /** The message as events and responses show it. */
+  private async present(id: number): Promise<DirectMessagePayload> {
+    const message = await this.load(id);
     // The row can only vanish if a participant was deleted meanwhile.
     if (!message) throw new NotFound();
     return presentDirectMessage(message);
   }
 
+  /**
+   * Stores the message and logs `dm.created` for both sides in one write job; the payload is
+   * built from what was written (no read back), and the receiver is read without private columns.
+   */
   async send(actor: User, input: SendDirectMessageInput): Promise<DirectMessagePayload> {
     if (input.receiverId === undefined && input.receiverUsername === undefined) throw ValidationError.nonField('Either receiver or receiver_username is required.');
     const receiver =
       input.receiverId !== undefined
-        ? await this.users.resolve({ id: input.receiverId }, 'receiver')
-        : await this.users.resolve({ username: input.receiverUsername }, 'receiver_username');
+        ? await resolveParty(this.sql, { id: input.receiverId }, 'receiver')
+        : await resolveParty(this.sql, { username: input.receiverUsername as string }, 'receiver_username');
     if (receiver.id === actor.id) throw ValidationError.nonField('You cannot send a message to yourself.');
     const { events } = this.deps;
-    const id = await createOnce(DirectMessage, actor.id, input.clientId, () =>
-      events.transaction(async (transaction) => {
-        const row = await DirectMessage.create({ senderId: actor.id, receiverId: receiver.id, content: input.content, clientId: input.clientId ?? null }, { transaction });
-        await events.emit('dm.created', { message: await this.present(row.id, transaction) }, transaction);
-        return row;
-      }),
-    );
-    return this.present(id);
+    const createdAt = new Date();
+    const clientId = input.clientId ?? null;
+    const sent = await this.sql.write(async (tx) => {
+      const row = { sender_id: actor.id, receiver_id: receiver.id, content: input.content, is_read: false, read_at: null, client_id: clientId, created_at: createdAt };
+      const { id, existing } = await insertOnce(tx, 'direct_messages', row, actor.id, input.clientId);
+      if (existing) return { id, message: null };
+      const message: DirectMessagePayload = {
+        id,
+        sender: actor.id,
+        sender_username: actor.username,
+        receiver: receiver.id,
+        receiver_username: receiver.username,
+        content: input.content,
+        is_read: false,
+        read_at: null,
+        created_at: createdAt.toISOString(),
+      };
+      await events.log(tx, 'dm.created', { message }, [actor.id, receiver.id]);
+      return { id, message };
+    });
+    return sent.message ?? this.present(sent.id);
   }
 
   /** A message its sender or receiver may see; 404 for anyone else. */
-  async get(actor: User, id: number): Promise<DirectMessage> {
+  async get(actor: User, id: number): Promise<DirectMessageRow> {
     const message = await this.load(id);
     if (!message || (message.senderId !== actor.id && message.receiverId !== actor.id)) throw new NotFound();
     return message;
   }
 
-  /** Every message the actor sent or received, newest first. */
-  async list(actor: User, page: PageRequest): Promise<Page<DirectMessage>> {
-    const q = pageQuery(page);
-    const rows = await DirectMessage.findAll({
-      ...q,
-      where: { ...q.where, [Op.or]: [{ senderId: actor.id }, { receiverId: actor.id }] },
-      include: parties(),
-    });
+  /** Every message the actor sent or received, newest first (a merge of the two indexed walks). */
+  async list(actor: User, page: PageRequest): Promise<Page<DirectMessageRow>> {
+    const side = (column: 'sender_id' | 'receiver_id') => this.walk(`${column} = ?`, [actor.id], page);
+    return this.merged([side('sender_id'), side('receiver_id')], page);
+  }
+
+  /** The newest messages (before the cursor) matching `where`, walked down its index. */
+  private walk(where: string, params: SqlValue[], page: PageRequest): { sql: string; params: SqlValue[] } {
+    const before = page.before === undefined ? '' : ' AND id < ?';
+    return {
+      sql: `SELECT id FROM (SELECT id FROM direct_messages WHERE ${where}${before} ORDER BY id DESC LIMIT ?) w`,
+      params: [...params, ...(page.before === undefined ? [] : [page.before]), page.limit + 1],
+    };
+  }
+
+  /** The newest page of the union of index walks, newest first. */
+  private async merged(walks: { sql: string; params: SqlValue[] }[], page: PageRequest): Promise<Page<DirectMessageRow>> {
+    const rows = await this.sql.read.all<DirectMessageRow>(
+      `${MESSAGES} WHERE m.id IN (${walks.map((w) => w.sql).join(' UNION ')}) ORDER BY m.id DESC LIMIT ?`,
+      [...walks.flatMap((w) => w.params), page.limit + 1],
+    );
     return toPage(rows, page, (m) => m.id);
   }
 
   /**
    * One entry per other user, most recent first, paged by the id of each conversation's last
-   * message. Two queries per page: the grouped summary, then the last messages with their users.
+   * message: a page of the actor's summary rows (kept by triggers), with their messages and users.
    */
-  async conversations(actor: User, page: PageRequest = { limit: DEFAULT_LIMIT }): Promise<Page<Conversation>> {
-    const rows = await this.deps.sequelize.query<ConversationRow>(
-      `SELECT t.partner_id AS "partnerId", MAX(t.id) AS "lastId",
-              SUM(CASE WHEN t.receiver_id = :me AND NOT t.is_read THEN 1 ELSE 0 END) AS "unread"
-         FROM (SELECT id, receiver_id, is_read, CASE WHEN sender_id = :me THEN receiver_id ELSE sender_id END AS partner_id
-                 FROM direct_messages WHERE sender_id = :me OR receiver_id = :me) t
-        GROUP BY t.partner_id
-        ${page.before ? 'HAVING MAX(t.id) < :before' : ''}
-        ORDER BY "lastId" DESC
-        LIMIT :limit`,
-      { type: QueryTypes.SELECT, replacements: { me: actor.id, before: page.before ?? null, limit: page.limit + 1 } },
+  async conversations(actor: User, page: PageRequest = { limit: DEFAULT_LIMIT }): Promise<Page<ConversationRow>> {
+    const rows = await this.sql.read.all<ConversationRow & DirectMessageRow>(
+      `SELECT c.unread_count AS "unreadCount", c.partner_id AS "partnerId", p.username AS "partnerUsername",
+              p.first_name AS "partnerFirstName", p.last_name AS "partnerLastName", p.profile_picture AS "partnerProfilePicture",
+              p.is_online AS "partnerIsOnline", p.last_seen AS "partnerLastSeen", ${MESSAGE_COLUMNS}
+         FROM dm_conversations c
+         JOIN users p ON p.id = c.partner_id
+         JOIN direct_messages m ON m.id = c.last_message_id
+         JOIN users s ON s.id = m.sender_id JOIN users r ON r.id = m.receiver_id
+        WHERE c.user_id = ?${page.before === undefined ? '' : ' AND c.last_message_id < ?'}
+        ORDER BY c.last_message_id DESC LIMIT ?`,
+      [actor.id, ...(page.before === undefined ? [] : [page.before]), page.limit + 1],
     );
-    const summary = toPage(rows, page, (r) => Number(r.lastId));
-    const messages = await DirectMessage.findAll({
-      where: { id: summary.items.map((r) => Number(r.lastId)) },
-      include: parties(),
-    });
-    const byId = new Map(messages.map((m) => [m.id, m]));
-    const items: Conversation[] = [];
-    for (const row of summary.items) {
-      const last = byId.get(Number(row.lastId));
-      // Deleted between the two queries: skip rather than fail the whole list.
-      if (!last) continue;
-      items.push({ user: party(last, last.senderId === actor.id ? 'receiver' : 'sender'), lastMessage: last, unreadCount: Number(row.unread) });
-    }
-    return { items, nextBefore: summary.nextBefore };
+    return toPage(rows, page, (r) => r.id);
   }
 
   /**
    * The conversation with one user, oldest first within a page. Pages still go backwards in
    * time: the newest `limit` messages (or those before the cursor), then reversed.
    */
-  async withUser(actor: User, other: { userId?: number; username?: string }, page: PageRequest): Promise<Page<DirectMessage>> {
+  async withUser(actor: User, other: { userId?: number; username?: string }, page: PageRequest): Promise<Page<DirectMessageRow>> {
     if (other.userId === undefined && other.username === undefined) throw ValidationError.nonField('Either user_id or username is required.');
-    const user = other.userId !== undefined ? await User.findByPk(other.userId, { attributes: ['id'] }) : await this.users.findByUsername(other.username as string);
+    const user = await findParty(this.sql, other.userId !== undefined ? { id: other.userId } : { username: other.username as string });
     if (!user) throw new NotFound();
-    const q = pageQuery(page);
-    const rows = await DirectMessage.findAll({
-      ...q,
-      where: {
-        ...q.where,
-        [Op.or]: [
-          { senderId: actor.id, receiverId: user.id },
-          { senderId: user.id, receiverId: actor.id },
-        ],
-      },
-      include: parties(),
-    });
-    const newestFirst = toPage(rows, page, (m) => m.id);
-    return { items: newestFirst.items.reverse(), nextBefore: newestFirst.nextBefore };
+    const between = (from: number, to: number) => this.walk('sender_id = ? AND receiver_id = ?', [from, to], page);
+    const { items, nextBefore } = await this.merged([between(actor.id, user.id), between(user.id, actor.id)], page);
+    return { items: items.reverse(), nextBefore };
   }
 
   /** Only the receiver marks a message read (the sender gets 403, anyone else 404). Idempotent. */
@@ -168,12 +169,13 @@ export class DirectMessageService {
     if (message.receiverId !== actor.id) throw new PermissionDenied();
     if (message.isRead) return presentDirectMessage(message);
     const { events } = this.deps;
+    const readAt = new Date();
     // Conditional update: of two simultaneous calls only one changes the row and announces it.
-    const announced = await events.transaction(async (transaction) => {
-      const [changed] = await DirectMessage.update({ isRead: true, readAt: new Date() }, { where: { id, isRead: false }, transaction });
-      if (!changed) return null;
-      const payload = await this.present(id, transaction);
-      await events.emit('dm.read', { message: payload }, transaction);
+    const announced = await this.sql.write(async (tx) => {
+      const { changes } = await tx.run('UPDATE direct_messages SET is_read = ?, read_at = ? WHERE id = ? AND is_read = ?', [true, readAt, id, false]);
+      if (!changes) return null;
+      const payload = presentDirectMessage({ ...message, isRead: true, readAt });
+      await events.log(tx, 'dm.read', { message: payload }, [message.senderId, message.receiverId]);
       return payload;
     });
     return announced ?? this.present(id);
