@@ -21,6 +21,7 @@ import { mountRoutes } from './http/route.js';
 import { apiRoutes } from './http/routes/index.js';
 import { serveMedia } from './http/media.js';
 import { removeUploadsAfterwards } from './http/middleware/uploads.js';
+import { conditionalGet } from './http/middleware/conditionalGet.js';
 
 export interface AppOptions {
   config: Config;
@@ -63,6 +64,7 @@ export function createApp({ config, sequelize, bus, logger, redis }: AppOptions)
       formidable: { maxFileSize: config.mediaMaxBytes, maxFiles: 4, maxFieldsSize: 1024 * 1024, keepExtensions: false },
     }),
   );
+  koa.use(conditionalGet);
   koa.use(router.routes());
   koa.use(router.allowedMethods());
   return { koa, router, services };

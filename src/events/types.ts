@@ -95,6 +95,8 @@ export interface EphemeralEvents {
   'presence.changed': { userId: number; username: string; isOnline: boolean; lastSeen: string | null };
   'post.created': { postId: number; authorId: number };
   'user.sessions_revoked': { userId: number };
+  /** A user's profile or flags changed: cached copies of them are stale. */
+  'user.updated': { userId: number };
 }
 
 export type DomainEvents = { [K in LoggedEventName]: LoggedEvents[K] & { seqs: Seqs } } & EphemeralEvents;

@@ -89,6 +89,20 @@ function tokenOf(req: http.IncomingMessage, url: URL): string | undefined {
   return bearerProtocol(offered)?.slice(BEARER_PROTOCOL.length);
 }
 
+/**
+ * A fan-out hands the same frame object to every socket it reaches: it is encoded once, and a
+ * recipient's `seq` is spliced onto the end (the same bytes as `{ ...frame, seq }`).
+ */
+const encoded = new WeakMap<Outbound, string>();
+function encode(frame: Outbound, seq?: number): string {
+  let json = encoded.get(frame);
+  if (json === undefined) {
+    json = JSON.stringify(frame);
+    encoded.set(frame, json);
+  }
+  return seq === undefined ? json : `${json.slice(0, -1)},"seq":${seq}}`;
+}
+
 const isFrameObject = (value: unknown): value is Record<string, unknown> & { type: string } =>
   typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as { type?: unknown }).type === 'string';
 
@@ -245,7 +259,7 @@ export class WsTransport {
       client.ws.terminate();
       return;
     }
-    client.ws.send(JSON.stringify(seq === undefined ? frame : { ...frame, seq }));
+    client.ws.send(encode(frame, seq));
   }
 
   private beat(): void {

@@ -20,6 +20,8 @@ export function createServices(base: Omit<ServiceDeps, 'events'>) {
   const groupMessages = new GroupMessageService(deps, groups);
   const messages = new DirectMessageService(deps);
   const calls = new CallService(deps, users);
+  // Cached sessions hold the user as it was: any process's change empties them (the bus reaches every process).
+  for (const event of ['user.sessions_revoked', 'user.updated'] as const) deps.bus.subscribe(event, ({ userId }) => tokens.forgetUser(userId));
   return { deps, tokens, users, posts, comments, groups, groupMessages, messages, calls };
 }
 

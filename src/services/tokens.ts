@@ -26,6 +26,19 @@ export interface TokenPair {
   refresh: string;
 }
 
+/**
+ * How long an authenticated session is trusted without asking the database again. Revocations
+ * in this process, and in others through the bus (Redis), empty the cache at once; this bound is
+ * for a change made where no event reaches us (`jvai admin` on SQLite without Redis).
+ */
+const SESSION_CACHE_MS = 2000;
+const SESSION_CACHE_MAX = 10_000;
+
+interface CachedSession {
+  user: User;
+  checkedAt: number;
+}
+
 const invalidToken = (message = 'Token is invalid or expired') => new AuthenticationFailed(message, 'token_not_valid');
 
 export class TokenService {
@@ -89,9 +102,14 @@ export class TokenService {
     return this.pair(user.id, session.id, nextJti);
   }
 
+  /** Sessions recently found valid, by id (Map order: oldest first, for eviction). */
+  private readonly sessions = new Map<string, CachedSession>();
+
   /** Resolves an access token to its user, refusing revoked sessions and banned users. */
   async authenticate(accessToken: string): Promise<{ user: User; sessionId: string }> {
     const claims = this.verify(accessToken, 'access');
+    const cached = this.sessions.get(claims.sid);
+    if (cached && cached.user.id === claims.user_id && performance.now() - cached.checkedAt < SESSION_CACHE_MS) return { user: cached.user, sessionId: claims.sid };
     const session = await Session.findOne({
       where: { id: claims.sid, userId: claims.user_id, revokedAt: null },
       include: [{ model: User, as: 'user', required: true }],
@@ -99,7 +117,15 @@ export class TokenService {
     const user = (session as (Session & { user?: User }) | null)?.user;
     if (!user) throw invalidToken('Given token not valid for any token type');
     if (user.isBanned) throw new AuthenticationFailed('User is inactive', 'user_inactive');
+    this.sessions.delete(claims.sid);
+    if (this.sessions.size >= SESSION_CACHE_MAX) this.sessions.delete(this.sessions.keys().next().value as string);
+    this.sessions.set(claims.sid, { user, checkedAt: performance.now() });
     return { user, sessionId: claims.sid };
+  }
+
+  /** Forgets what is cached of a user's sessions: after a revocation or a change to the user. */
+  forgetUser(userId: number): void {
+    for (const [sid, { user }] of this.sessions) if (user.id === userId) this.sessions.delete(sid);
   }
 
   /** The session a refresh token belongs to, if the token is genuine and of this user. */
@@ -111,10 +137,12 @@ export class TokenService {
 
   async revokeSession(sessionId: string): Promise<void> {
     await Session.update({ revokedAt: new Date() }, { where: { id: sessionId, revokedAt: null } });
+    this.sessions.delete(sessionId);
   }
 
   async revokeAll(userId: number): Promise<void> {
     await Session.update({ revokedAt: new Date() }, { where: { userId, revokedAt: null } });
+    this.forgetUser(userId);
   }
 
   /** Drops sessions that can no longer be refreshed. */

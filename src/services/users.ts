@@ -161,6 +161,8 @@ export class UserService {
       throw err;
     }
     if (newPicture) await this.deps.media.remove(oldPicture);
+    this.tokens.forgetUser(id);
+    await this.deps.bus.publish('user.updated', { userId: id });
     return this.get(id, actor.id);
   }
 
