@@ -26,6 +26,8 @@ interface Setup {
   port: number;
   /** Paths and tokens for each scenario (the bare relay ignores tokens). */
   dm: { from: Target; to: Target };
+  /** Independent conversations, one sender and one receiver each. */
+  pairs: { from: Target; to: Target }[];
   group: Target[];
   idle: Target[];
 }
@@ -43,6 +45,9 @@ const PHASE_MS = 15_000;
 
 // ---------------------------------------------------------------- server side (child process)
 
+/** Conversations in the many-senders phase. */
+const PAIRS = 50;
+
 async function serveJvai(members: number, idle: number): Promise<{ setup: Setup; stop: () => Promise<void> }> {
   const { loadConfig } = await import('../src/config.js');
   const { createLogger } = await import('../src/logger.js');
@@ -55,7 +60,7 @@ async function serveJvai(members: number, idle: number): Promise<{ setup: Setup;
   const server = await startServer(config, createLogger(config), unlimited);
   // Rows straight into the database: registering through the API would spend minutes hashing passwords.
   const users = await User.bulkCreate(
-    Array.from({ length: members + 1 }, (_, i) => ({ username: `bench${i}`, usernameLower: `bench${i}`, email: `bench${i}@example.com`, passwordHash: 'x' })),
+    Array.from({ length: Math.max(members + 1, 2 * PAIRS) }, (_, i) => ({ username: `bench${i}`, usernameLower: `bench${i}`, email: `bench${i}@example.com`, passwordHash: 'x' })),
     { returning: true },
   );
   const group = await Group.create({ name: 'bench', creatorId: users[0].id });
@@ -66,6 +71,10 @@ async function serveJvai(members: number, idle: number): Promise<{ setup: Setup;
   const setup: Setup = {
     port: Number(new URL(server.url).port),
     dm: { from: { path: `/ws/messages/${b.id}/`, token: tokens[0] }, to: { path: `/ws/messages/${a.id}/`, token: tokens[members] } },
+    pairs: Array.from({ length: PAIRS }, (_, i) => {
+      const [s, r] = [2 * i, 2 * i + 1];
+      return { from: { path: `/ws/messages/${users[r].id}/`, token: tokens[s] }, to: { path: `/ws/messages/${users[s].id}/`, token: tokens[r] } };
+    }),
     group: users.slice(0, members).map((_, i) => ({ path: `/ws/group/${group.id}/`, token: tokens[i] })),
     // All from the one user outside the group: a member's status sockets would also receive the
     // presence of the 1,000 others, which measures fan-out rather than an idle connection.
@@ -99,6 +108,7 @@ async function serveBare(members: number, idle: number): Promise<{ setup: Setup;
   const setup: Setup = {
     port: (server.address() as AddressInfo).port,
     dm: { from: { path: '/dm' }, to: { path: '/dm' } },
+    pairs: Array.from({ length: PAIRS }, (_, i) => ({ from: { path: `/pair-${i}` }, to: { path: `/pair-${i}` } })),
     group: Array.from({ length: members }, () => ({ path: '/group' })),
     idle: Array.from({ length: idle }, () => ({ path: '/idle' })),
   };
@@ -139,7 +149,9 @@ interface Server {
 
 async function startChild(kind: 'jvai' | 'bare', members: number, idle: number, databaseUrl?: string): Promise<Server> {
   const env = { ...process.env, JVAI_BENCH_DATABASE_URL: databaseUrl ?? '' };
-  const child = fork(SELF, ['serve', kind, String(members), String(idle)], { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: 'inherit', env });
+  // JVAI_BENCH_PROFILE=DIR: a CPU profile of the jvai server process, for `node --cpu-prof` analysis.
+  const profile = kind === 'jvai' && process.env.JVAI_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.JVAI_BENCH_PROFILE}`] : [];
+  const child = fork(SELF, ['serve', kind, String(members), String(idle)], { execArgv: ['--import', 'tsx', '--expose-gc', ...profile], stdio: 'inherit', env });
   const next = () =>
     new Promise<FromChild>((resolve, reject) => {
       child.once('message', (msg) => resolve(msg as FromChild));
@@ -201,6 +213,9 @@ interface Figures {
   dmP50: number;
   dmP99: number;
   dmPerSecond: number;
+  manyPerSecond: number;
+  manyP50: number;
+  manyP99: number;
   idleHeapKb: number;
   idleRssKb: number;
   fanoutP50: number;
@@ -252,6 +267,27 @@ async function measure(kind: 'jvai' | 'bare', opts: Options, databaseUrl?: strin
     from.close();
     to.close();
 
+    // Many senders: each of PAIRS senders sends its next DM as soon as its previous one was
+    // delivered to its receiver, for at most PHASE_MS (or `messages` each).
+    const pairs = await Promise.all(server.setup.pairs.map(async (p) => Promise.all([connect(port, p.from), connect(port, p.to)])));
+    const delays: number[] = [];
+    const manyStart = performance.now();
+    await Promise.all(
+      pairs.map(async ([sender, receiver], p) => {
+        for (let i = 0; i < opts.messages && performance.now() - manyStart < PHASE_MS; i++) {
+          const content = `many-${p}-${i}`;
+          const got = receive(receiver, content);
+          const t0 = performance.now();
+          sender.send(frame(content));
+          await got;
+          delays.push(performance.now() - t0);
+        }
+      }),
+    );
+    const manyPerSecond = delays.length / ((performance.now() - manyStart) / 1000);
+    delays.sort((a, b) => a - b);
+    for (const ws of pairs.flat()) ws.close();
+
     // Group fan-out: one send, until every member's socket has it.
     const members = await connectAll(port, server.setup.group);
     const fanouts: number[] = [];
@@ -278,6 +314,9 @@ async function measure(kind: 'jvai' | 'bare', opts: Options, databaseUrl?: strin
       dmP50: percentile(latencies, 50),
       dmP99: percentile(latencies, 99),
       dmPerSecond,
+      manyPerSecond,
+      manyP50: percentile(delays, 50),
+      manyP99: percentile(delays, 99),
       idleHeapKb: (after.memory.heapUsed - before.memory.heapUsed) / 1024 / opts.idle,
       idleRssKb: (after.memory.rss - before.memory.rss) / 1024 / opts.idle,
       fanoutP50: percentile(fanouts, 50),
@@ -343,7 +382,10 @@ async function driverMain(): Promise<void> {
   const rows: [string, keyof Figures, number][] = [
     ['DM latency p50 (ms)', 'dmP50', 2],
     ['DM latency p99 (ms)', 'dmP99', 2],
-    ['DM throughput (msg/s)', 'dmPerSecond', 0],
+    ['DM throughput, one socket, 64 in flight (msg/s)', 'dmPerSecond', 0],
+    [`DM throughput, ${PAIRS} senders (msg/s)`, 'manyPerSecond', 0],
+    [`DM delivery p50, ${PAIRS} senders (ms)`, 'manyP50', 2],
+    [`DM delivery p99, ${PAIRS} senders (ms)`, 'manyP99', 2],
     [`memory per idle connection, heap (KB)`, 'idleHeapKb', 1],
     [`memory per idle connection, RSS (KB)`, 'idleRssKb', 1],
     [`fan-out to ${opts.members} members p50 (ms)`, 'fanoutP50', 1],

@@ -4,7 +4,7 @@
  */
 import pg from 'pg';
 import type { Sql, SqlRunner, SqlValue, WriteTx } from './sql.js';
-import { settle, type Job } from './sqlite.js';
+import { settle, type Job, type Publication } from './sqlite.js';
 
 /** `?` placeholders → `$1, $2, …` (our SQL never has a literal `?`). */
 const numbered = new Map<string, string>();
@@ -48,7 +48,8 @@ export class PostgresSql implements Sql {
 
   async write<T>(work: (tx: WriteTx) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
-    const job: Job = { work: work as Job['work'], resolve: () => undefined, reject: () => undefined, afterCommit: [] };
+    const job: Job = { work: work as Job['work'], resolve: () => undefined, reject: () => undefined };
+    let publications: Publication[] = [];
     const answer = new Promise<T>((resolve, reject) => {
       job.resolve = resolve as (v: unknown) => void;
       job.reject = reject;
@@ -56,17 +57,17 @@ export class PostgresSql implements Sql {
     try {
       await client.query('BEGIN');
       try {
-        job.outcome = { ok: true, value: await work({ ...runner(client), afterCommit: (fn) => job.afterCommit.push(fn) }) };
+        job.outcome = { ok: true, value: await work({ ...runner(client), afterCommit: (fn) => publications.push({ job, fn }) }) };
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
-        job.afterCommit = [];
+        publications = [];
         job.outcome = { ok: false, error };
       }
     } finally {
       client.release();
     }
-    settle([job]);
+    settle([job], publications);
     return answer;
   }
 

@@ -28,8 +28,8 @@ export interface Sql {
   readonly read: SqlRunner;
   /**
    * Runs `job` in a write transaction and resolves once it committed (on SQLite, concurrent
-   * jobs share one transaction and one fsync; each keeps its own savepoint, so a failing job
-   * rolls back alone). Its afterCommit callbacks have been called by then.
+   * jobs share one transaction and one fsync; a failing job fails alone, and its neighbours are
+   * run again, so a job must only write through `tx`). Its afterCommit callbacks have been called by then.
    */
   write<T>(job: (tx: WriteTx) => Promise<T>): Promise<T>;
   /** Runs `fn` while this process writes nothing else (how Sequelize's own writes take turns on SQLite). */

@@ -3,9 +3,12 @@
  * them read beside the writer), and one writer connection that commits concurrent jobs together.
  *
  * Group commit: jobs that arrive while a batch is being written wait, then go in the next batch
- * as one transaction — one COMMIT and one fsync for all of them, each job in its own SAVEPOINT so
- * one failure rolls back only that job. Nobody is answered before the batch is on disk
- * (synchronous=FULL). Jobs run in arrival order, so per-connection order is kept.
+ * as one transaction — one COMMIT and one fsync for all of them. The batch's jobs run
+ * concurrently on the writer, which executes statements strictly in the order they were issued.
+ * A job that fails rolls the batch back and gets its error; its neighbours run again without it,
+ * so a job may run more than once and must only write through its `tx` (and announce through
+ * afterCommit). Nobody is answered before the batch is on disk (synchronous=FULL). A caller that
+ * needs order (a socket's frames) waits for one write before asking for the next.
  */
 import sqlite3 from 'sqlite3';
 import type { Sql, SqlRunner, SqlValue, WriteTx } from './sql.js';
@@ -31,10 +34,12 @@ class Connection implements SqlRunner {
 
   private constructor(private readonly db: sqlite3.Database) {}
 
-  static open(file: string, mode: number, pragmas: string): Promise<Connection> {
+  /** `serialized`: statements run one after another in the order issued (the writer's jobs rely on it). */
+  static open(file: string, mode: number, pragmas: string, serialized = false): Promise<Connection> {
     return new Promise((resolve, reject) => {
       const db = new sqlite3.Database(file, mode, (err) => {
         if (err) return reject(err);
+        if (serialized) db.serialize();
         db.configure('busyTimeout', 5000);
         db.exec(pragmas, (e) => (e ? reject(e) : resolve(new Connection(db))));
       });
@@ -132,8 +137,13 @@ interface Job {
   work: (tx: WriteTx) => Promise<unknown>;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
-  afterCommit: (() => unknown)[];
   outcome?: { ok: true; value: unknown } | { ok: false; error: unknown };
+}
+
+/** An afterCommit callback and the job that registered it. */
+interface Publication {
+  job: Job;
+  fn: () => unknown;
 }
 
 export class SqliteSql implements Sql {
@@ -155,7 +165,7 @@ export class SqliteSql implements Sql {
 
   write<T>(work: (tx: WriteTx) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ work, resolve: resolve as (v: unknown) => void, reject, afterCommit: [] });
+      this.pending.push({ work, resolve: resolve as (v: unknown) => void, reject });
       if (!this.flushQueued) {
         this.flushQueued = true;
         // Whatever arrives until the gate is free joins this batch.
@@ -166,13 +176,13 @@ export class SqliteSql implements Sql {
 
   private connection(): Promise<Connection> {
     // synchronous=FULL: a commit is on disk before anyone hears it succeeded.
-    this.writer ??= Connection.open(this.file, sqlite3.OPEN_READWRITE, 'PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON');
+    this.writer ??= Connection.open(this.file, sqlite3.OPEN_READWRITE, 'PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON', true);
     return this.writer;
   }
 
   private async flush(): Promise<void> {
     this.flushQueued = false;
-    const batch = this.pending.splice(0, MAX_BATCH);
+    let batch = this.pending.splice(0, MAX_BATCH);
     if (this.pending.length) {
       this.flushQueued = true;
       void this.gate.run(() => this.flush());
@@ -180,33 +190,61 @@ export class SqliteSql implements Sql {
     let db: Connection;
     try {
       db = await this.connection();
+    } catch (err) {
+      for (const job of batch) job.reject(err);
+      return;
+    }
+    // No savepoint per job (two more round trips each): if a job fails, the batch is rolled
+    // back, that job alone gets its error, and the others run again in a new transaction.
+    while (batch.length) {
+      const result = await this.attempt(db, batch);
+      if (result === 'aborted') return;
+      if ('committed' in result) return settle(batch, result.committed);
+      const { failed } = result;
+      failed.reject(failed.outcome?.ok === false ? failed.outcome.error : new Error('write job failed'));
+      batch = batch.filter((job) => job !== failed);
+    }
+  }
+
+  /**
+   * Runs a batch in one transaction, its jobs concurrently: the writer executes statements in the
+   * order they are issued, so the jobs' round trips overlap. Returns the publications when it
+   * committed, the first job that failed (all rolled back), or 'aborted' if BEGIN or COMMIT
+   * failed (all rejected).
+   */
+  private async attempt(db: Connection, batch: Job[]): Promise<{ committed: Publication[] } | { failed: Job } | 'aborted'> {
+    try {
       await db.exec('BEGIN IMMEDIATE');
     } catch (err) {
       for (const job of batch) job.reject(err);
-      return;
+      return 'aborted';
     }
-    const alone = batch.length === 1;
-    for (const job of batch) {
-      const tx: WriteTx = { all: db.all.bind(db), get: db.get.bind(db), run: db.run.bind(db), afterCommit: (fn) => job.afterCommit.push(fn) };
-      if (!alone) await db.exec('SAVEPOINT job');
-      try {
-        job.outcome = { ok: true, value: await job.work(tx) };
-        if (!alone) await db.exec('RELEASE job');
-      } catch (error) {
-        job.outcome = { ok: false, error };
-        job.afterCommit = [];
-        if (!alone) await db.exec('ROLLBACK TO job; RELEASE job');
-      }
+    // Publications in the order they were registered, which is the order the jobs took their
+    // event sequence numbers in: every recipient then hears its events in seq order.
+    const publications: Publication[] = [];
+    await Promise.all(
+      batch.map(async (job) => {
+        const tx: WriteTx = { all: db.all.bind(db), get: db.get.bind(db), run: db.run.bind(db), afterCommit: (fn) => publications.push({ job, fn }) };
+        try {
+          job.outcome = { ok: true, value: await job.work(tx) };
+        } catch (error) {
+          job.outcome = { ok: false, error };
+        }
+      }),
+    );
+    const failed = batch.find((job) => !job.outcome?.ok);
+    if (failed) {
+      await db.exec('ROLLBACK');
+      return { failed };
     }
     try {
-      if (alone && !batch[0].outcome?.ok) await db.exec('ROLLBACK');
-      else await db.exec('COMMIT');
+      await db.exec('COMMIT');
     } catch (err) {
       await db.exec('ROLLBACK').catch(() => undefined);
       for (const job of batch) job.reject(err);
-      return;
+      return 'aborted';
     }
-    settle(batch);
+    return { committed: publications };
   }
 
   async close(): Promise<void> {
@@ -220,22 +258,21 @@ export class SqliteSql implements Sql {
 }
 
 /**
- * Answers every job of a committed batch in order. Publications (afterCommit) are started in
- * commit order before anyone is answered, so events leave in the order they were written.
+ * Answers every job of a committed batch. Publications (afterCommit) are started in the order
+ * they were registered before anyone is answered, so events leave in the order they were written.
  */
-export function settle(batch: Job[]): void {
+export function settle(batch: Job[], publications: Publication[]): void {
+  const started = new Map<Job, Promise<unknown>[]>(batch.map((job) => [job, []]));
+  for (const { job, fn } of publications) started.get(job)?.push(Promise.resolve().then(fn));
   for (const job of batch) {
-    const outcome = job.outcome!;
-    if (!outcome.ok) {
-      job.reject(outcome.error);
-      continue;
-    }
-    const published = job.afterCommit.map((fn) => Promise.resolve().then(fn));
-    Promise.all(published).then(
-      () => job.resolve(outcome.value),
-      (err) => job.reject(err),
-    );
+    const outcome = job.outcome;
+    if (!outcome?.ok) job.reject(outcome?.error);
+    else
+      Promise.all(started.get(job) ?? []).then(
+        () => job.resolve(outcome.value),
+        (err) => job.reject(err),
+      );
   }
 }
 
-export type { Job };
+export type { Job, Publication };
