@@ -27,9 +27,12 @@ export interface Sql {
   /** Reads outside any transaction; on SQLite they run on several connections at once. */
   readonly read: SqlRunner;
   /**
-   * Runs `job` in a write transaction and resolves once it committed (on SQLite, concurrent
-   * jobs share one transaction and one fsync; a failing job fails alone, and its neighbours are
-   * run again, so a job must only write through `tx`). Its afterCommit callbacks have been called by then.
+   * Runs `job` in a write transaction and resolves once it committed; its afterCommit callbacks
+   * have been called by then. On SQLite concurrent jobs share one transaction and one fsync and
+   * interleave their statements (as READ COMMITTED transactions would on PostgreSQL): a job must
+   * not count on a read staying true until it writes — decide in the writing statement itself
+   * (conditional UPDATE, INSERT … ON CONFLICT). A failing job fails alone and its neighbours run
+   * again, so a job must only write through `tx`.
    */
   write<T>(job: (tx: WriteTx) => Promise<T>): Promise<T>;
   /** Runs `fn` while this process writes nothing else (how Sequelize's own writes take turns on SQLite). */

@@ -26,9 +26,15 @@ export function sqliteDate(d: Date): string {
 
 const bindable = (params: readonly SqlValue[]): unknown[] => params.map((v) => (v instanceof Date ? sqliteDate(v) : typeof v === 'boolean' ? (v ? 1 : 0) : v));
 
+/** A cached statement; `ready` until its preparation succeeded (a statement that fails to prepare never answers its calls). */
+interface Prepared {
+  statement: sqlite3.Statement;
+  ready: Promise<void> | null;
+}
+
 /** One sqlite3 handle with a cache of prepared statements. */
 class Connection implements SqlRunner {
-  private readonly statements = new Map<string, sqlite3.Statement>();
+  private readonly statements = new Map<string, Prepared>();
   /** Queries handed to this connection and not answered yet (the pool picks the least busy). */
   inFlight = 0;
 
@@ -46,35 +52,47 @@ class Connection implements SqlRunner {
     });
   }
 
-  private statement(sql: string): sqlite3.Statement {
-    let statement = this.statements.get(sql);
-    if (!statement) {
+  private prepared(sql: string): Prepared {
+    let entry = this.statements.get(sql);
+    if (!entry) {
       if (this.statements.size >= MAX_STATEMENTS) this.dropStatements();
-      statement = this.db.prepare(sql);
-      this.statements.set(sql, statement);
+      let settle!: (err: Error | null) => void;
+      const ready = new Promise<void>((resolve, reject) => (settle = (err) => (err ? reject(err) : resolve())));
+      const created: Prepared = {
+        statement: this.db.prepare(sql, (err) => {
+          if (err) this.statements.delete(sql);
+          else created.ready = null;
+          settle(err);
+        }),
+        ready,
+      };
+      entry = created;
+      this.statements.set(sql, entry);
     }
-    return statement;
+    return entry;
   }
 
   private dropStatements(): void {
-    for (const s of this.statements.values()) s.finalize();
+    for (const { statement } of this.statements.values()) statement.finalize();
     this.statements.clear();
   }
 
-  private call<T>(method: 'all' | 'run', sql: string, params: readonly SqlValue[]): Promise<T> {
+  private async call<T>(method: 'all' | 'run', sql: string, params: readonly SqlValue[]): Promise<T> {
     this.inFlight++;
-    return new Promise<T>((resolve, reject) => {
-      const statement = this.statement(sql);
-      const sqlParams = bindable(params);
-      const callback = function (this: sqlite3.RunResult, err: Error | null, result?: unknown) {
-        if (err) reject(err);
-        else resolve((method === 'run' ? { changes: this.changes } : result) as T);
-      };
-      if (method === 'all') statement.all(sqlParams, callback);
-      else statement.run(sqlParams, callback);
-    }).finally(() => {
+    try {
+      const { statement, ready } = this.prepared(sql);
+      if (ready) await ready;
+      return await new Promise<T>((resolve, reject) => {
+        const callback = function (this: sqlite3.RunResult, err: Error | null, result?: unknown) {
+          if (err) reject(err);
+          else resolve((method === 'run' ? { changes: this.changes } : result) as T);
+        };
+        if (method === 'all') statement.all(bindable(params), callback);
+        else statement.run(bindable(params), callback);
+      });
+    } finally {
       this.inFlight--;
-    });
+    }
   }
 
   all<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
