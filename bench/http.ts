@@ -1,49 +1,48 @@
 /**
- * HTTP bench, run by hand: `npm run bench:http [-- --users N --posts M --duration S --connections C]`.
+ * HTTP bench, run by hand: `npm run bench:http [-- --users N --posts M --duration S --connections C --pg URL]`.
  *
- * Seeds a fresh temporary SQLite database with demo data, starts a real server, and measures
- * the hot endpoints with autocannon. Each endpoint is compared with a bare Koa handler in the
- * same process that returns a JSON payload of the same size: the "ceiling" of Node + Koa on
- * this machine, so the ratio shows what our stack (auth, database, presenters) costs.
+ * Seeds a fresh database (a temporary SQLite file, or a throwaway PostgreSQL database next to
+ * --pg URL) with demo data as `jvai admin seed` does, starts the compiled `jvai serve` on it as its
+ * own process (timing how long it takes to answer), and measures the hot endpoints with
+ * autocannon. Each endpoint is compared with a bare Koa **process** answering every request with
+ * the very same bytes, measured in the same run: the ratio is what our stack (auth, database,
+ * presenters) costs, and it survives a noisy machine better than absolute figures.
+ * Also: `jvai --help` start-up time. Needs `npm run build` first (the server runs from dist/).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
 import crypto from 'node:crypto';
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { AddressInfo } from 'node:net';
-import Koa from 'koa';
 import autocannon, { type Result } from 'autocannon';
-import { Op } from 'sequelize';
-import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
-import { openDatabase, startServer } from '../src/server.js';
-import { seedDemoData, type SeedStage } from '../src/admin/seed.js';
-import { DirectMessage, Post, User } from '../src/models/index.js';
 
-const { values: args } = parseArgs({
-  options: {
-    users: { type: 'string', default: '10000' },
-    posts: { type: 'string', default: '100000' },
-    duration: { type: 'string', default: '5' },
-    connections: { type: 'string', default: '10' },
-  },
-});
-const users = Number(args.users);
-const posts = Number(args.posts);
-const duration = Number(args.duration);
-const connections = Number(args.connections);
-for (const [name, value] of Object.entries({ users, posts, duration, connections })) {
-  if (!Number.isInteger(value) || value < (name === 'posts' ? 0 : 1)) {
-    console.error(`--${name} must be a whole number${name === 'posts' ? '' : ' ≥ 1'}`);
-    process.exit(2);
-  }
+const SELF = fileURLToPath(import.meta.url);
+const BIN = path.resolve(path.dirname(SELF), '..', 'bin', 'jvai.js');
+
+// ---------------------------------------------------------------- the bare Koa process
+
+async function bareMain(): Promise<void> {
+  const { default: Koa } = await import('koa');
+  let payload = '{}';
+  const koa = new Koa();
+  koa.use((ctx) => {
+    ctx.type = 'application/json';
+    ctx.body = payload;
+  });
+  const server = http.createServer(koa.callback());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  process.on('message', (msg: { payload: string }) => {
+    payload = msg.payload;
+    process.send!({ ok: true });
+  });
+  process.send!({ port: (server.address() as AddressInfo).port });
 }
-if (users < 2) {
-  console.error('--users must be at least 2 (the DM endpoints need a conversation)');
-  process.exit(2);
-}
+
+// ---------------------------------------------------------------- the driver
 
 interface Endpoint {
   name: string;
@@ -62,28 +61,72 @@ interface Row {
   note?: string;
 }
 
-const ms = (started: number) => `${((Date.now() - started) / 1000).toFixed(1)} s`;
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
-/** One autocannon run; the load is generated in a worker thread, not on the server's event loop. */
-function measure(url: string, endpoint: Endpoint, headers: Record<string, string>): Promise<Result> {
-  return autocannon({ url: url + endpoint.path, method: endpoint.method, headers, body: endpoint.body, connections, duration, workers: 1 });
+function parseOptions() {
+  const { values: args } = parseArgs({
+    options: {
+      users: { type: 'string', default: '10000' },
+      posts: { type: 'string', default: '100000' },
+      duration: { type: 'string', default: '5' },
+      connections: { type: 'string', default: '10' },
+      pg: { type: 'string' },
+    },
+  });
+  const numbers = { users: Number(args.users), posts: Number(args.posts), duration: Number(args.duration), connections: Number(args.connections) };
+  for (const [name, value] of Object.entries(numbers)) {
+    if (!Number.isInteger(value) || value < (name === 'posts' ? 0 : 1)) {
+      console.error(`--${name} must be a whole number${name === 'posts' ? '' : ' ≥ 1'}`);
+      process.exit(2);
+    }
+  }
+  if (numbers.users < 2) {
+    console.error('--users must be at least 2 (the DM endpoints need a conversation)');
+    process.exit(2);
+  }
+  return { ...numbers, pg: args.pg };
 }
 
-/** A minimal Koa app answering every request with the current payload. */
-async function startCeiling(): Promise<{ url: string; setPayload(body: string): void; close(): Promise<void> }> {
-  let payload = '{}';
-  const koa = new Koa();
-  koa.use((ctx) => {
-    ctx.type = 'application/json';
-    ctx.body = payload;
-  });
-  const server = http.createServer(koa.callback());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+/** `jvai serve` on the seeded data, as its own process; resolves once it answers HTTP, with the time that took. */
+async function startJvai(env: NodeJS.ProcessEnv, port: number): Promise<{ child: ChildProcess; readyMs: number }> {
+  const started = performance.now();
+  // JVAI_BENCH_PROFILE=DIR: a CPU profile of the server process (written when it stops).
+  const profile = process.env.JVAI_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.JVAI_BENCH_PROFILE}`] : [];
+  const child = spawn(process.execPath, [...profile, BIN, 'serve', '--host', '127.0.0.1', '--port', String(port)], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`jvai serve exited with ${child.exitCode}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/api/schema/`);
+      if (res.ok) return { child, readyMs: performance.now() - started };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function startBare(): Promise<{ child: ChildProcess; url: string; setPayload(body: string): Promise<void> }> {
+  const child = fork(SELF, ['bare'], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+  const { port } = await new Promise<{ port: number }>((resolve) => child.once('message', (m) => resolve(m as { port: number })));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    setPayload: (body) => (payload = body),
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    child,
+    url: `http://127.0.0.1:${port}`,
+    setPayload: (payload) =>
+      new Promise((resolve) => {
+        child.once('message', () => resolve());
+        child.send({ payload });
+      }),
   };
+}
+
+function freePort(): Promise<number> {
+  const srv = http.createServer();
+  return new Promise((resolve) =>
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    }),
+  );
 }
 
 function printTable(rows: Row[]): void {
@@ -94,83 +137,115 @@ function printTable(rows: Row[]): void {
     const note = r.note ?? (failures ? `${failures} failed requests` : '');
     return [r.endpoint, fmt(r.bytes), fmt(r.jvai?.requests.average, 1), fmt(r.jvai?.latency.p50, 1), fmt(r.jvai?.latency.p99, 1), fmt(r.ceiling?.requests.average, 0), ratio, note];
   });
-  const headers = ['endpoint', 'bytes', 'req/s', 'p50 ms', 'p99 ms', 'ceiling req/s', 'ratio', 'note'];
+  const headers = ['endpoint', 'bytes', 'req/s', 'p50 ms', 'p99 ms', 'bare Koa req/s', 'ratio', 'note'];
   const widths = headers.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
   console.log(`\n${line(headers)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
   for (const row of table) console.log(line(row));
 }
 
-async function main(): Promise<void> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-bench-'));
-  const config = loadConfig({
-    env: {},
-    file: false,
-    // The auth rate limit would turn the login bench into a 429 bench.
-    flags: { host: '127.0.0.1', port: 0, dataDir, logLevel: 'silent', authRateLimit: 1_000_000_000, jwtSecret: crypto.randomBytes(32).toString('hex') },
-  });
-  const logger = createLogger(config);
+/** Seeds in this process through the same code as `jvai admin seed`; returns who to log in as and what to ask for. */
+async function seed(dataDir: string, databaseUrl: string | undefined, users: number, posts: number) {
+  const { loadConfig } = await import('../src/config.js');
+  const { openDatabase } = await import('../src/server.js');
+  const { adminLogger } = await import('../src/admin/context.js');
+  const { seedDemoData } = await import('../src/admin/seed.js');
+  const { DirectMessage, Post, User } = await import('../src/models/index.js');
+  const { Op } = await import('sequelize');
+  const config = loadConfig({ env: {}, file: false, flags: { dataDir, databaseUrl, logLevel: 'silent' } });
+  const wanted = { users, posts, likes: posts * 3, comments: posts, follows: users * 10, messages: users * 2 };
+  console.log(`Seeding: ${Object.entries(wanted).map(([k, v]) => `${v} ${k}`).join(', ')}`);
+  const started = performance.now();
+  const sequelize = await openDatabase(config, adminLogger('silent'));
   try {
-    const wanted = { users, posts, likes: posts * 3, comments: posts, follows: users * 10, messages: users * 2 };
-    console.log(`Seeding ${dataDir}: ${Object.entries(wanted).map(([k, v]) => `${v} ${k}`).join(', ')}`);
-    const seeding = Date.now();
-    const sequelize = await openDatabase(config, logger);
     const seeded = await seedDemoData(sequelize, wanted, {
-      onProgress: (stage: SeedStage, done, total) => done === total && console.log(`  ${stage.padEnd(8)} ${String(total).padStart(7)}  (${ms(seeding)})`),
+      onProgress: (stage, done, total) => done === total && console.log(`  ${stage.padEnd(8)} ${String(total).padStart(7)}  (${seconds(performance.now() - started)})`),
     });
-    await sequelize.close();
-
-    const server = await startServer(config, logger);
-    const ceiling = await startCeiling();
-    try {
-      const username = seeded.firstUsername!;
-      const me = (await User.findOne({ where: { usernameLower: username } }))!;
-      // Someone demo1 has a conversation with, and a post near the top of the timeline.
-      const dm = await DirectMessage.findOne({ where: { [Op.or]: [{ senderId: me.id }, { receiverId: me.id }] }, order: [['id', 'DESC']] });
-      const partner = dm ? (dm.senderId === me.id ? dm.receiverId : dm.senderId) : me.id + 1;
-      const postId = (await Post.max<number, Post>('id')) ?? 1;
-      const loginBody = JSON.stringify({ username, password: seeded.password });
-      const session = await fetch(`${server.url}/api/users/login/`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: loginBody });
-      if (session.status !== 200) throw new Error(`login as ${username} failed: ${session.status} ${await session.text()}`);
-      const { access } = (await session.json()) as { access: string };
-
-      const endpoints: Endpoint[] = [
-        { name: 'POST /api/users/login/', method: 'POST', path: '/api/users/login/', body: loginBody, auth: false },
-        { name: 'GET /api/posts/feed/', method: 'GET', path: '/api/posts/feed/', auth: true },
-        { name: 'GET /api/posts/', method: 'GET', path: '/api/posts/', auth: true },
-        { name: 'GET /api/posts/{id}/', method: 'GET', path: `/api/posts/${postId}/`, auth: true },
-        { name: 'GET /api/messages/conversations/', method: 'GET', path: '/api/messages/conversations/', auth: true },
-        { name: 'GET /api/messages/with_user/', method: 'GET', path: `/api/messages/with_user/?user_id=${partner}`, auth: true },
-      ];
-      console.log(`\nServer ${server.url} as ${username}; ${duration} s × ${connections} connections per run, jvai then ceiling.`);
-      const rows: Row[] = [];
-      for (const endpoint of endpoints) {
-        const headers: Record<string, string> = { ...(endpoint.auth ? { Authorization: `Bearer ${access}` } : {}), ...(endpoint.body ? { 'Content-Type': 'application/json' } : {}) };
-        // A probe first: an endpoint that is not there (yet) is reported, not benched.
-        const probe = await fetch(server.url + endpoint.path, { method: endpoint.method, headers, body: endpoint.body });
-        const payload = await probe.text();
-        if (probe.status !== 200) {
-          rows.push({ endpoint: endpoint.name, note: `not measured: HTTP ${probe.status}` });
-          console.log(`  ${endpoint.name}: HTTP ${probe.status}, skipped`);
-          continue;
-        }
-        const jvai = await measure(server.url, endpoint, headers);
-        ceiling.setPayload(payload);
-        const bare = await measure(ceiling.url, endpoint, headers);
-        rows.push({ endpoint: endpoint.name, bytes: Buffer.byteLength(payload), jvai, ceiling: bare });
-        console.log(`  ${endpoint.name}: ${jvai.requests.average.toFixed(1)} req/s (ceiling ${bare.requests.average.toFixed(0)})`);
-      }
-      printTable(rows);
-    } finally {
-      await ceiling.close();
-      await server.close();
-    }
+    const username = seeded.firstUsername!;
+    const me = (await User.findOne({ where: { usernameLower: username } }))!;
+    // Someone the demo user has a conversation with, and a post near the top of the timeline.
+    const dm = await DirectMessage.findOne({ where: { [Op.or]: [{ senderId: me.id }, { receiverId: me.id }] }, order: [['id', 'DESC']] });
+    const partner = dm ? (dm.senderId === me.id ? dm.receiverId : dm.senderId) : me.id + 1;
+    const postId = (await Post.max<number, InstanceType<typeof Post>>('id')) ?? 1;
+    return { username, password: seeded.password, partner, postId };
   } finally {
+    await sequelize.close();
+  }
+}
+
+async function driverMain(): Promise<void> {
+  const opts = parseOptions();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-bench-'));
+  const { createPgDatabase } = await import('../test/helpers/server.js');
+  const pg = opts.pg ? await createPgDatabase(opts.pg) : undefined;
+  const children: ChildProcess[] = [];
+  try {
+    console.log(`HTTP bench on ${os.cpus().length} CPU(s), Node ${process.version}, ${pg ? 'PostgreSQL' : 'SQLite'}`);
+    const helpStart = performance.now();
+    execFileSync(process.execPath, [BIN, '--help'], { stdio: 'ignore' });
+    const helpMs = performance.now() - helpStart;
+
+    const target = await seed(dataDir, pg?.url, opts.users, opts.posts);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      JVAI_DATA_DIR: dataDir,
+      ...(pg ? { DATABASE_URL: pg.url } : {}),
+      JWT_SECRET: crypto.randomBytes(32).toString('hex'),
+      LOG_LEVEL: 'silent',
+      // The limits exist to stop abuse; this measures throughput.
+      AUTH_RATE_LIMIT: '1000000000',
+    };
+    if (!pg) delete env.DATABASE_URL;
+    const port = await freePort();
+    const jvai = await startJvai(env, port);
+    children.push(jvai.child);
+    const bare = await startBare();
+    children.push(bare.child);
+    const server = `http://127.0.0.1:${port}`;
+
+    const loginBody = JSON.stringify({ username: target.username, password: target.password });
+    const session = await fetch(`${server}/api/users/login/`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: loginBody });
+    if (session.status !== 200) throw new Error(`login as ${target.username} failed: ${session.status} ${await session.text()}`);
+    const { access } = (await session.json()) as { access: string };
+
+    const endpoints: Endpoint[] = [
+      { name: 'GET /api/posts/feed/', method: 'GET', path: '/api/posts/feed/', auth: true },
+      { name: 'GET /api/posts/', method: 'GET', path: '/api/posts/', auth: true },
+      { name: 'GET /api/posts/{id}/', method: 'GET', path: `/api/posts/${target.postId}/`, auth: true },
+      { name: 'GET /api/users/me/', method: 'GET', path: '/api/users/me/', auth: true },
+      { name: 'GET /api/messages/conversations/', method: 'GET', path: '/api/messages/conversations/', auth: true },
+      { name: 'GET /api/messages/with_user/', method: 'GET', path: `/api/messages/with_user/?user_id=${target.partner}`, auth: true },
+    ];
+    console.log(`\njvai serve answered ${seconds(jvai.readyMs)} after start; \`jvai --help\` took ${seconds(helpMs)}.`);
+    console.log(`As ${target.username}; ${opts.duration} s × ${opts.connections} connections per run, jvai then bare Koa.`);
+    const rows: Row[] = [];
+    for (const endpoint of endpoints) {
+      const headers: Record<string, string> = { ...(endpoint.auth ? { Authorization: `Bearer ${access}` } : {}), ...(endpoint.body ? { 'Content-Type': 'application/json' } : {}) };
+      const probe = await fetch(server + endpoint.path, { method: endpoint.method, headers, body: endpoint.body });
+      const payload = await probe.text();
+      if (probe.status !== 200) {
+        rows.push({ endpoint: endpoint.name, note: `not measured: HTTP ${probe.status}` });
+        continue;
+      }
+      const run = (url: string) => autocannon({ url: url + endpoint.path, method: endpoint.method, headers, body: endpoint.body, connections: opts.connections, duration: opts.duration, workers: 1 });
+      const measured = await run(server);
+      await bare.setPayload(payload);
+      const ceiling = await run(bare.url);
+      rows.push({ endpoint: endpoint.name, bytes: Buffer.byteLength(payload), jvai: measured, ceiling });
+      console.log(`  ${endpoint.name}: ${measured.requests.average.toFixed(1)} req/s (bare Koa ${ceiling.requests.average.toFixed(0)})`);
+    }
+    printTable(rows);
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
+    await pg?.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+if (process.argv[2] === 'bare') await bareMain();
+else
+  await driverMain().catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });

@@ -151,9 +151,9 @@ export async function seedDemoData(sequelize: Sequelize, wanted: SeedCounts, opt
     };
   }));
 
-  // Demo user #1 follows up to 50 accounts, so the printed login has a lively feed.
+  // Demo user #1 follows up to 150 accounts, so the printed login has a lively feed.
   const followCount = n > 1 ? Math.floor(wanted.follows) : 0;
-  const firstFollows = Math.min(followCount, n - 1, 50);
+  const firstFollows = Math.min(followCount, n - 1, 150);
   let k = 0;
   const follows = distinctPairs(followCount, n * (n - 1), n, () => {
     if (k < firstFollows) return [0, ++k];
@@ -187,14 +187,14 @@ export async function seedDemoData(sequelize: Sequelize, wanted: SeedCounts, opt
   }).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
   await insert('comments', Comment, comments);
 
-  // One message in ten is between demo user #1 and one of 20 friends: real conversations to show.
+  // One message in ten is between demo user #1 and one of 30 friends: real conversations to show.
   const m = n > 1 ? Math.floor(wanted.messages) : 0;
   const sent = timeline(m, 30);
   const readBefore = Math.floor(m * 0.95);
   await insert('messages', DirectMessage, Array.from({ length: m }, (_, i) => {
     const withFirst = gen.random() < 0.1;
     let a = withFirst ? 0 : gen.popular(n);
-    let b = withFirst ? 1 + gen.int(Math.min(n - 1, 20)) : gen.int(n);
+    let b = withFirst ? 1 + gen.int(Math.min(n - 1, 30)) : gen.int(n);
     if (b === a) b = (b + 1) % n;
     if (gen.random() < 0.5) [a, b] = [b, a];
     const createdAt = sent(i);

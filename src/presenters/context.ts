@@ -7,4 +7,14 @@ export interface Viewer {
   media: MediaStore;
 }
 
-export const iso = (d: Date | string | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
+/** SQLite's stored form of a UTC date (see src/db/sqlite.ts sqliteDate), turned into ISO text without parsing. */
+const SQLITE_UTC = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3}) \+00:00$/;
+
+export const iso = (d: Date | string | null | undefined): string | null => {
+  if (!d) return null;
+  if (typeof d === 'string') {
+    const m = SQLITE_UTC.exec(d);
+    if (m) return `${m[1]}T${m[2]}Z`;
+  }
+  return new Date(d).toISOString();
+};
