@@ -255,5 +255,14 @@ t.test('several serve processes share PostgreSQL and Redis', { skip }, async (t)
     t.match(await nextFrame(roomWatch, about(carol, 'user-left'), 5_000), { user_id: carol.id, username: carol.username }, 'carol left the group room with A');
     t.same(buffered(roomWatch, about(carol)), [], 'once');
     t.same(buffered(roomWatch, about(dave)), [], 'dave, in the room on C too, is still there');
+
+    // A room flag that outlived every hold (its sweeper died before clearing it) is cleared by the next process to start.
+    const erin = await userOn(B);
+    t.equal((await erin.api.post(`/api/groups/${group.id}/join/`)).status, 200);
+    const redis = new Redis(REDIS_URL);
+    t.teardown(() => redis.disconnect());
+    await redis.set(`${prefix}:rooms:in:${group.id}:${erin.id}`, '1');
+    await start('D');
+    t.match(await nextFrame(roomWatch, about(erin, 'user-left')), { username: erin.username }, 'announced gone by the process that found the stale flag');
   });
 });
