@@ -180,6 +180,19 @@ t.test('jvai chat', async (t) => {
     t.equal((await alice.api.get(`/api/calls/${call.id}/`)).body.status, 'rejected');
   });
 
+  await t.test('c calls the selected person, saying so when they are offline; h hangs up', async (t) => {
+    await open(carol.username);
+    await shows('hello from carol');
+    await toList();
+    await until('c offered', (f) => f.includes('c: call'));
+    await press('c');
+    await shows(`${carol.username} is offline: ringing anyway`);
+    t.match(frame(), `ringing ${carol.username}…`, 'and it rings');
+    await press('h');
+    await shows(`call with ${carol.username} ended`);
+    t.match((await carol.api.get('/api/calls/missed/')).body, [{ caller: { id: alice.id }, status: 'missed' }], 'a missed call for carol');
+  });
+
   await t.test('n opens a conversation with a username; q quits', async (t) => {
     const dave = await makeUser(api);
     await toList();

@@ -420,7 +420,7 @@ export class ChatModel extends EventEmitter<{ change: []; quit: [] }> {
     const session = await this.newSession(true);
     if (!session) return;
     await this.begin(session, () => session.place({ id: userId }));
-    if (await session.calleeOffline()) this.tell(`${session.peer?.username ?? 'they'} is offline: it rings on in case they come online`);
+    if (await session.calleeOffline()) this.tell(`${session.peer?.username ?? 'they'} is offline: ringing anyway`);
   }
 
   /** `a`: answers the ringing call. */
