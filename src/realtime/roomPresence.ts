@@ -101,7 +101,11 @@ export class RoomPresence {
       orphaned: (keys) => keys.forEach((key) => this.writes.run(key, () => this.reconcile(key))),
       lost: () => [...this.counts.keys()].forEach((key) => this.sync(key)),
     });
-    for (const key of await this.flags.flagged()) this.writes.run(key, () => this.reconcile(key));
+    const flagged = await this.flags.flagged();
+    const held = await this.registry.held(flagged);
+    const stale = flagged.filter((_, i) => !held[i]);
+    if (stale.length) this.deps.logger.info({ holds: stale.length }, 'clearing group room presence no live connection holds');
+    for (const key of stale) this.writes.run(key, () => this.reconcile(key));
     await this.writes.idle();
   }
 
