@@ -15,6 +15,7 @@ import { createApp, type JvaiApp } from './app.js';
 import { createLogger } from './logger.js';
 import { startRealtime } from './realtime/index.js';
 import { PresenceTracker, RedisHoldRegistry } from './realtime/presence.js';
+import { RedisRoomFlags, RoomPresence } from './realtime/roomPresence.js';
 import type { WsTransportOptions } from './realtime/ws.js';
 import { RingTimer } from './services/ringTimer.js';
 
@@ -61,12 +62,22 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const app = createApp({ config, sequelize, bus, logger, redis });
   const registry = redis && new RedisHoldRegistry(redis, logger, { prefix: config.redisPrefix, ttlMs: config.presenceTtlSeconds * 1000 });
   const presence = new PresenceTracker(app.services.users, logger, registry);
-  // Before accepting connections: flags offline whoever a dead process (or a previous run) left online.
+  const rooms = new RoomPresence({
+    bus,
+    users: app.services.users,
+    logger,
+    ...(redis && {
+      registry: new RedisHoldRegistry<string>(redis, logger, { prefix: config.redisPrefix, ttlMs: config.presenceTtlSeconds * 1000, namespace: 'rooms', parse: String }),
+      flags: new RedisRoomFlags(redis, config.redisPrefix),
+    }),
+  });
+  // Before accepting connections: flags offline whoever a dead process (or a previous run) left online, and out of group rooms.
   await presence.start();
+  await rooms.start();
   const ringTimer = new RingTimer(app.services.calls, bus, logger);
   await ringTimer.start();
   const server = http.createServer(app.koa.callback());
-  const realtime = startRealtime(server, { services: app.services, bus, logger, presence }, realtimeOptions);
+  const realtime = startRealtime(server, { services: app.services, bus, logger, presence, rooms }, realtimeOptions);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());

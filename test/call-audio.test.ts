@@ -112,6 +112,7 @@ t.test('the CLI', async (t) => {
     call.child.kill('SIGINT');
     t.equal(await call.exited(), 0, call.stderr);
     t.match(call.stdout, /call ended after 0:0[3-9]\n$/);
+    t.notMatch(call.stdout, /offline/, 'the callee was online: no offline notice');
     t.equal(await answer.exited(), 0, answer.stderr);
     t.match(answer.stdout, new RegExp(`${alice.username} hung up: call ended after 0:0\\d\\n$`));
     assertTone(t, out);
@@ -148,6 +149,7 @@ t.test('the CLI', async (t) => {
     const { bob, aliceDir } = await pair();
     const call = runCli(t, aliceDir, ['call', bob.username]);
     t.equal(await call.exited(), 1);
+    t.match(call.stdout, new RegExp(`ringing ${bob.username}[^\\n]*…\\n${bob.username} is offline: it rings on in case they come online`), 'says the callee is offline');
     t.match(call.stdout, new RegExp(`no answer from ${bob.username}: call missed\\n$`));
     t.equal((await lastCall(bob)).status, 'missed');
     t.equal((await bob.api.get('/api/calls/missed/')).body.length, 1);

@@ -277,9 +277,23 @@ t.test('cli client', async (t) => {
     t.match(history, [{ id: call.body.id, status: 'ended', duration: Number, caller: { username: ann.username }, callee: { id: bob.id } }]);
     t.same(missed, []);
     t.equal(all.length, 1);
-    t.match(readable.stdout, /ID\s+TYPE\s+WITH\s+STATUS\s+DURATION\s+WHEN/);
+    t.match(readable.stdout, /ID\s+TYPE\s+WITH\s+STATUS\s+TALK TIME\s+WHEN/);
     t.match(readable.stdout, new RegExp(`video\\s+→ ${bob.username}\\s+ended\\s+0:0\\d`));
     t.equal(both.code, 2, 'conflicting lists are a usage error');
+  });
+
+  t.test('calls that never connected show no talk time', async (t) => {
+    const ann = await loggedIn(t, server.url);
+    const [bob, carol] = [await makeUser(api), await makeUser(api)];
+    const annApi = api.as(ann.session().access);
+    const cancelled = (await annApi.post('/api/calls/', { receiver: bob.id })).body;
+    t.equal((await annApi.post(`/api/calls/${cancelled.id}/end/`)).status, 200);
+    const declined = (await annApi.post('/api/calls/', { receiver: carol.id })).body;
+    t.equal((await carol.api.post(`/api/calls/${declined.id}/reject/`)).status, 200);
+    const { stdout } = await ann.run(['calls']);
+    t.match(stdout, new RegExp(`→ ${bob.username}\\s+missed\\s+—\\s`), 'a cancelled (missed) call: —');
+    t.match(stdout, new RegExp(`→ ${carol.username}\\s+rejected\\s+—\\s`), 'a rejected call: —');
+    t.notMatch(stdout, /\d:\d\d/, 'no ring time shown as a duration');
   });
 
   t.test('errors: not logged in, bad arguments, server down, damaged session', async (t) => {

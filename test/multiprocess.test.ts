@@ -16,7 +16,7 @@ import { Api, makeUser, type TestUser } from './helpers/api.js';
 import { createPgDatabase, pgAvailable } from './helpers/server.js';
 import { REDIS_URL, redisAvailable } from './helpers/redis.js';
 import { exited, freePort, serve } from './helpers/serve.js';
-import { closeCode, connectWs, noFrame, nextFrame, sendJson, wsUrl, type Frame } from './helpers/ws.js';
+import { buffered, closeCode, connectWs, noFrame, nextFrame, sendJson, wsUrl, type Frame } from './helpers/ws.js';
 
 const PG_BASE = process.env.JVAI_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const missing = [!(await pgAvailable(PG_BASE)) && `PostgreSQL at ${PG_BASE}`, !(await redisAvailable()) && `Redis at ${REDIS_URL}`].filter(Boolean);
@@ -30,6 +30,8 @@ const PRESENCE_TTL = 3;
 const ofType = (type: string) => (f: Frame) => f.type === type;
 const messageWithId = (id: number) => (f: Frame) => f.type === 'message' && f.message_id === id;
 const presenceOf = (user: TestUser, online: boolean) => (f: Frame) => f.type === 'presence' && f.user_id === user.id && f.is_online === online;
+/** A group room presence notice (user-joined / user-left) about the user. */
+const about = (user: TestUser, type?: 'user-joined' | 'user-left') => (f: Frame) => (type ? f.type === type : /^user-/.test(f.type)) && f.user_id === user.id;
 
 interface Proc {
   name: string;
@@ -110,8 +112,9 @@ t.test('several serve processes share PostgreSQL and Redis', { skip }, async (t)
     const group = (await alice.api.post('/api/groups/', { name: 'scale-out' })).body;
     const aliceWs = await open(t, A, `/ws/group/${group.id}/`, alice);
     t.equal((await bob.api.post(`/api/groups/${group.id}/join/`)).status, 200);
-    t.match(await nextFrame(aliceWs, ofType('user-joined')), { user_id: bob.id }, 'a join on B is heard on A');
+    t.match(await nextFrame(aliceWs, ofType('member-joined')), { user_id: bob.id }, 'a join on B is heard on A');
     const bobWs = await open(t, B, `/ws/group/${group.id}/`, bob);
+    t.match(await nextFrame(aliceWs, ofType('user-joined')), { user_id: bob.id }, 'and so is his arrival in the room on B');
 
     sendJson(aliceWs, { type: 'message', content: 'hello from A' });
     t.match(await nextFrame(bobWs, ofType('message')), { group_id: group.id, sender_id: alice.id, content: 'hello from A' });
@@ -122,7 +125,35 @@ t.test('several serve processes share PostgreSQL and Redis', { skip }, async (t)
     const kicked = closeCode(bobWs);
     t.equal((await bob.api.post(`/api/groups/${group.id}/leave/`)).status, 200);
     t.equal(await kicked, 4403, "leaving on B closes the member's group socket on B");
+    t.match(await nextFrame(aliceWs, ofType('member-left')), { user_id: bob.id });
     t.match(await nextFrame(aliceWs, ofType('user-left')), { user_id: bob.id });
+  });
+
+  t.test("group room presence: first connection in and last one out over every process, announced once", async (t) => {
+    const [alice, bob, carol] = [await userOn(A), await userOn(B, A), await userOn(B, A)];
+    const group = (await alice.api.post('/api/groups/', { name: 'lobby' })).body;
+    for (const who of [bob, carol]) t.equal((await who.api.post(`/api/groups/${group.id}/join/`)).status, 200);
+    const room = `/ws/group/${group.id}/`;
+    const onA = await open(t, A, room, alice);
+    const onB = await open(t, B, room, alice);
+
+    const bobOnB = await open(t, B, room, bob);
+    t.match(await nextFrame(onA, ofType('user-joined')), { user_id: bob.id, username: bob.username }, 'an arrival on B is heard on A');
+    t.match(await nextFrame(onB, ofType('user-joined')), { user_id: bob.id }, 'and on B');
+    const bobOnA = await open(t, A, room, bob);
+    const carolOnA = await open(t, A, room, carol);
+    for (const socket of [onA, onB]) {
+      t.match(await nextFrame(socket, ofType('user-joined')), { user_id: carol.id }, "bob's connection on the other process is not a second arrival: carol's is next");
+    }
+    t.match(await nextFrame(bobOnA, ofType('user-joined')), { user_id: carol.id });
+    t.same([...buffered(bobOnA, about(bob)), ...buffered(bobOnB, about(bob))], [], 'bob heard nothing about himself');
+
+    bobOnB.close();
+    bobOnA.close();
+    t.match(await nextFrame(onB, ofType('user-left')), { user_id: bob.id }, 'gone once his last connection (on A) closed, heard on B');
+    t.match(await nextFrame(onA, ofType('user-left')), { user_id: bob.id });
+    carolOnA.close();
+    for (const socket of [onA, onB]) t.match(await nextFrame(socket, ofType('user-left')), { user_id: carol.id }, 'bob left once: carol is next');
   });
 
   t.test('a call started on A rings on B, and signaling crosses both ways', async (t) => {
@@ -188,7 +219,7 @@ t.test('several serve processes share PostgreSQL and Redis', { skip }, async (t)
   });
 
   // Last: it kills A.
-  t.test('after kill -9 of a process, its users go offline within 60 s, once', async (t) => {
+  t.test('after kill -9 of a process, its users go offline within 60 s, once, and leave the group rooms they were in there', async (t) => {
     const C = await start('C'); // a second survivor, so two sweepers race for the dead process
     const [carol, dave, watcher] = [await userOn(A), await userOn(A), await userOn(B, A)];
     for (const user of [carol, dave]) t.equal((await watcher.api.post(`/api/users/${user.id}/follow/`)).status, 200);
@@ -198,6 +229,16 @@ t.test('several serve processes share PostgreSQL and Redis', { skip }, async (t)
     await open(t, A, '/ws/status/', dave);
     await nextFrame(watch, presenceOf(dave, true));
     await open(t, C, '/ws/calls/', dave);
+    // In a group room: carol only on A, dave on A and C; the watcher listens on B.
+    const group = (await watcher.api.post('/api/groups/', { name: 'doomed-process' })).body;
+    for (const user of [carol, dave]) t.equal((await user.api.post(`/api/groups/${group.id}/join/`)).status, 200);
+    const room = `/ws/group/${group.id}/`;
+    const roomWatch = await open(t, B, room, watcher);
+    await open(t, A, room, carol);
+    await nextFrame(roomWatch, about(carol, 'user-joined'));
+    await open(t, A, room, dave);
+    await nextFrame(roomWatch, about(dave, 'user-joined'));
+    await open(t, C, room, dave);
 
     const killedAt = Date.now();
     A.child.kill('SIGKILL');
@@ -210,5 +251,18 @@ t.test('several serve processes share PostgreSQL and Redis', { skip }, async (t)
     t.ok(await noFrame(watch, presenceOf(carol, false), 1_500), 'announced once although two processes sweep');
     t.ok(await noFrame(watch, presenceOf(dave, false), 10), 'dave, also connected to C, stays online');
     t.equal((await C.api.as(watcher).get(`/api/users/${dave.id}/`)).body.is_online, true);
+
+    t.match(await nextFrame(roomWatch, about(carol, 'user-left'), 5_000), { user_id: carol.id, username: carol.username }, 'carol left the group room with A');
+    t.same(buffered(roomWatch, about(carol)), [], 'once');
+    t.same(buffered(roomWatch, about(dave)), [], 'dave, in the room on C too, is still there');
+
+    // A room flag that outlived every hold (its sweeper died before clearing it) is cleared by the next process to start.
+    const erin = await userOn(B);
+    t.equal((await erin.api.post(`/api/groups/${group.id}/join/`)).status, 200);
+    const redis = new Redis(REDIS_URL);
+    t.teardown(() => redis.disconnect());
+    await redis.set(`${prefix}:rooms:in:${group.id}:${erin.id}`, '1');
+    await start('D');
+    t.match(await nextFrame(roomWatch, about(erin, 'user-left')), { username: erin.username }, 'announced gone by the process that found the stale flag');
   });
 });

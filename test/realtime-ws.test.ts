@@ -3,7 +3,7 @@ import type { Test } from 'tap';
 import type WebSocket from 'ws';
 import { startTestServer } from './helpers/server.js';
 import { Api, makeUser, type TestUser } from './helpers/api.js';
-import { closeCode, connectWs, noFrame, nextFrame, sendJson, wsUrl, type ConnectOptions, type Frame } from './helpers/ws.js';
+import { buffered, closeCode, connectWs, noFrame, nextFrame, sendJson, wsUrl, type ConnectOptions, type Frame } from './helpers/ws.js';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 const ofType = (type: string) => (f: Frame) => f.type === type;
@@ -127,9 +127,10 @@ t.test('raw websocket endpoints', async (t) => {
     const aliceWs = await open(t, `/ws/group/${group.id}/`, alice);
 
     t.equal((await bob.api.post(`/api/groups/${group.id}/join/`)).status, 200);
-    t.same(seedFields(t, await nextFrame(aliceWs, ofType('user-joined'))), { type: 'user-joined', user_id: bob.id, username: bob.username });
+    t.same(seedFields(t, await nextFrame(aliceWs, ofType('member-joined'))), { type: 'member-joined', user_id: bob.id, username: bob.username });
 
     const bobWs = await open(t, `/ws/group/${group.id}`, bob);
+    t.same(await nextFrame(aliceWs, ofType('user-joined')), { type: 'user-joined', user_id: bob.id, username: bob.username }, 'entering the room: live only, no seq');
     sendJson(bobWs, { type: 'message', content: 'Hello group!' });
     const expected = { type: 'message', message_id: Number, sender_id: bob.id, sender_username: bob.username, group_id: group.id, content: 'Hello group!', created_at: ISO };
     const atAlice = seedFields(t, await nextFrame(aliceWs, ofType('message')));
@@ -146,12 +147,46 @@ t.test('raw websocket endpoints', async (t) => {
 
     const bobClosed = closeCode(bobWs);
     t.equal((await bob.api.post(`/api/groups/${group.id}/leave/`)).status, 200);
-    t.same(seedFields(t, await nextFrame(aliceWs, ofType('user-left'))), { type: 'user-left', user_id: bob.id, username: bob.username });
+    t.same(seedFields(t, await nextFrame(aliceWs, ofType('member-left'))), { type: 'member-left', user_id: bob.id, username: bob.username });
     t.equal(await bobClosed, 4403, 'a member who left is cut off');
+    t.same(await nextFrame(aliceWs, ofType('user-left')), { type: 'user-left', user_id: bob.id, username: bob.username }, 'and so leaves the live room');
 
     const aliceClosed = closeCode(aliceWs);
     t.equal((await alice.api.delete(`/api/groups/${group.id}/`)).status, 204);
     t.equal(await aliceClosed, 4404, 'a deleted group closes its sockets');
+  });
+
+  t.test("group room presence: a member's first connection in, their last one out, never told about themselves", async (t) => {
+    const [alice, bob, carol] = await users(3);
+    const group = (await alice.api.post('/api/groups/', { name: 'lobby' })).body;
+    for (const who of [bob, carol]) t.equal((await who.api.post(`/api/groups/${group.id}/join/`)).status, 200);
+    const room = `/ws/group/${group.id}/`;
+    const about = (type: string, who: TestUser) => (f: Frame) => f.type === type && f.user_id === who.id;
+    const aliceWs = await open(t, room, alice);
+
+    const bobPhone = await open(t, room, bob);
+    t.same(await nextFrame(aliceWs, ofType('user-joined')), { type: 'user-joined', user_id: bob.id, username: bob.username });
+    const bobLaptop = await open(t, room, bob);
+    const carolWs = await open(t, room, carol);
+    t.match(await nextFrame(aliceWs, ofType('user-joined')), { user_id: carol.id }, "bob's second device is not announced: carol's arrival is next");
+    t.match(await nextFrame(bobLaptop, ofType('user-joined')), { user_id: carol.id }, 'every connection of those present hears it');
+    t.match(await nextFrame(bobPhone, ofType('user-joined')), { user_id: carol.id });
+    // Each announcement reaches every connection of the room at once: what came before it is already buffered.
+    t.same([...buffered(bobPhone, about('user-joined', bob)), ...buffered(bobLaptop, about('user-joined', bob))], [], 'bob heard nothing about himself');
+    t.same(buffered(carolWs, ofType('user-joined')), [], 'who arrives is not told who was there (the seed has no such frame)');
+
+    bobPhone.close();
+    bobLaptop.close();
+    t.match(await nextFrame(aliceWs, ofType('user-left')), { user_id: bob.id }, 'announced when the last connection closed');
+    carolWs.close();
+    t.match(await nextFrame(aliceWs, ofType('user-left')), { user_id: carol.id }, 'bob left once: carol is next');
+
+    // Back in after being out: announced again.
+    const bobAgain = await open(t, room, bob);
+    t.match(await nextFrame(aliceWs, ofType('user-joined')), { user_id: bob.id });
+    t.equal((await alice.api.get(`/api/groups/${group.id}/`)).body.members_count, 3, 'membership never changed');
+    bobAgain.close();
+    t.match(await nextFrame(aliceWs, ofType('user-left')), { user_id: bob.id });
   });
 
   t.test('status: ping/pong, and presence counted over every connection of a user', async (t) => {

@@ -1,12 +1,13 @@
 /** `jvai chat` (the ink TUI) driven through ink-testing-library against a real server and real users. */
 import { createElement } from 'react';
 import t from 'tap';
+import type { Test } from 'tap';
 import { render } from 'ink-testing-library';
 import { io, type Socket } from 'socket.io-client';
 import { startTestServer } from './helpers/server.js';
 import { Api, makeUser, type TestUser } from './helpers/api.js';
 import { JvaiClient } from '../cli/client/api.js';
-import { App } from '../cli/tui/App.js';
+import { App, type Clock } from '../cli/tui/App.js';
 import { ChatModel } from '../cli/tui/model.js';
 import type { ClientToServerEvents, ServerToClientEvents } from '../src/realtime/protocol.js';
 
@@ -14,22 +15,14 @@ const KEYS = { up: '\x1b[A', down: '\x1b[B', enter: '\r', tab: '\t', esc: '\x1b'
 /** The list pane's width (App.tsx). */
 const LIST_WIDTH = 28;
 const plain = (frame: string | undefined): string => (frame ?? '').replace(/\x1b\[[0-9;]*m/g, '');
+/** The help line when the list has the focus. */
+const LIST_HELP = '↑/↓: select';
 
-t.test('jvai chat', async (t) => {
-  const server = await startTestServer(t);
-  const api = new Api(server.url);
-  const [alice, bob, carol] = await Promise.all([makeUser(api), makeUser(api), makeUser(api)]);
-
-  // Before the TUI starts: unread DMs from bob (2) and carol (1), and a group alice and bob are in.
-  await bob.api.post('/api/messages/', { receiver: alice.id, content: 'first from bob' });
-  await bob.api.post('/api/messages/', { receiver: alice.id, content: 'second from bob' });
-  await carol.api.post('/api/messages/', { receiver: alice.id, content: 'hello from carol' });
-  const group = (await alice.api.post('/api/groups/', { name: 'tui-crew' })).body;
-  await bob.api.post(`/api/groups/${group.id}/join/`);
-
-  const client = new JvaiClient({ server: server.url, tokens: { access: alice.access, refresh: alice.refresh } });
-  const model = new ChatModel({ api: client, username: alice.username, realtime: { reconnectionDelayMs: 1500 } });
-  const ui = render(createElement(App, { model }));
+/** `jvai chat` for one user, on a fake terminal, and the ways a test reads and drives it. */
+function chat(t: Test, serverUrl: string, user: TestUser, clock?: Clock) {
+  const client = new JvaiClient({ server: serverUrl, tokens: { access: user.access, refresh: user.refresh } });
+  const model = new ChatModel({ api: client, username: user.username, realtime: { reconnectionDelayMs: 1500 } });
+  const ui = render(createElement(App, { model, clock }));
   t.teardown(async () => {
     ui.unmount();
     await model.stop();
@@ -58,7 +51,7 @@ t.test('jvai chat', async (t) => {
   /** Focuses the list (keys pressed before the screen shows that would still go to the input). */
   const toList = async () => {
     await press(KEYS.esc);
-    await until('the list focused', (f) => f.includes('Tab: input'));
+    await until('the list focused', (f) => f.includes(LIST_HELP));
   };
   /** Focuses the list, moves the selection to the entry labelled `label` and opens it. */
   const open = async (label: string) => {
@@ -79,6 +72,22 @@ t.test('jvai chat', async (t) => {
     await until(`the input line to show ${text}`, () => pane().includes(`${text} `) && /(> |to: )\S/.test(pane()));
     await press(KEYS.enter);
   };
+  return { model, ui, frame, until, shows, press, list, pane, toList, open, type };
+}
+
+t.test('jvai chat', async (t) => {
+  const server = await startTestServer(t);
+  const api = new Api(server.url);
+  const [alice, bob, carol] = await Promise.all([makeUser(api), makeUser(api), makeUser(api)]);
+
+  // Before the TUI starts: unread DMs from bob (2) and carol (1), and a group alice and bob are in.
+  await bob.api.post('/api/messages/', { receiver: alice.id, content: 'first from bob' });
+  await bob.api.post('/api/messages/', { receiver: alice.id, content: 'second from bob' });
+  await carol.api.post('/api/messages/', { receiver: alice.id, content: 'hello from carol' });
+  const group = (await alice.api.post('/api/groups/', { name: 'tui-crew' })).body;
+  await bob.api.post(`/api/groups/${group.id}/join/`);
+
+  const { model, frame, until, shows, press, list, pane, toList, open, type } = chat(t, server.url, alice);
   const socketOf = (who: TestUser): Promise<Socket<ServerToClientEvents, ClientToServerEvents>> => {
     const s: Socket<ServerToClientEvents, ClientToServerEvents> = io(server.url, { path: '/socket.io', auth: { token: who.access }, transports: ['websocket'], forceNew: true });
     t.teardown(() => s.disconnect());
@@ -171,6 +180,19 @@ t.test('jvai chat', async (t) => {
     t.equal((await alice.api.get(`/api/calls/${call.id}/`)).body.status, 'rejected');
   });
 
+  await t.test('c calls the selected person, saying so when they are offline; h hangs up', async (t) => {
+    await open(carol.username);
+    await shows('hello from carol');
+    await toList();
+    await until('c offered', (f) => f.includes('c: call'));
+    await press('c');
+    await shows(`${carol.username} is offline: ringing anyway`);
+    t.match(frame(), `ringing ${carol.username}…`, 'and it rings');
+    await press('h');
+    await shows(`call with ${carol.username} ended`);
+    t.match((await carol.api.get('/api/calls/missed/')).body, [{ caller: { id: alice.id }, status: 'missed' }], 'a missed call for carol');
+  });
+
   await t.test('n opens a conversation with a username; q quits', async (t) => {
     const dave = await makeUser(api);
     await toList();
@@ -185,5 +207,89 @@ t.test('jvai chat', async (t) => {
     await press('q');
     await until('the socket closed', () => model.realtime.status.state === 'closed');
     t.pass('quit');
+  });
+});
+
+t.test('jvai chat: the feed', async (t) => {
+  const server = await startTestServer(t);
+  const api = new Api(server.url);
+  const [dana, erin] = await Promise.all([makeUser(api), makeUser(api)]);
+  await dana.api.post(`/api/users/${erin.id}/follow/`);
+  await erin.api.post('/api/messages/', { receiver: dana.id, content: 'hi dana' });
+  // Six posts fill the feed pane of a 24-row terminal exactly; a seventh overflows it.
+  for (let i = 1; i <= 6; i++) await erin.api.post('/api/posts/', { content: `post ${i}` });
+  let offset = 0;
+  const clock: Clock = { now: () => Date.now() + offset, everyMs: 50 };
+  const { ui, frame, until, shows, press, list, pane } = chat(t, server.url, dana, clock);
+  /** The last line drawn (the frame keeps one blank row below it). */
+  const helpLine = () => frame().trimEnd().split('\n').at(-1) ?? '';
+  const selected = (label: string) => until(`${label} selected`, () => list().some((l) => l.includes('› ') && l.includes(label)));
+
+  await t.test('the help line offers only keys that work', async (t) => {
+    await until('the feed', (f) => f.includes('post 1') && f.includes('● connected'));
+    t.notMatch(helpLine(), 'Tab: input', 'the feed has no input line');
+    t.notMatch(helpLine(), 'c: call', 'the feed is selected: nobody to call');
+    t.match(helpLine(), `${LIST_HELP}  Enter: open  n: new DM  q: quit`);
+    await press(KEYS.tab, KEYS.down);
+    await selected(erin.username);
+    t.match(helpLine(), 'c: call', 'a person selected: c calls them');
+    t.notMatch(helpLine(), 'Tab: input', 'Tab left the focus on the list (the arrow moved the selection)');
+
+    await press(KEYS.enter);
+    await shows('hi dana');
+    await until('the input focused', () => helpLine().includes('Enter: send'));
+    await press(KEYS.tab);
+    await until('the list focused', () => helpLine().includes('Tab: input'));
+    await press(KEYS.tab);
+    await until('Tab: input focuses the input', () => helpLine().includes('Enter: send'));
+
+    await press(KEYS.esc, KEYS.up);
+    await selected('Feed');
+    await press(KEYS.enter);
+    await shows('post 1');
+    t.notMatch(helpLine(), 'Tab: input', 'back in the feed');
+  });
+
+  await t.test('relative times move on by themselves', async (t) => {
+    await until('just now', () => pane().includes('just now'));
+    offset = 5 * 60_000;
+    await until('5m ago', () => pane().includes('5m ago') && !pane().includes('just now'));
+    offset = 0;
+    t.pass('redrawn without any other change');
+  });
+
+  await t.test('a live post keeps the spacing between posts', async (t) => {
+    /** Rows between one post's header line and the next one's. */
+    const gaps = () => {
+      const heads = pane()
+        .split('\n')
+        .flatMap((l, i) => (l.includes(`${erin.username} · `) ? [i] : []));
+      return heads.slice(1).map((at, i) => at - heads[i]!);
+    };
+    t.same(gaps(), [3, 3, 3, 3, 3], 'header, text, blank line');
+    await erin.api.post('/api/posts/', { content: 'post 7' });
+    await shows('post 7');
+    t.same(gaps(), [3, 3, 3, 3, 3], 'the same with the pane overflowing: the oldest post is cut off instead');
+  });
+
+  await t.test('the layout follows a resized terminal, rows and columns', async (t) => {
+    const stdout = ui.stdout as unknown as { rows?: number; emit(event: 'resize'): boolean };
+    const resize = (columns: number, rows: number) => {
+      Object.defineProperty(ui.stdout, 'columns', { value: columns, configurable: true });
+      stdout.rows = rows;
+      stdout.emit('resize');
+    };
+    t.equal(frame().split('\n').length, 24, 'the default height');
+    for (const [columns, rows] of [
+      [80, 20],
+      [120, 35],
+    ] as const) {
+      resize(columns, rows);
+      const lines = (await until(`${columns}×${rows}`, (f) => f.split('\n').length === rows && f.split('\n')[0]!.length === columns)).split('\n');
+      t.match(lines[0], /^╭─+╮╭─+╮$/, `${columns}×${rows}: the top border is the first line`);
+      t.match(lines[1], dana.username, 'then the header');
+      t.ok(lines.every((l) => l.length <= columns), 'nothing wider than the terminal');
+      t.match(lines.at(-2), LIST_HELP, 'the help line is the last');
+    }
   });
 });

@@ -160,6 +160,19 @@ export class CallSession extends EventEmitter<SessionEvents> {
   }
 
   /**
+   * Whether the user we call is offline (holds no realtime connection). The call rings anyway:
+   * they may come online while it does. Null when their profile could not be read.
+   */
+  async calleeOffline(): Promise<boolean | null> {
+    if (this.role !== 'caller' || !this.peer) return null;
+    try {
+      return !(await this.api.user(this.peer.id)).is_online;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
    * The next call ringing for us, or null after `timeoutMs`. A call that started ringing
    * before the socket opened counts too (it is in /api/calls/active/).
    */

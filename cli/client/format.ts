@@ -161,14 +161,24 @@ export function conversations(list: Conversation[], viewerId: number): string {
   );
 }
 
+/**
+ * The time a call was connected: from its answer to its end. The API's `duration` counts from
+ * the first ring, so a missed or cancelled call would show its ring time as if talked through.
+ */
+export function talkTime(c: Pick<Call, 'answered_at' | 'ended_at'>): string {
+  if (!c.answered_at) return '—';
+  if (!c.ended_at) return '';
+  return duration(Math.max(0, Math.floor((Date.parse(c.ended_at) - Date.parse(c.answered_at)) / 1000)));
+}
+
 export function calls(list: Call[], viewerId: number): string {
   if (!list.length) return empty('calls');
   return table(
-    ['ID', 'TYPE', 'WITH', 'STATUS', 'DURATION', 'WHEN'],
+    ['ID', 'TYPE', 'WITH', 'STATUS', 'TALK TIME', 'WHEN'],
     list.map((c) => {
       const outgoing = c.caller.id === viewerId;
       const other = outgoing ? c.callee : c.caller;
-      return [String(c.id), c.call_type, `${outgoing ? '→' : '←'} ${other.username}`, c.status, c.duration === null ? '' : duration(c.duration), ago(c.started_at)];
+      return [String(c.id), c.call_type, `${outgoing ? '→' : '←'} ${other.username}`, c.status, talkTime(c), ago(c.started_at)];
     }),
   );
 }

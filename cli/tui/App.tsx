@@ -35,8 +35,42 @@ function useUiState(initial: UiState): [{ readonly current: UiState }, (patch: P
 }
 
 const LIST_WIDTH = 28;
+/** Relative times ("5m ago") are redrawn this often; nothing else needs a clock. */
+const CLOCK_MS = 30_000;
 
-export function App({ model }: { model: ChatModel }) {
+/** Where "now" comes from for relative times, and how often they are redrawn (tests speed it up). */
+export interface Clock {
+  now(): number;
+  everyMs: number;
+}
+
+const systemClock: Clock = { now: Date.now, everyMs: CLOCK_MS };
+
+/** The terminal's height, following resizes (ink re-lays out the width by itself, but not our height). */
+function useRows(): number {
+  const { stdout } = useStdout();
+  const [rows, setRows] = useState(stdout.rows || 24);
+  useEffect(() => {
+    const onResize = () => setRows(stdout.rows || 24);
+    stdout.on('resize', onResize);
+    // A resize between the first render and this effect would otherwise be missed.
+    onResize();
+    return () => void stdout.off('resize', onResize);
+  }, [stdout]);
+  return Math.max(12, rows);
+}
+
+/** The clock's time, updated every `clock.everyMs` while the caller is mounted. */
+function useNow(clock: Clock): number {
+  const [now, setNow] = useState(clock.now);
+  useEffect(() => {
+    const timer = setInterval(() => setNow(clock.now()), clock.everyMs);
+    return () => clearInterval(timer);
+  }, [clock]);
+  return now;
+}
+
+export function App({ model, clock = systemClock }: { model: ChatModel; clock?: Clock }) {
   const snap = useSyncExternalStore(
     (onChange) => {
       model.on('change', onChange);
@@ -45,8 +79,7 @@ export function App({ model }: { model: ChatModel }) {
     () => model.snapshot,
   );
   const { exit } = useApp();
-  const { stdout } = useStdout();
-  const rows = Math.max(12, stdout.rows || 24);
+  const rows = useRows();
   const [uiRef, setUi] = useUiState({ focus: 'list', prompt: 'message', selected: 'feed' });
   const ui = uiRef.current;
   const { focus, prompt } = ui;
@@ -136,7 +169,7 @@ export function App({ model }: { model: ChatModel }) {
           <Text bold>{title}</Text>
           {/* Conversations read upwards from the input line; the feed, newest first, from the top. */}
           <Box flexDirection="column" flexGrow={1} justifyContent={snap.open === 'feed' ? 'flex-start' : 'flex-end'} overflow="hidden">
-            {snap.open === 'feed' ? <Feed snap={snap} /> : snap.lines.slice(-(paneHeight - 4)).map((line) => <Line key={line.key} line={line} />)}
+            {snap.open === 'feed' ? <Feed snap={snap} clock={clock} /> : snap.lines.slice(-(paneHeight - 4)).map((line) => <Line key={line.key} line={line} />)}
           </Box>
           {snap.open !== 'feed' || prompt === 'to' ? (
             <>
@@ -151,7 +184,7 @@ export function App({ model }: { model: ChatModel }) {
       </Box>
       {snap.call ? <CallBox call={snap.call} /> : null}
       <StatusLine snap={snap} />
-      <Text dimColor>{help(focus, prompt, snap)}</Text>
+      <Text dimColor>{help(focus, prompt, snap, snap.entries[index])}</Text>
     </Box>
   );
 }
@@ -189,17 +222,19 @@ function Line({ line }: { line: ChatLine }) {
   );
 }
 
-function Feed({ snap }: { snap: Snapshot }) {
+function Feed({ snap, clock }: { snap: Snapshot; clock: Clock }) {
+  const now = useNow(clock);
   if (!snap.posts.length) return <Text dimColor>{snap.loading ? 'loading…' : 'No posts yet: follow people to fill your feed.'}</Text>;
   return (
     <>
       {snap.posts.map((p) => (
-        <Box key={p.id} flexDirection="column" marginBottom={1}>
+        // Not shrinkable: when the posts overflow the pane, the last is cut off instead of every gap squeezed.
+        <Box key={p.id} flexDirection="column" marginBottom={1} flexShrink={0}>
           <Text>
             <Text bold>{p.author_username}</Text>
             <Text dimColor>
               {' '}
-              · {ago(p.created_at)} · {plural(p.likes_count, 'like')} · {plural(p.comments_count, 'comment')}
+              · {ago(p.created_at, now)} · {plural(p.likes_count, 'like')} · {plural(p.comments_count, 'comment')}
             </Text>
           </Text>
           {p.content ? <Text> {p.content}</Text> : null}
@@ -266,10 +301,21 @@ function StatusLine({ snap }: { snap: Snapshot }) {
   );
 }
 
-function help(focus: Focus, prompt: Prompt, snap: Snapshot): string {
+/** The keys that do something right now, and only those. */
+function help(focus: Focus, prompt: Prompt, snap: Snapshot, selected: Entry | undefined): string {
   if (snap.call?.phase === 'incoming') return 'a: accept  r: reject  Ctrl-C: quit';
   if (focus === 'input') return prompt === 'to' ? 'type a username  Enter: open  Esc: cancel' : 'Enter: send  Tab/Esc: back to the list  Ctrl-C: quit';
-  return `Tab: input  ↑/↓: select  Enter: open  n: new DM  c: call${snap.call ? '  h: hang up' : ''}  q: quit`;
+  const keys = [
+    // The feed has no input line to go to.
+    snap.open !== 'feed' && 'Tab: input',
+    '↑/↓: select',
+    'Enter: open',
+    'n: new DM',
+    selected && parseKey(selected.key)[0] === 'dm' && !snap.call && 'c: call',
+    snap.call && 'h: hang up',
+    'q: quit',
+  ];
+  return keys.filter(Boolean).join('  ');
 }
 
 /** The entries around the selected one that fit in `height` rows. */

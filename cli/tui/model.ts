@@ -418,7 +418,9 @@ export class ChatModel extends EventEmitter<{ change: []; quit: [] }> {
   async callUser(userId: number): Promise<void> {
     if (this.session || this.incoming) return void this.tell('already in a call');
     const session = await this.newSession(true);
-    if (session) await this.begin(session, () => session.place({ id: userId }));
+    if (!session) return;
+    await this.begin(session, () => session.place({ id: userId }));
+    if (await session.calleeOffline()) this.tell(`${session.peer?.username ?? 'they'} is offline: ringing anyway`);
   }
 
   /** `a`: answers the ringing call. */

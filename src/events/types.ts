@@ -93,6 +93,8 @@ export interface EphemeralEvents {
   /** Someone typing to a user or in a group; `recipients` were resolved by the publisher. */
   typing: { fromUserId: number; username: string; toUserId: number | null; groupId: number | null; isTyping: boolean; recipients: number[] };
   'presence.changed': { userId: number; username: string; isOnline: boolean; lastSeen: string | null };
+  /** A member's first connection to a group's live room opened (present) or their last one closed. */
+  'group.presence': { groupId: number; userId: number; username: string; present: boolean };
   'post.created': { postId: number; authorId: number };
   'user.sessions_revoked': { userId: number };
   /** A user's profile or flags changed: cached copies of them are stale. */

@@ -3,8 +3,8 @@
  * the presenters that turn domain event payloads into them. Frames of logged events get their
  * `seq` from the transport, per recipient.
  */
-import type { CallPayload, CallSignal, DirectMessagePayload, DomainEvents, GroupMessagePayload, LoggedEvents } from '../events/types.js';
-import type { ServerEventName, ServerToClientEvents } from './protocol.js';
+import type { CallPayload, CallSignal, DirectMessagePayload, DomainEvents, GroupMessagePayload } from '../events/types.js';
+import type { GroupNoticeFrame, ServerEventName, ServerToClientEvents } from './protocol.js';
 
 export interface DirectMessageFrame {
   type: 'message';
@@ -26,11 +26,7 @@ export interface GroupMessageFrame {
   created_at: string;
 }
 
-export interface MembershipFrame {
-  type: 'user-joined' | 'user-left';
-  user_id: number;
-  username: string;
-}
+export type MembershipFrame = Omit<GroupNoticeFrame, 'seq'>;
 
 export interface PresenceFrame {
   type: 'presence';
@@ -117,7 +113,7 @@ export function groupMessageFrame(m: GroupMessagePayload): GroupMessageFrame {
   };
 }
 
-export function membershipFrame(type: MembershipFrame['type'], e: LoggedEvents['group.member_joined']): MembershipFrame {
+export function membershipFrame(type: MembershipFrame['type'], e: { userId: number; username: string }): MembershipFrame {
   return { type, user_id: e.userId, username: e.username };
 }
 

@@ -41,6 +41,18 @@ export const rooms = {
   inbox: (userId: number) => `inbox:${userId}`,
 };
 
+/** The group id of a group room's name, else undefined. */
+const groupOfRoom = (room: string): number | undefined => {
+  const match = /^group:(\d+)$/.exec(room);
+  return match ? Number(match[1]) : undefined;
+};
+
+/** Told when connections enter and leave group rooms (presence in the live room: roomPresence.ts). */
+export interface GroupRoomObserver {
+  entered(groupId: number, userId: number): void;
+  left(groupId: number, userId: number): void;
+}
+
 /** What a transport hands the hub for each authenticated socket. */
 export interface HubConnection {
   readonly userId: number;
@@ -67,8 +79,9 @@ const endpointRoutes: { [K in LoggedEventName]: (e: LoggedEvents[K]) => Delivery
   // The seed has no read-receipt frame.
   'dm.read': () => [],
   'group_message.created': ({ message }) => [{ room: rooms.group(message.group), frame: groupMessageFrame(message) }],
-  'group.member_joined': (e) => [{ room: rooms.group(e.groupId), frame: membershipFrame('user-joined', e) }],
-  'group.member_left': (e) => [{ room: rooms.group(e.groupId), frame: membershipFrame('user-left', e) }],
+  // Membership of the group; `user-joined`/`user-left` are presence in its live room (see the hub).
+  'group.member_joined': (e) => [{ room: rooms.group(e.groupId), frame: membershipFrame('member-joined', e) }],
+  'group.member_left': (e) => [{ room: rooms.group(e.groupId), frame: membershipFrame('member-left', e) }],
   // Its sockets are closed instead (see the hub).
   'group.deleted': () => [],
   'call.started': ({ call }) => [{ room: rooms.calls(call.callee.id), frame: incomingCallFrame(call) }],
@@ -128,6 +141,7 @@ export class Hub {
     bus: EventBus,
     private readonly users: Pick<UserService, 'presenceAudience' | 'postAudience'>,
     private readonly logger: Logger,
+    private readonly groupRooms?: GroupRoomObserver,
   ) {
     this.fanOut = new KeyedSerial((err) => logger.error({ err }, 'realtime fan-out failed'));
     // A failing handler must never reach the publisher: an in-process bus calls us inside publish().
@@ -185,6 +199,9 @@ export class Hub {
       }),
     );
 
+    // Not to the one who came or went: they know, and their other connections are not in the room.
+    on('group.presence', (e) => this.deliver(rooms.group(e.groupId), membershipFrame(e.present ? 'user-joined' : 'user-left', e), undefined, e.userId));
+
     on('user.sessions_revoked', ({ userId }) => this.closeRoom(rooms.user(userId), CLOSE.unauthorized, 'Session revoked.'));
   }
 
@@ -195,6 +212,8 @@ export class Hub {
       let set = this.members.get(room);
       if (!set) this.members.set(room, (set = new Set()));
       set.add(connection);
+      const groupId = groupOfRoom(room);
+      if (groupId !== undefined) this.groupRooms?.entered(groupId, connection.userId);
     }
   }
 
@@ -203,13 +222,16 @@ export class Hub {
       const set = this.members.get(room);
       set?.delete(connection);
       if (set?.size === 0) this.members.delete(room);
+      const groupId = groupOfRoom(room);
+      if (groupId !== undefined) this.groupRooms?.left(groupId, connection.userId);
     }
     this.joined.delete(connection);
   }
 
-  /** Sends a frame to every local connection in a room, each with its user's seq when logged. */
-  deliver(room: string, frame: Outbound, seqs?: Seqs): void {
+  /** Sends a frame to every local connection in a room (but `exceptUserId`'s), each with its user's seq when logged. */
+  deliver(room: string, frame: Outbound, seqs?: Seqs, exceptUserId?: number): void {
     for (const connection of this.members.get(room) ?? []) {
+      if (connection.userId === exceptUserId) continue;
       try {
         connection.send(frame, seqs?.[connection.userId]);
       } catch (err) {

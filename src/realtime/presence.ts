@@ -23,21 +23,24 @@ import type { User } from '../models/index.js';
 import type { UserService } from '../services/users.js';
 import { KeyedSerial } from './serial.js';
 
-/** Who holds connections of which user, across the processes that share it. */
-export interface HoldRegistry {
-  /** Records whether this process holds connections of the user. */
-  set(userId: number, held: boolean): Promise<void>;
-  /** For each user, whether any process holds a connection of theirs. */
-  held(userIds: number[]): Promise<boolean[]>;
+/**
+ * Who holds connections of what, across the processes that share it. Keys are user ids for
+ * online presence, and `<group id>:<user id>` for presence in a group's live room (roomPresence.ts).
+ */
+export interface HoldRegistry<K extends number | string = number> {
+  /** Records whether this process holds connections for the key. */
+  set(key: K, held: boolean): Promise<void>;
+  /** For each key, whether any process holds a connection for it. */
+  held(keys: K[]): Promise<boolean[]>;
   /** Starts heartbeats and the sweep of dead processes (shared registries only). */
-  start?(hooks: RegistryHooks): Promise<void>;
+  start?(hooks: RegistryHooks<K>): Promise<void>;
   /** Withdraws this process; call once its holds are released. */
   close?(): Promise<void>;
 }
 
-export interface RegistryHooks {
-  /** Users a dead process held: their flag must be re-derived. */
-  orphaned(userIds: number[]): void;
+export interface RegistryHooks<K extends number | string = number> {
+  /** Keys a dead process held: their flag must be re-derived. */
+  orphaned(keys: K[]): void;
   /** This process was taken for dead (a long stall, Redis lost its data): register again. */
   lost(): void;
 }
@@ -121,10 +124,10 @@ export class PresenceTracker {
   }
 }
 
-// Redis layout, under `<prefix>:presence:`
+// Redis layout, under `<prefix>:<namespace>:` (namespace `presence` for users, `rooms` for live rooms)
 //   procs          sorted set: process id → expiry (ms, Redis clock), pushed back by each heartbeat
-//   proc:<pid>     set of user ids the process holds
-//   user:<uid>     set of process ids holding the user (Redis drops it when it empties)
+//   proc:<pid>     set of keys (user ids) the process holds
+//   user:<key>     set of process ids holding the key (Redis drops it when it empties)
 // Scripts build user/proc keys from the prefix, so this needs a single Redis (not Cluster).
 
 const NOW_MS = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
@@ -154,44 +157,50 @@ for _, pid in ipairs(dead) do
 end
 return orphans`;
 
-export interface RedisRegistryOptions {
+export interface RedisRegistryOptions<K extends number | string = number> {
   /** Key namespace (config.redisPrefix). */
   prefix: string;
   /** How long holds outlive the last heartbeat; heartbeats and sweeps run every third of it. */
   ttlMs: number;
+  /** What is held: `presence` (user ids, the default) or another namespace with its own keys. */
+  namespace?: string;
+  /** Reads a key back from Redis (user ids: Number). */
+  parse?: (raw: string) => K;
 }
 
-export class RedisHoldRegistry implements HoldRegistry {
+export class RedisHoldRegistry<K extends number | string = number> implements HoldRegistry<K> {
   /** Unique per run: a restarted process must not inherit (or refresh) its predecessor's holds. */
   readonly processId = `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`;
   private readonly keys: { base: string; procs: string; proc: string };
+  private readonly parse: (raw: string) => K;
   private timer?: NodeJS.Timeout;
   private ticking?: Promise<void>;
 
   constructor(
     private readonly redis: Redis,
     private readonly logger: Logger,
-    private readonly options: RedisRegistryOptions,
+    private readonly options: RedisRegistryOptions<K>,
   ) {
-    const base = `${options.prefix}:presence:`;
+    const base = `${options.prefix}:${options.namespace ?? 'presence'}:`;
     this.keys = { base, procs: `${base}procs`, proc: `${base}proc:${this.processId}` };
+    this.parse = options.parse ?? ((raw) => Number(raw) as K);
   }
 
-  private userKey(userId: number): string {
-    return `${this.keys.base}user:${userId}`;
+  private userKey(key: K): string {
+    return `${this.keys.base}user:${key}`;
   }
 
-  async set(userId: number, held: boolean): Promise<void> {
+  async set(key: K, held: boolean): Promise<void> {
     const tx = this.redis.multi();
-    if (held) tx.sadd(this.userKey(userId), this.processId).sadd(this.keys.proc, userId);
-    else tx.srem(this.userKey(userId), this.processId).srem(this.keys.proc, userId);
+    if (held) tx.sadd(this.userKey(key), this.processId).sadd(this.keys.proc, key);
+    else tx.srem(this.userKey(key), this.processId).srem(this.keys.proc, key);
     await tx.exec();
   }
 
-  async held(userIds: number[]): Promise<boolean[]> {
-    if (!userIds.length) return [];
+  async held(keys: K[]): Promise<boolean[]> {
+    if (!keys.length) return [];
     const pipeline = this.redis.pipeline();
-    for (const id of userIds) pipeline.scard(this.userKey(id));
+    for (const key of keys) pipeline.scard(this.userKey(key));
     const replies = (await pipeline.exec()) ?? [];
     return replies.map(([err, count]) => {
       if (err) throw err;
@@ -199,7 +208,7 @@ export class RedisHoldRegistry implements HoldRegistry {
     });
   }
 
-  async start(hooks: RegistryHooks): Promise<void> {
+  async start(hooks: RegistryHooks<K>): Promise<void> {
     await this.heartbeat();
     await this.sweep(hooks);
     const every = Math.max(250, Math.floor(this.options.ttlMs / 3));
@@ -210,7 +219,7 @@ export class RedisHoldRegistry implements HoldRegistry {
     this.timer.unref();
   }
 
-  private async tick(hooks: RegistryHooks): Promise<void> {
+  private async tick(hooks: RegistryHooks<K>): Promise<void> {
     try {
       if (!(await this.heartbeat())) {
         this.logger.warn({ processId: this.processId }, 'presence registrations were reclaimed; registering again');
@@ -226,12 +235,12 @@ export class RedisHoldRegistry implements HoldRegistry {
     return (await this.redis.eval(HEARTBEAT, 1, this.keys.procs, this.processId, this.options.ttlMs)) === 1;
   }
 
-  private async sweep(hooks: RegistryHooks): Promise<void> {
+  private async sweep(hooks: RegistryHooks<K>): Promise<void> {
     for (;;) {
       const orphans = (await this.redis.eval(CLAIM_DEAD, 1, this.keys.procs, this.keys.base, 50)) as string[];
       if (!orphans.length) return;
-      this.logger.info({ users: orphans.length }, 'reclaimed presence held by a dead process');
-      hooks.orphaned([...new Set(orphans.map(Number))]);
+      this.logger.info({ holds: orphans.length, namespace: this.options.namespace ?? 'presence' }, 'reclaimed holds of a dead process');
+      hooks.orphaned([...new Set(orphans)].map(this.parse));
     }
   }
 

@@ -134,3 +134,21 @@ export interface SocketAuth {
 }
 
 export type ServerEventName = keyof ServerToClientEvents;
+
+/**
+ * The notices of the raw WebSocket `/ws/group/{id}/` (the seed's endpoint, beside its `message`
+ * frames), all `{type, user_id, username}`:
+ * - `user-joined` / `user-left`: presence in the live room. A member's first connection to the
+ *   room (over all their devices and all server processes) opened / their last one closed. Sent to
+ *   the members connected at that moment, never about yourself. Live only: no `seq`, not replayed.
+ * - `member-joined` / `member-left`: someone joined or left the group itself (REST join/leave).
+ *   Logged: they carry `seq` and are replayed after `?since=`. The socket.io channel has these as
+ *   'group:joined' / 'group:left'.
+ */
+export interface GroupNoticeFrame {
+  type: 'user-joined' | 'user-left' | 'member-joined' | 'member-left';
+  user_id: number;
+  username: string;
+  /** member-joined / member-left only. */
+  seq?: number;
+}

@@ -250,6 +250,11 @@ export class UserService {
     return true;
   }
 
+  /** A user's username, or null once they are gone. */
+  async usernameOf(userId: number): Promise<string | null> {
+    return (await User.findByPk(userId, { attributes: ['username'] }))?.username ?? null;
+  }
+
   /** Ids of the users flagged online (presence is re-derived from live connections at boot). */
   async onlineIds(): Promise<number[]> {
     return (await User.findAll({ where: { isOnline: true }, attributes: ['id'], raw: true })).map((u) => u.id);

@@ -85,6 +85,11 @@ export async function noFrame(socket: WebSocket, predicate: (frame: Frame) => bo
   }
 }
 
+/** The frames received so far that match (left in the buffer): what already arrived, without waiting. */
+export function buffered(socket: WebSocket, predicate: (frame: Frame) => boolean = () => true): Frame[] {
+  return stateOf(socket).frames.filter(predicate);
+}
+
 /** The close code the socket ends with (waits for the close). */
 export function closeCode(socket: WebSocket): Promise<number> {
   return stateOf(socket).closed;

@@ -12,7 +12,8 @@ export function register(program: Command): void {
         const { runCall } = await import('../../call/run.js');
         await runCall(ctx, ctx.opts<CallCommandOptions>(), async (session, say) => {
           say(`calling ${target}…`);
-          await session.place(ctx.userRef(target));
+          const { callee } = await session.place(ctx.userRef(target));
+          if (await session.calleeOffline()) say(`${callee.username} is offline: it rings on in case they come online (Ctrl-C gives up)`);
           return true;
         });
       }),
