@@ -8,6 +8,9 @@ import { ConfigError, loadConfig, type Config } from '../../src/config.js';
 import { ValidationError } from '../../src/errors.js';
 import type { AdminContext } from '../../src/admin/context.js';
 import type { User } from '../../src/models/index.js';
+import type { AccountRow } from '../../src/services/rows.js';
+import { bool } from '../../src/db/sql.js';
+import { iso } from '../../src/presenters/context.js';
 
 interface AdminFlags {
   dataDir?: string;
@@ -116,18 +119,18 @@ async function passwordFromStdin(): Promise<string> {
 }
 
 /** What an administrator sees of an account (more than the API shows other users). */
-function adminView(user: User) {
+function adminView(user: AccountRow) {
   return {
     id: user.id,
     username: user.username,
     email: user.email,
     first_name: user.firstName,
     last_name: user.lastName,
-    is_admin: user.isAdmin,
-    is_banned: user.isBanned,
-    is_online: user.isOnline,
-    last_seen: user.lastSeen ? user.lastSeen.toISOString() : null,
-    date_joined: user.createdAt.toISOString(),
+    is_admin: bool(user.isAdmin),
+    is_banned: bool(user.isBanned),
+    is_online: bool(user.isOnline),
+    last_seen: iso(user.lastSeen),
+    date_joined: iso(user.createdAt) as string,
   };
 }
 
@@ -147,10 +150,10 @@ function registerUsers(admin: Command): void {
     .action(
       guarded(async (opts: { json?: boolean; search?: string }, cmd: Command) => {
         await withServices(cmd, async ({ services }) => {
-          const found: User[] = [];
+          const found: AccountRow[] = [];
           let before: number | undefined;
           do {
-            const page = await services.users.list(null, { limit: 200, before }, opts.search);
+            const page = await services.users.accounts({ limit: 200, before }, opts.search);
             found.push(...page.items);
             before = page.nextBefore ?? undefined;
           } while (before);
