@@ -1,5 +1,5 @@
 /**
- * `jvai admin …`: migrations, users, demo data, backups and stats. Every action goes through
+ * `jvai admin …`: migrations, users, demo data, recounts, backups and stats. Every action goes through
  * the same services as the API (so the same rules apply); heavy modules load only when a
  * command runs, which keeps `jvai --help` instant.
  */
@@ -271,7 +271,7 @@ function registerUsers(admin: Command): void {
 export function registerAdmin(program: Command): void {
   const admin = program
     .command('admin')
-    .description('administer the server: migrations, users, demo data, backups, stats')
+    .description('administer the server: migrations, users, demo data, recounts, backups, stats')
     .option('--data-dir <dir>', 'data directory: SQLite file, media, secret (default ./data, or $JVAI_DATA_DIR)')
     .option('--config <file>', 'JSON config file (default config/<NODE_ENV>.json when present)');
 
@@ -335,6 +335,16 @@ export function registerAdmin(program: Command): void {
     );
 
   registerUsers(admin);
+
+  admin
+    .command('recount')
+    .description('recompute stored counters, home timelines and conversation summaries from the source tables')
+    .action(
+      guarded(async (_opts: object, cmd: Command) => {
+        const { recount, describeRecount } = await import('../../src/admin/recount.js');
+        await withServices(cmd, async ({ sequelize }) => console.log(describeRecount(await recount(sequelize))));
+      }),
+    );
 
   admin
     .command('backup <file>')
