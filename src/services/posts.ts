@@ -32,6 +32,7 @@ export interface PostChanges {
 const POST_COLUMNS = `p.id, p.author_id AS "authorId", p.content, p.image, p.created_at AS "createdAt", p.updated_at AS "updatedAt",
   p.likes_count AS "likesCount", p.comments_count AS "commentsCount", ${AUTHOR_COLUMNS}`;
 const FROM_POSTS = 'FROM posts p JOIN users a ON a.id = p.author_id';
+const FROM_TIMELINE = 'FROM home_timeline h JOIN posts p ON p.id = h.post_id JOIN users a ON a.id = p.author_id';
 
 export class PostService {
   private readonly sql: Sql;
@@ -40,7 +41,10 @@ export class PostService {
     this.sql = sqlOf(deps.sequelize);
   }
 
-  /** Adds the viewer's like flags and the nested comments: two queries for the whole page, run side by side. */
+  /**
+   * Adds the viewer's like flags and the nested comments (with their own flags): three queries
+   * for the whole page, the first two side by side.
+   */
   private async views(posts: PostRow[], viewerId: number | null): Promise<PostView[]> {
     const ids = posts.map((p) => p.id);
     const [liked, comments] = await Promise.all([viewerMarks(this.sql, POST_LIKES, viewerId, ids), this.comments.latestFor(ids, viewerId, NESTED_COMMENTS)]);
@@ -76,7 +80,7 @@ export class PostService {
    * however many authors are followed and however much they wrote.
    */
   feed(viewerId: number, page: PageRequest): Promise<Page<PostView>> {
-    return this.page(`FROM home_timeline h JOIN posts p ON p.id = h.post_id JOIN users a ON a.id = p.author_id`, 'h.user_id = ?', [viewerId], 'h.post_id', viewerId, page);
+    return this.page(FROM_TIMELINE, 'h.user_id = ?', [viewerId], 'h.post_id', viewerId, page);
   }
 
   myPosts(viewerId: number, page: PageRequest): Promise<Page<PostView>> {
