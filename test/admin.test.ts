@@ -13,6 +13,8 @@ import { createLogger } from '../src/logger.js';
 import { Api } from './helpers/api.js';
 import { PG_URL, createPgDatabase } from './helpers/server.js';
 import { runJvai, type CliRun } from './helpers/serve.js';
+import { sqlOf } from '../src/db/connection.js';
+import { num } from '../src/db/sql.js';
 
 
 // Every step starts a fresh CLI process (≈ 1 s each, more on a busy machine): more time than a server test.
@@ -169,6 +171,11 @@ t.test('jvai admin', async (t) => {
       { users: after.users - before.users, posts: after.posts - before.posts, comments: after.comments - before.comments, messages: after.messages - before.messages },
       { users: 6, posts: 20, comments: 12, messages: 7 },
     );
+    // A bulk load must leave the planner's statistics fresh (stale ones made PostgreSQL's feed 100× slower).
+    const planned = await sqlOf(server.sequelize).read.get<{ rows: unknown }>(
+      db ? "SELECT reltuples AS rows FROM pg_class WHERE relname = 'posts'" : "SELECT CAST(stat AS INTEGER) AS rows FROM sqlite_stat1 WHERE idx = 'posts_author_id_id'",
+    );
+    t.equal(num(planned?.rows), after.posts, 'the planner statistics count the seeded posts');
     const demo = await login(username, password);
     t.equal(demo.status, 200, 'the printed demo login works');
     t.equal(demo.body.user.following_count, 5, 'demo1 follows the other demo users');

@@ -1,5 +1,5 @@
 /**
- * `jvai admin …`: migrations, users, demo data, backups and stats. Every action goes through
+ * `jvai admin …`: migrations, users, demo data, recounts, backups and stats. Every action goes through
  * the same services as the API (so the same rules apply); heavy modules load only when a
  * command runs, which keeps `jvai --help` instant.
  */
@@ -8,6 +8,9 @@ import { ConfigError, loadConfig, type Config } from '../../src/config.js';
 import { ValidationError } from '../../src/errors.js';
 import type { AdminContext } from '../../src/admin/context.js';
 import type { User } from '../../src/models/index.js';
+import type { AccountRow } from '../../src/services/rows.js';
+import { bool } from '../../src/db/sql.js';
+import { iso } from '../../src/presenters/context.js';
 
 interface AdminFlags {
   dataDir?: string;
@@ -116,18 +119,18 @@ async function passwordFromStdin(): Promise<string> {
 }
 
 /** What an administrator sees of an account (more than the API shows other users). */
-function adminView(user: User) {
+function adminView(user: AccountRow) {
   return {
     id: user.id,
     username: user.username,
     email: user.email,
     first_name: user.firstName,
     last_name: user.lastName,
-    is_admin: user.isAdmin,
-    is_banned: user.isBanned,
-    is_online: user.isOnline,
-    last_seen: user.lastSeen ? user.lastSeen.toISOString() : null,
-    date_joined: user.createdAt.toISOString(),
+    is_admin: bool(user.isAdmin),
+    is_banned: bool(user.isBanned),
+    is_online: bool(user.isOnline),
+    last_seen: iso(user.lastSeen),
+    date_joined: iso(user.createdAt) as string,
   };
 }
 
@@ -147,10 +150,10 @@ function registerUsers(admin: Command): void {
     .action(
       guarded(async (opts: { json?: boolean; search?: string }, cmd: Command) => {
         await withServices(cmd, async ({ services }) => {
-          const found: User[] = [];
+          const found: AccountRow[] = [];
           let before: number | undefined;
           do {
-            const page = await services.users.list(null, { limit: 200, before }, opts.search);
+            const page = await services.users.accounts({ limit: 200, before }, opts.search);
             found.push(...page.items);
             before = page.nextBefore ?? undefined;
           } while (before);
@@ -268,7 +271,7 @@ function registerUsers(admin: Command): void {
 export function registerAdmin(program: Command): void {
   const admin = program
     .command('admin')
-    .description('administer the server: migrations, users, demo data, backups, stats')
+    .description('administer the server: migrations, users, demo data, recounts, backups, stats')
     .option('--data-dir <dir>', 'data directory: SQLite file, media, secret (default ./data, or $JVAI_DATA_DIR)')
     .option('--config <file>', 'JSON config file (default config/<NODE_ENV>.json when present)');
 
@@ -332,6 +335,16 @@ export function registerAdmin(program: Command): void {
     );
 
   registerUsers(admin);
+
+  admin
+    .command('recount')
+    .description('recompute stored counters, home timelines and conversation summaries from the source tables')
+    .action(
+      guarded(async (_opts: object, cmd: Command) => {
+        const { recount, describeRecount } = await import('../../src/admin/recount.js');
+        await withServices(cmd, async ({ sequelize }) => console.log(describeRecount(await recount(sequelize))));
+      }),
+    );
 
   admin
     .command('backup <file>')

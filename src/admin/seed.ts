@@ -6,6 +6,7 @@
 import { Op, type CreationAttributes, type Model, type ModelStatic, type Sequelize } from 'sequelize';
 import { Comment, DirectMessage, Follow, Post, PostLike, User } from '../models/index.js';
 import { hashPassword } from '../services/passwords.js';
+import { analyze } from '../db/readModels.js';
 
 /** Every demo account's password (it passes the same rules as a registration). */
 export const DEMO_PASSWORD = 'jvai-demo-password';
@@ -202,6 +203,8 @@ export async function seedDemoData(sequelize: Sequelize, wanted: SeedCounts, opt
     return { senderId: userIds[a], receiverId: userIds[b], content: gen.sentence(1, 25), isRead, readAt: isRead ? new Date(createdAt.getTime() + 60_000) : null, createdAt };
   }));
 
+  // A bulk load leaves the planner's statistics stale (PostgreSQL's feed ran 100× slower).
+  await analyze(sequelize);
   return {
     counts: { users: n, follows: follows.length, posts: p, likes: likes.length, comments: comments.length, messages: m },
     firstUsername: n ? `demo${first}` : null,

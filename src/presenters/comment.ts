@@ -1,27 +1,19 @@
-import type { Model } from 'sequelize';
-import type { Comment, User } from '../models/index.js';
+import { bool, num } from '../db/sql.js';
+import { authorOf, type CommentRow } from '../services/rows.js';
 import { iso, type Viewer } from './context.js';
 import { presentAuthor } from './user.js';
 
-/** Subquery columns: PostgreSQL returns COUNT as a string and EXISTS as a boolean, SQLite both as numbers. */
-export const countAttr = (row: Model, name: string): number => Number(row.get(name) ?? 0);
-export const flagAttr = (row: Model, name: string): boolean => Boolean(Number(row.get(name) ?? 0));
-
-/** The author loaded by the services' `authorInclude`. */
-export const authorOf = (row: Model): User => row.get('author') as User;
-
-export function presentComment(comment: Comment, viewer: Viewer) {
-  const author = authorOf(comment);
+export function presentComment(comment: CommentRow, viewer: Viewer) {
   return {
     id: comment.id,
     post: comment.postId,
     author: comment.authorId,
-    author_username: author.username,
-    author_details: presentAuthor(author, viewer),
+    author_username: comment.authorUsername,
+    author_details: presentAuthor(authorOf(comment), viewer),
     content: comment.content,
     created_at: iso(comment.createdAt),
     updated_at: iso(comment.updatedAt),
-    likes_count: countAttr(comment, 'likesCount'),
-    user_liked: flagAttr(comment, 'userLiked'),
+    likes_count: num(comment.likesCount),
+    user_liked: bool(comment.userLiked),
   };
 }

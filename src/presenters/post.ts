@@ -1,22 +1,23 @@
+import { bool, num } from '../db/sql.js';
 import type { PostView } from '../services/posts.js';
+import { authorOf } from '../services/rows.js';
 import { iso, type Viewer } from './context.js';
 import { presentAuthor } from './user.js';
-import { authorOf, countAttr, flagAttr, presentComment } from './comment.js';
+import { presentComment } from './comment.js';
 
 export function presentPost({ post, comments }: PostView, viewer: Viewer) {
-  const author = authorOf(post);
   return {
     id: post.id,
     author: post.authorId,
-    author_details: presentAuthor(author, viewer),
-    author_username: author.username,
+    author_details: presentAuthor(authorOf(post), viewer),
+    author_username: post.authorUsername,
     content: post.content,
     image: viewer.media.url(post.image ?? null, viewer.baseUrl),
     created_at: iso(post.createdAt),
     updated_at: iso(post.updatedAt),
-    likes_count: countAttr(post, 'likesCount'),
-    comments_count: countAttr(post, 'commentsCount'),
-    user_liked: flagAttr(post, 'userLiked'),
+    likes_count: num(post.likesCount),
+    comments_count: num(post.commentsCount),
+    user_liked: bool(post.userLiked),
     comments: comments.map((c) => presentComment(c, viewer)),
   };
 }

@@ -1,50 +1,74 @@
 /** Comments on posts and their likes. */
-import { Op, literal, type FindOptions, type IncludeOptions } from 'sequelize';
-import { Comment, CommentLike, Post, User } from '../models/index.js';
+import type { Sequelize } from 'sequelize';
+import { Comment, CommentLike, Post, type User } from '../models/index.js';
 import { NotFound, PermissionDenied, ValidationError } from '../errors.js';
-import { pageQuery, toPage, type Page, type PageRequest } from './pagination.js';
-import { likeStats, toggleLike } from './likes.js';
+import { sqlOf } from '../db/connection.js';
+import type { Sql } from '../db/sql.js';
+import { keyset, toPage, type Page, type PageRequest } from './pagination.js';
+import { toggleLike } from './likes.js';
+import { AUTHOR_COLUMNS, COMMENT_LIKES, idsParam, viewerMarks } from './reads.js';
+import type { CommentRow } from './rows.js';
 
-/** The author columns a nested author needs (id, username, full name, avatar). */
-export const authorInclude: IncludeOptions = { model: User, as: 'author', attributes: ['id', 'username', 'firstName', 'lastName', 'profilePicture'] };
-
-/** Everything a presented comment needs, for any number of comments in one query. */
-function commentQuery(viewerId: number | null): Pick<FindOptions, 'attributes' | 'include'> {
-  return { attributes: { include: likeStats('comment_likes', 'comment_id', 'Comment', viewerId) }, include: [authorInclude] };
-}
+/** A comment's columns (likes_count is stored), from `comments` as `c` and its author as `a`. */
+const COMMENT_COLUMNS = `c.id, c.post_id AS "postId", c.author_id AS "authorId", c.content, c.created_at AS "createdAt",
+  c.updated_at AS "updatedAt", c.likes_count AS "likesCount", ${AUTHOR_COLUMNS}`;
 
 export class CommentService {
-  async get(id: number, viewerId: number | null): Promise<Comment> {
-    const comment = await Comment.findByPk(id, commentQuery(viewerId));
-    if (!comment) throw new NotFound();
-    return comment;
+  private readonly sql: Sql;
+
+  constructor(sequelize: Sequelize) {
+    this.sql = sqlOf(sequelize);
   }
 
-  async create(actor: User, postId: number, content: string): Promise<Comment> {
+  /** Sets userLiked on every row from one query. */
+  private async markLiked(rows: CommentRow[], viewerId: number | null): Promise<CommentRow[]> {
+    const liked = await viewerMarks(this.sql, COMMENT_LIKES, viewerId, rows.map((c) => c.id));
+    for (const row of rows) row.userLiked = liked.has(row.id);
+    return rows;
+  }
+
+  async get(id: number, viewerId: number | null): Promise<CommentRow> {
+    const row = await this.sql.read.get<CommentRow>(`SELECT ${COMMENT_COLUMNS} FROM comments c JOIN users a ON a.id = c.author_id WHERE c.id = ?`, [id]);
+    if (!row) throw new NotFound();
+    return (await this.markLiked([row], viewerId))[0];
+  }
+
+  async create(actor: User, postId: number, content: string): Promise<CommentRow> {
     if (!(await Post.count({ where: { id: postId } }))) throw ValidationError.field('post', `Invalid pk "${postId}" - object does not exist.`);
     const comment = await Comment.create({ postId, authorId: actor.id, content });
     return this.get(comment.id, actor.id);
   }
 
   /** A post's comments, newest first. An unknown post simply has none, as with a DRF filter. */
-  async listByPost(postId: number, viewerId: number, page: PageRequest): Promise<Page<Comment>> {
-    const q = pageQuery(page);
-    const rows = await Comment.findAll({ ...q, where: { ...q.where, postId }, ...commentQuery(viewerId) });
-    return toPage(rows, page, (c) => c.id);
+  async listByPost(postId: number, viewerId: number, page: PageRequest): Promise<Page<CommentRow>> {
+    const k = keyset(page, 'c.id');
+    const rows = await this.sql.read.all<CommentRow>(
+      `SELECT ${COMMENT_COLUMNS} FROM comments c JOIN users a ON a.id = c.author_id WHERE c.post_id = ?${k.and} ORDER BY c.id DESC LIMIT ?`,
+      [postId, ...k.params, k.limit],
+    );
+    return toPage(await this.markLiked(rows, viewerId), page, (c) => c.id);
   }
 
   /**
-   * The newest `perPost` comments of each post, oldest first, in one query: a window function
-   * ranks each post's comments, so a page of posts never costs a query per post.
+   * The newest `perPost` comments of each post, oldest first, in one query whose cost follows
+   * the page: one `ORDER BY id DESC LIMIT n` walk of the (post_id, id) index per post — a
+   * LATERAL join on PostgreSQL, a correlated `IN` on SQLite — never every comment of the posts.
    */
-  async latestFor(postIds: number[], viewerId: number | null, perPost = 50): Promise<Map<number, Comment[]>> {
-    const byPost = new Map<number, Comment[]>(postIds.map((id) => [id, []]));
+  async latestFor(postIds: number[], viewerId: number | null, perPost = 50): Promise<Map<number, CommentRow[]>> {
+    const byPost = new Map<number, CommentRow[]>(postIds.map((id) => [id, []]));
     if (!postIds.length) return byPost;
-    const ranked = `(SELECT ranked.id FROM (
-        SELECT c.id, ROW_NUMBER() OVER (PARTITION BY c.post_id ORDER BY c.id DESC) AS rn
-        FROM comments c WHERE c.post_id IN (${postIds.map(Number).join(',')})
-      ) ranked WHERE ranked.rn <= ${Number(perPost)})`;
-    const rows = await Comment.findAll({ where: { id: { [Op.in]: literal(ranked) } }, order: [['id', 'ASC']], ...commentQuery(viewerId) });
+    const sql = this.sql;
+    const ids = idsParam(sql, postIds);
+    const query =
+      sql.dialect === 'postgres'
+        ? `SELECT ${COMMENT_COLUMNS} FROM unnest(?::int[]) AS p(id)
+             CROSS JOIN LATERAL (SELECT * FROM comments x WHERE x.post_id = p.id ORDER BY x.id DESC LIMIT ?) c
+             JOIN users a ON a.id = c.author_id`
+        : `SELECT ${COMMENT_COLUMNS} FROM json_each(?) p
+             JOIN comments c ON c.id IN (SELECT x.id FROM comments x WHERE x.post_id = p.value ORDER BY x.id DESC LIMIT ?)
+             JOIN users a ON a.id = c.author_id`;
+    const rows = await sql.read.all<CommentRow>(query, [ids.param, perPost]);
+    await this.markLiked(rows.sort((x, y) => x.id - y.id), viewerId);
     for (const row of rows) byPost.get(row.postId)?.push(row);
     return byPost;
   }
@@ -56,7 +80,7 @@ export class CommentService {
     return comment;
   }
 
-  async update(actor: User, id: number, content: string | undefined): Promise<Comment> {
+  async update(actor: User, id: number, content: string | undefined): Promise<CommentRow> {
     const comment = await this.owned(actor, id);
     if (content !== undefined) comment.content = content;
     // Stamp updated_at on every save, as Django's auto_now does.

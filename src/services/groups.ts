@@ -1,11 +1,15 @@
 /** Groups and their membership: who may change a group, who may talk in it. */
-import { Op, UniqueConstraintError, literal, type FindOptions, type ProjectionAlias } from 'sequelize';
+import { UniqueConstraintError } from 'sequelize';
 import type { ServiceDeps } from './deps.js';
 import type { UserService } from './users.js';
-import { Group, GroupMember, User } from '../models/index.js';
+import { Group, GroupMember, type User } from '../models/index.js';
 import { NotFound, PermissionDenied, ValidationError } from '../errors.js';
-import { pageQuery, toPage, type Page, type PageRequest } from './pagination.js';
+import { keyset, toPage, type Page, type PageRequest } from './pagination.js';
 import type { Upload } from '../media/store.js';
+import { sqlOf } from '../db/connection.js';
+import type { Sql, SqlValue } from '../db/sql.js';
+import { USER_COLUMNS } from './reads.js';
+import type { GroupRow, MemberRow } from './rows.js';
 
 export interface GroupInput {
   name: string;
@@ -18,24 +22,23 @@ export interface GroupChanges {
   description?: string;
 }
 
-/** `id IN (subquery)` without dropping the page's own `id < before` condition. */
-const idIn = (where: FindOptions['where'], subquery: string): FindOptions['where'] => ({ [Op.and]: [where ?? {}, { id: { [Op.in]: literal(`(${subquery})`) } }] });
+/**
+ * A group's columns (members_count is stored) and the viewer's flags, from `social_groups` as
+ * `g`, its creator as `cu` and the viewer's membership as `m`; the first two parameters are the
+ * viewer's id.
+ */
+const GROUP_SELECT = `SELECT g.id, g.name, g.description, g.image, g.creator_id AS "creatorId", cu.username AS "creatorUsername",
+    g.members_count AS "membersCount", m.id IS NOT NULL AS "isMember", (g.creator_id = ? OR m.role = 'admin') AS "isAdmin",
+    g.created_at AS "createdAt", g.updated_at AS "updatedAt"
+  FROM social_groups g
+  LEFT JOIN users cu ON cu.id = g.creator_id
+  LEFT JOIN group_members m ON m.group_id = g.id AND m.user_id = ?`;
 
 export class GroupService {
-  constructor(private readonly deps: ServiceDeps, private readonly users: UserService) {}
+  private readonly sql: Sql;
 
-  /** Creator name, member count and the viewer's flags as subqueries: one query for a whole page. */
-  private withStats(viewerId: number | null): FindOptions['attributes'] {
-    const viewer = Number(viewerId ?? 0);
-    const membership = (extra = '') => `EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = "Group"."id" AND m.user_id = ${viewer}${extra})`;
-    return {
-      include: [
-        [literal('(SELECT u.username FROM users u WHERE u.id = "Group"."creator_id")'), 'creatorUsername'],
-        [literal('(SELECT COUNT(*) FROM group_members m WHERE m.group_id = "Group"."id")'), 'membersCount'],
-        [literal(membership()), 'isMember'],
-        [literal(`("Group"."creator_id" = ${viewer} OR ${membership(" AND m.role = 'admin'")})`), 'isAdmin'],
-      ],
-    };
+  constructor(private readonly deps: ServiceDeps, private readonly users: UserService) {
+    this.sql = sqlOf(deps.sequelize);
   }
 
   private async find(id: number): Promise<Group> {
@@ -62,30 +65,31 @@ export class GroupService {
     }
   }
 
-  async get(id: number, viewerId: number | null = null): Promise<Group> {
-    const group = await Group.findByPk(id, { attributes: this.withStats(viewerId) });
+  async get(id: number, viewerId: number | null = null): Promise<GroupRow> {
+    const viewer = viewerId ?? 0;
+    const group = await this.sql.read.get<GroupRow>(`${GROUP_SELECT} WHERE g.id = ?`, [viewer, viewer, id]);
     if (!group) throw new NotFound();
     return group;
   }
 
-  async list(viewerId: number, page: PageRequest): Promise<Page<Group>> {
-    const rows = await Group.findAll({ ...pageQuery(page), attributes: this.withStats(viewerId) });
+  /** One page of groups, newest first; `where` (with `params`) selects them. */
+  private async page(where: string, params: SqlValue[], viewerId: number, page: PageRequest): Promise<Page<GroupRow>> {
+    const k = keyset(page, 'g.id');
+    const rows = await this.sql.read.all<GroupRow>(`${GROUP_SELECT} WHERE ${where}${k.and} ORDER BY g.id DESC LIMIT ?`, [viewerId, viewerId, ...params, ...k.params, k.limit]);
     return toPage(rows, page, (g) => g.id);
+  }
+
+  list(viewerId: number, page: PageRequest): Promise<Page<GroupRow>> {
+    return this.page('1 = 1', [], viewerId, page);
   }
 
   /** Groups the user belongs to (created or joined). */
-  async myGroups(viewerId: number, page: PageRequest): Promise<Page<Group>> {
-    const q = pageQuery(page);
-    const rows = await Group.findAll({
-      ...q,
-      where: idIn(q.where, `SELECT group_id FROM group_members WHERE user_id = ${Number(viewerId)}`),
-      attributes: this.withStats(viewerId),
-    });
-    return toPage(rows, page, (g) => g.id);
+  myGroups(viewerId: number, page: PageRequest): Promise<Page<GroupRow>> {
+    return this.page('g.id IN (SELECT group_id FROM group_members WHERE user_id = ?)', [viewerId], viewerId, page);
   }
 
   /** Creates a group; its creator becomes its first member, as admin. */
-  async create(actor: User, input: GroupInput): Promise<Group> {
+  async create(actor: User, input: GroupInput): Promise<GroupRow> {
     const group = await this.withImage(input.image, (image) =>
       this.deps.sequelize.transaction(async (transaction) => {
         const created = await Group.create({ name: input.name, description: input.description ?? '', image: image ?? null, creatorId: actor.id }, { transaction });
@@ -96,7 +100,7 @@ export class GroupService {
     return this.get(group.id, actor.id);
   }
 
-  async update(actor: User, id: number, changes: GroupChanges, image?: Upload): Promise<Group> {
+  async update(actor: User, id: number, changes: GroupChanges, image?: Upload): Promise<GroupRow> {
     const group = await this.find(id);
     await this.assertManager(actor, group);
     const oldImage = group.image;
@@ -151,18 +155,18 @@ export class GroupService {
     if (!removed) throw ValidationError.nonField('You are not a member of this group.');
   }
 
-  /** Members as full users (with the viewer's follow flags), each carrying `groupRole`. */
-  async members(id: number, viewerId: number, page: PageRequest): Promise<Page<User>> {
-    await this.find(id);
-    const q = pageQuery(page);
-    const groupId = Number(id);
-    const stats = this.users.withStats(viewerId) as { include: ProjectionAlias[] };
-    const rows = await User.findAll({
-      ...q,
-      where: idIn(q.where, `SELECT user_id FROM group_members WHERE group_id = ${groupId}`),
-      attributes: { include: [...stats.include, [literal(`(SELECT m.role FROM group_members m WHERE m.group_id = ${groupId} AND m.user_id = "User"."id")`), 'groupRole']] },
-    });
-    return toPage(rows, page, (u) => u.id);
+  /** Members as full users (with the viewer's follow flags) and their role, in the (group_id, user_id) index's order. */
+  async members(id: number, viewerId: number, page: PageRequest): Promise<Page<MemberRow>> {
+    const k = keyset(page, 'm.user_id');
+    const [exists, rows] = await Promise.all([
+      this.sql.read.get('SELECT 1 AS one FROM social_groups WHERE id = ?', [id]),
+      this.sql.read.all<MemberRow>(
+        `SELECT ${USER_COLUMNS}, m.role FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = ?${k.and} ORDER BY m.user_id DESC LIMIT ?`,
+        [id, ...k.params, k.limit],
+      ),
+    ]);
+    if (!exists) throw new NotFound();
+    return toPage(await this.users.markFollowing(rows, viewerId), page, (u) => u.id);
   }
 
   async isMember(groupId: number, userId: number): Promise<boolean> {

@@ -14,7 +14,7 @@ export function createServices(base: Omit<ServiceDeps, 'events'>) {
   const deps: ServiceDeps = { ...base, events: new EventLog(base.sequelize, base.bus, base.logger) };
   const tokens = new TokenService(deps.config);
   const users = new UserService(deps, tokens);
-  const comments = new CommentService();
+  const comments = new CommentService(deps.sequelize);
   const posts = new PostService(deps, comments);
   const groups = new GroupService(deps, users);
   const groupMessages = new GroupMessageService(deps, groups);

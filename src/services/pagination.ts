@@ -29,3 +29,11 @@ export function toPage<T>(rows: T[], page: PageRequest, idOf: (row: T) => number
   const items = rows.slice(0, page.limit);
   return { items, nextBefore: rows.length > page.limit ? idOf(items[items.length - 1]) : null };
 }
+
+/**
+ * One page in raw SQL: `and` is the keyset condition (` AND <column> < ?`, or nothing on the
+ * first page) with its `params`, and `limit` includes the look-ahead row toPage() cuts.
+ */
+export function keyset(page: PageRequest, column: string): { and: string; params: number[]; limit: number } {
+  return page.before ? { and: ` AND ${column} < ?`, params: [page.before], limit: page.limit + 1 } : { and: '', params: [], limit: page.limit + 1 };
+}

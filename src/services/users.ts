@@ -1,11 +1,15 @@
 /** Accounts, profiles, follows and presence flags. */
-import { Op, QueryTypes, col, fn, literal, where as sqlWhere, type FindOptions, type Transaction } from 'sequelize';
+import { Op, QueryTypes, literal, type Transaction } from 'sequelize';
 import type { ServiceDeps } from './deps.js';
 import { Follow, GroupMember, Group, Post, User } from '../models/index.js';
 import { NotFound, PermissionDenied, ValidationError } from '../errors.js';
 import { burnPasswordCheck, hashPassword, passwordProblems, verifyPassword } from './passwords.js';
 import type { TokenService } from './tokens.js';
-import { pageQuery, toPage, type Page, type PageRequest } from './pagination.js';
+import { keyset, toPage, type Page, type PageRequest } from './pagination.js';
+import { sqlOf } from '../db/connection.js';
+import type { Sql, SqlValue } from '../db/sql.js';
+import { FOLLOWING, USER_COLUMNS, viewerMarks } from './reads.js';
+import type { AccountRow, UserRow } from './rows.js';
 import type { Upload } from '../media/store.js';
 
 export interface RegisterInput {
@@ -24,25 +28,37 @@ export interface ProfileInput {
   bio?: string | null;
 }
 
-export class UserService {
-  constructor(private readonly deps: ServiceDeps, private readonly tokens: TokenService) {}
+/** Which users a page lists: FROM/JOIN text after `users u`, conditions, their parameters, and the id column it walks. */
+interface UserSelection {
+  join?: string;
+  where: string[];
+  params: SqlValue[];
+  column?: string;
+}
 
-  /** Follower/following counts and is_following as subqueries: one query for a whole page. */
-  withStats(viewerId: number | null): FindOptions['attributes'] {
-    const isFollowing = viewerId
-      ? `EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = ${Number(viewerId)} AND f.following_id = "User"."id")`
-      : 'false';
-    return {
-      include: [
-        [literal('(SELECT COUNT(*) FROM follows f WHERE f.following_id = "User"."id")'), 'followersCount'],
-        [literal('(SELECT COUNT(*) FROM follows f WHERE f.follower_id = "User"."id")'), 'followingCount'],
-        [literal(isFollowing), 'isFollowing'],
-      ],
-    };
+export class UserService {
+  private readonly sql: Sql;
+
+  constructor(private readonly deps: ServiceDeps, private readonly tokens: TokenService) {
+    this.sql = sqlOf(deps.sequelize);
   }
 
-  async get(id: number, viewerId: number | null = null): Promise<User> {
-    const user = await User.findByPk(id, { attributes: this.withStats(viewerId) });
+  /** Sets isFollowing on every row from one query (nobody follows themselves: the viewer's own row needs none). */
+  async markFollowing<R extends UserRow>(rows: R[], viewerId: number | null): Promise<R[]> {
+    const followed = await viewerMarks(this.sql, FOLLOWING, viewerId, rows.flatMap((u) => (u.id === viewerId ? [] : [u.id])));
+    for (const row of rows) row.isFollowing = followed.has(row.id);
+    return rows;
+  }
+
+  async get(id: number, viewerId: number | null = null): Promise<UserRow> {
+    const user = await this.sql.read.get<UserRow>(`SELECT ${USER_COLUMNS} FROM users u WHERE u.id = ?`, [id]);
+    if (!user) throw new NotFound();
+    return (await this.markFollowing([user], viewerId))[0];
+  }
+
+  /** The model, for the write paths. */
+  private async model(id: number): Promise<User> {
+    const user = await User.findByPk(id);
     if (!user) throw new NotFound();
     return user;
   }
@@ -58,42 +74,56 @@ export class UserService {
     return user;
   }
 
-  async list(viewerId: number | null, page: PageRequest, search?: string): Promise<Page<User>> {
-    const q = pageQuery(page);
+  /** One page of users, newest first, with `columns`. */
+  private async select<R>(columns: string, { join = '', where, params, column = 'u.id' }: UserSelection, page: PageRequest): Promise<R[]> {
+    const k = keyset(page, column);
+    const conditions = where.length ? where.join(' AND ') : '1 = 1';
+    return this.sql.read.all<R>(`SELECT ${columns} FROM users u${join} WHERE ${conditions}${k.and} ORDER BY ${column} DESC LIMIT ?`, [...params, ...k.params, k.limit]);
+  }
+
+  /** Users whose username, first or last name contains `search` (case-insensitive), or all. */
+  private matching(search?: string): UserSelection {
+    if (!search) return { where: [], params: [] };
     // instr/strpos rather than LIKE: the user's text is matched literally, % and _ included.
-    const position = this.deps.sequelize.getDialect() === 'postgres' ? 'strpos' : 'instr';
-    const needle = search?.toLowerCase();
-    const where = needle
-      ? { ...q.where, [Op.or]: ['username_lower', 'first_name', 'last_name'].map((c) => sqlWhere(fn(position, fn('lower', col(c)), needle), Op.gt, 0)) }
-      : q.where;
-    const rows = await User.findAll({ ...q, where, attributes: this.withStats(viewerId) });
-    return toPage(rows, page, (u) => u.id);
+    const position = this.sql.dialect === 'postgres' ? 'strpos' : 'instr';
+    const needle = search.toLowerCase();
+    const match = ['u.username_lower', 'u.first_name', 'u.last_name'].map((c) => `${position}(lower(${c}), ?) > 0`).join(' OR ');
+    return { where: [`(${match})`], params: [needle, needle, needle] };
   }
 
-  async online(viewerId: number, page: PageRequest): Promise<Page<User>> {
-    const q = pageQuery(page);
-    const rows = await User.findAll({ ...q, where: { ...q.where, isOnline: true }, attributes: this.withStats(viewerId) });
-    return toPage(rows, page, (u) => u.id);
+  private async usersPage(selection: UserSelection, viewerId: number | null, page: PageRequest): Promise<Page<UserRow>> {
+    const rows = await this.select<UserRow>(USER_COLUMNS, selection, page);
+    return toPage(await this.markFollowing(rows, viewerId), page, (u) => u.id);
   }
 
-  async followers(userId: number, viewerId: number, page: PageRequest): Promise<Page<User>> {
-    return this.related(userId, viewerId, page, `SELECT follower_id FROM follows WHERE following_id = ${Number(userId)}`);
+  list(viewerId: number | null, page: PageRequest, search?: string): Promise<Page<UserRow>> {
+    return this.usersPage(this.matching(search), viewerId, page);
   }
 
-  async following(userId: number, viewerId: number, page: PageRequest): Promise<Page<User>> {
-    return this.related(userId, viewerId, page, `SELECT following_id FROM follows WHERE follower_id = ${Number(userId)}`);
+  /** Accounts as `jvai admin users list` shows them (flags an API client never sees). */
+  async accounts(page: PageRequest, search?: string): Promise<Page<AccountRow>> {
+    const columns = `u.id, u.username, u.email, u.first_name AS "firstName", u.last_name AS "lastName", u.is_admin AS "isAdmin",
+      u.is_banned AS "isBanned", u.is_online AS "isOnline", u.last_seen AS "lastSeen", u.created_at AS "createdAt"`;
+    return toPage(await this.select<AccountRow>(columns, this.matching(search), page), page, (u) => u.id);
   }
 
-  /** A page of the users whose ids `idsSql` selects, after checking that `userId` exists. */
-  private async related(userId: number, viewerId: number, page: PageRequest, idsSql: string): Promise<Page<User>> {
-    await this.get(userId);
-    const q = pageQuery(page);
-    const rows = await User.findAll({
-      ...q,
-      where: { [Op.and]: [q.where, { id: { [Op.in]: literal(`(${idsSql})`) } }] },
-      attributes: this.withStats(viewerId),
-    });
-    return toPage(rows, page, (u) => u.id);
+  online(viewerId: number, page: PageRequest): Promise<Page<UserRow>> {
+    return this.usersPage({ where: ['u.is_online = ?'], params: [true] }, viewerId, page);
+  }
+
+  followers(userId: number, viewerId: number, page: PageRequest): Promise<Page<UserRow>> {
+    return this.related(userId, viewerId, page, { join: ' JOIN follows f ON f.follower_id = u.id', where: ['f.following_id = ?'], params: [userId], column: 'f.follower_id' });
+  }
+
+  following(userId: number, viewerId: number, page: PageRequest): Promise<Page<UserRow>> {
+    return this.related(userId, viewerId, page, { join: ' JOIN follows f ON f.following_id = u.id', where: ['f.follower_id = ?'], params: [userId], column: 'f.following_id' });
+  }
+
+  /** A page of related users, after checking (alongside) that `userId` exists. */
+  private async related(userId: number, viewerId: number, page: PageRequest, selection: UserSelection): Promise<Page<UserRow>> {
+    const [exists, users] = await Promise.all([this.sql.read.get('SELECT 1 AS one FROM users WHERE id = ?', [userId]), this.usersPage(selection, viewerId, page)]);
+    if (!exists) throw new NotFound();
+    return users;
   }
 
   private async checkUnique(fields: { username?: string; email?: string }, exceptId?: number): Promise<void> {
@@ -142,8 +172,8 @@ export class UserService {
     if (actor.id !== id) throw new PermissionDenied();
   }
 
-  async update(actor: User, id: number, input: ProfileInput, picture?: Upload): Promise<User> {
-    const user = await this.get(id);
+  async update(actor: User, id: number, input: ProfileInput, picture?: Upload): Promise<UserRow> {
+    const user = await this.model(id);
     this.assertOwner(actor, id);
     await this.checkUnique({ username: input.username, email: input.email }, id);
     const newPicture = picture ? await this.deps.media.saveImage('avatars', picture) : undefined;
@@ -183,7 +213,7 @@ export class UserService {
 
   /** Deletes an account and, through the foreign keys, everything it wrote; then its files. */
   async delete(actor: User | null, id: number): Promise<void> {
-    const user = await this.get(id);
+    const user = await this.model(id);
     if (actor) this.assertOwner(actor, id);
     const files = await this.deps.sequelize.transaction(async (transaction: Transaction) => {
       const posts = await Post.findAll({ where: { authorId: id, image: { [Op.ne]: null } }, attributes: ['image'], transaction });
@@ -216,7 +246,7 @@ export class UserService {
     }
   }
 
-  async follow(actor: User, targetId: number): Promise<User> {
+  async follow(actor: User, targetId: number): Promise<UserRow> {
     const target = await this.get(targetId);
     if (target.id === actor.id) throw ValidationError.nonField('You cannot follow yourself.');
     // INSERT … ON CONFLICT DO NOTHING: following twice (even concurrently) is a no-op.
@@ -224,7 +254,7 @@ export class UserService {
     return target;
   }
 
-  async unfollow(actor: User, targetId: number): Promise<User> {
+  async unfollow(actor: User, targetId: number): Promise<UserRow> {
     const target = await this.get(targetId);
     await Follow.destroy({ where: { followerId: actor.id, followingId: target.id } });
     return target;

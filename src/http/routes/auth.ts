@@ -42,7 +42,8 @@ export const authRoutes = [
     async handler(ctx, { body }) {
       const { users, tokens } = ctx.services;
       const user = await users.create({ username: body.username, email: body.email, password: body.password, firstName: body.first_name, lastName: body.last_name });
-      return { user: presentUser(user, { ...viewerOf(ctx), userId: user.id }), ...(await tokens.issue(user)) };
+      const shown = await users.get(user.id, user.id);
+      return { user: presentUser(shown, { ...viewerOf(ctx), userId: user.id }), ...(await tokens.issue(user)) };
     },
   }),
   route({

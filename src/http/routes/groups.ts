@@ -5,7 +5,7 @@ import { presentGroup, presentMember } from '../../presenters/group.js';
 import { viewerOf } from '../viewer.js';
 import { uploadedFile } from '../middleware/uploads.js';
 import { text } from '../../validation.js';
-import type { Group } from '../../models/index.js';
+import type { GroupRow } from '../../services/rows.js';
 import type { Page, PageRequest } from '../../services/pagination.js';
 import type { ApiContext } from '../context.js';
 
@@ -31,7 +31,7 @@ const updateRoute = (method: 'put' | 'patch', body: typeof patchBody) =>
     },
   });
 
-const listRoute = (path: string, summary: string, load: (ctx: ApiContext, viewerId: number, page: PageRequest) => Promise<Page<Group>>) =>
+const listRoute = (path: string, summary: string, load: (ctx: ApiContext, viewerId: number, page: PageRequest) => Promise<Page<GroupRow>>) =>
   route({
     method: 'get',
     path,

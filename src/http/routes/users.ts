@@ -7,7 +7,7 @@ import { uploadedFile } from '../middleware/uploads.js';
 import { emailField, usernameField } from './auth.js';
 import type { ProfileInput } from '../../services/users.js';
 import type { Page, PageRequest } from '../../services/pagination.js';
-import type { User } from '../../models/index.js';
+import type { UserRow } from '../../services/rows.js';
 import type { ApiContext } from '../context.js';
 
 const profileFields = {
@@ -42,7 +42,7 @@ const updateRoute = (method: 'put' | 'patch', body: typeof patchBody) =>
     },
   });
 
-const listRoute = (path: string, summary: string, load: (ctx: ApiContext, viewerId: number, page: PageRequest) => Promise<Page<User>>) =>
+const listRoute = (path: string, summary: string, load: (ctx: ApiContext, viewerId: number, page: PageRequest) => Promise<Page<UserRow>>) =>
   route({
     method: 'get',
     path,

@@ -1,0 +1,35 @@
+/** SQL shared by the hot reads of posts, comments, users and groups (see rows.ts for the shapes). */
+import type { Sql } from '../db/sql.js';
+
+/** A nested author's columns, from `users` joined as `a`. */
+export const AUTHOR_COLUMNS = 'a.username AS "authorUsername", a.first_name AS "authorFirstName", a.last_name AS "authorLastName", a.profile_picture AS "authorProfilePicture"';
+
+/** A user's columns as the users endpoints show them, from `users` as `u` (counters are stored columns). */
+export const USER_COLUMNS = `u.id, u.username, u.email, u.first_name AS "firstName", u.last_name AS "lastName", u.bio,
+  u.profile_picture AS "profilePicture", u.is_online AS "isOnline", u.last_seen AS "lastSeen",
+  u.followers_count AS "followersCount", u.following_count AS "followingCount"`;
+
+/**
+ * A list of ids bound as ONE parameter (` IN …` / ` = ANY …` after a column), so a statement's
+ * text — and its prepared statement — stays the same whatever the page's size.
+ */
+export function idsParam(sql: Sql, ids: readonly number[]): { match: string; param: string } {
+  return sql.dialect === 'postgres'
+    ? { match: ' = ANY(?::int[])', param: `{${ids.map(Number).join(',')}}` }
+    : { match: ' IN (SELECT value FROM json_each(?))', param: JSON.stringify(ids.map(Number)) };
+}
+
+/**
+ * Which of `ids` the viewer has a row for — liked (post_likes, comment_likes) or follows: one
+ * indexed query per page, kept apart from the shared columns so those can be cached per item.
+ */
+export async function viewerMarks(sql: Sql, mark: { table: string; viewer: string; target: string }, viewerId: number | null, ids: readonly number[]): Promise<Set<number>> {
+  if (!viewerId || !ids.length) return new Set();
+  const list = idsParam(sql, ids);
+  const rows = await sql.read.all<{ id: number }>(`SELECT ${mark.target} AS id FROM ${mark.table} WHERE ${mark.viewer} = ? AND ${mark.target}${list.match}`, [viewerId, list.param]);
+  return new Set(rows.map((r) => Number(r.id)));
+}
+
+export const POST_LIKES = { table: 'post_likes', viewer: 'user_id', target: 'post_id' };
+export const COMMENT_LIKES = { table: 'comment_likes', viewer: 'user_id', target: 'comment_id' };
+export const FOLLOWING = { table: 'follows', viewer: 'follower_id', target: 'following_id' };
