@@ -9,7 +9,7 @@ import { insertOnce } from './messages.js';
 import type { GroupMessagePayload } from '../events/types.js';
 import { sqlOf } from '../db/connection.js';
 import type { Sql } from '../db/sql.js';
-import type { GroupMessageRow } from './messageRows.js';
+import type { GroupMessageRow } from './rows.js';
 
 export interface SendGroupMessageInput {
   groupId: number;

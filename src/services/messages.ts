@@ -8,7 +8,7 @@ import { presentDirectMessage } from '../presenters/message.js';
 import type { DirectMessagePayload } from '../events/types.js';
 import { sqlOf } from '../db/connection.js';
 import type { Sql, SqlValue, WriteTx } from '../db/sql.js';
-import type { ConversationRow, DirectMessageRow } from './messageRows.js';
+import type { ConversationRow, DirectMessageRow } from './rows.js';
 
 export interface SendDirectMessageInput {
   receiverId?: number;

@@ -107,3 +107,37 @@ export const authorOf = (row: AuthoredRow): AuthorRow => ({
   lastName: row.authorLastName,
   profilePicture: row.authorProfilePicture,
 });
+
+/** A direct message with both usernames. */
+export interface DirectMessageRow {
+  id: number;
+  senderId: number;
+  senderUsername: string;
+  receiverId: number;
+  receiverUsername: string;
+  content: string;
+  isRead: DbBool;
+  readAt: DbDate | null;
+  createdAt: DbDate;
+}
+
+/** A conversation summary row joined with its partner and its last message. */
+export interface ConversationRow extends DirectMessageRow {
+  unreadCount: DbCount;
+  partnerId: number;
+  partnerUsername: string;
+  partnerFirstName: string;
+  partnerLastName: string;
+  partnerProfilePicture: string | null;
+  partnerIsOnline: DbBool;
+  partnerLastSeen: DbDate | null;
+}
+
+export interface GroupMessageRow {
+  id: number;
+  groupId: number;
+  senderId: number;
+  senderUsername: string;
+  content: string;
+  createdAt: DbDate;
+}
