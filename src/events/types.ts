@@ -94,7 +94,8 @@ export interface EphemeralEvents {
   typing: { fromUserId: number; username: string; toUserId: number | null; groupId: number | null; isTyping: boolean; recipients: number[] };
   'presence.changed': { userId: number; username: string; isOnline: boolean; lastSeen: string | null };
   'post.created': { postId: number; authorId: number };
-  'user.sessions_revoked': { userId: number };
+  /** One session of the user (logout, refresh reuse), or all of them when sessionId is absent. */
+  'user.sessions_revoked': { userId: number; sessionId?: string };
 }
 
 export type DomainEvents = { [K in LoggedEventName]: LoggedEvents[K] & { seqs: Seqs } } & EphemeralEvents;

@@ -29,6 +29,8 @@ import {
 export const rooms = {
   /** Every connection of a user, whatever the endpoint (session revocation). */
   user: (userId: number) => `user:${userId}`,
+  /** Every connection opened with one login session's tokens (logout). */
+  session: (sessionId: string) => `session:${sessionId}`,
   /** /ws/group/{id}/ sockets. */
   group: (groupId: number) => `group:${groupId}`,
   /** /ws/messages/{peer}/ sockets of either side of one conversation. */
@@ -185,7 +187,13 @@ export class Hub {
       }),
     );
 
-    on('user.sessions_revoked', ({ userId }) => this.closeRoom(rooms.user(userId), CLOSE.unauthorized, 'Session revoked.'));
+    on('user.sessions_revoked', (e) => this.revoke(e.userId, e.sessionId ?? null));
+  }
+
+  /** Closes the connections of a revoked session, or of every session of the user (idempotent). */
+  revoke(userId: number, sessionId: string | null): void {
+    if (sessionId) this.closeRoom(rooms.session(sessionId), CLOSE.unauthorized, 'Session revoked.', userId);
+    else this.closeRoom(rooms.user(userId), CLOSE.unauthorized, 'Session revoked.');
   }
 
   /** Registers a connection in rooms; call remove() when it goes away. */

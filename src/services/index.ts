@@ -12,7 +12,7 @@ import { EventLog } from '../events/outbox.js';
 /** Builds every domain service once; REST routes, realtime handlers and `jvai admin` share them. */
 export function createServices(base: Omit<ServiceDeps, 'events'>) {
   const deps: ServiceDeps = { ...base, events: new EventLog(base.sequelize, base.bus, base.logger) };
-  const tokens = new TokenService(deps.config);
+  const tokens = new TokenService(deps.config, deps.sequelize, deps.bus);
   const users = new UserService(deps, tokens);
   const comments = new CommentService();
   const posts = new PostService(deps, comments);

@@ -4,10 +4,12 @@
  */
 import crypto from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { Op } from 'sequelize';
+import { Op, Transaction, type Sequelize } from 'sequelize';
 import type { Config } from '../config.js';
+import type { EventBus } from '../events/bus.js';
 import { Session, User } from '../models/index.js';
 import { AuthenticationFailed } from '../errors.js';
+import { RevocationLog } from './revocations.js';
 
 const ALGORITHM = 'HS256';
 
@@ -32,8 +34,15 @@ export class TokenService {
   /** Built once: jsonwebtoken would otherwise turn the secret string into a key on every call. */
   private readonly key: crypto.KeyObject;
 
-  constructor(private readonly config: Config) {
+  readonly revocations: RevocationLog;
+
+  constructor(
+    private readonly config: Config,
+    private readonly sequelize: Sequelize,
+    private readonly bus: EventBus,
+  ) {
     this.key = crypto.createSecretKey(Buffer.from(config.jwtSecret, 'utf8'));
+    this.revocations = new RevocationLog(sequelize);
   }
 
   private sign(type: TokenType, userId: number, sid: string, jti: string): string {
@@ -83,14 +92,17 @@ export class TokenService {
       { where: { id: session.id, currentJti: claims.jti, revokedAt: null } },
     );
     if (!rotated) {
-      await this.revokeSession(session.id);
+      await this.revokeSession(session.userId, session.id);
       throw invalidToken('Token is blacklisted');
     }
     return this.pair(user.id, session.id, nextJti);
   }
 
-  /** Resolves an access token to its user, refusing revoked sessions and banned users. */
-  async authenticate(accessToken: string): Promise<{ user: User; sessionId: string }> {
+  /**
+   * Resolves an access token to its user, refusing revoked sessions and banned users.
+   * `expiresAt` (ms): when the token stops being valid, so a socket can end with it.
+   */
+  async authenticate(accessToken: string): Promise<{ user: User; sessionId: string; expiresAt: number }> {
     const claims = this.verify(accessToken, 'access');
     const session = await Session.findOne({
       where: { id: claims.sid, userId: claims.user_id, revokedAt: null },
@@ -99,7 +111,7 @@ export class TokenService {
     const user = (session as (Session & { user?: User }) | null)?.user;
     if (!user) throw invalidToken('Given token not valid for any token type');
     if (user.isBanned) throw new AuthenticationFailed('User is inactive', 'user_inactive');
-    return { user, sessionId: claims.sid };
+    return { user, sessionId: claims.sid, expiresAt: claims.exp * 1000 };
   }
 
   /** The session a refresh token belongs to, if the token is genuine and of this user. */
@@ -109,12 +121,26 @@ export class TokenService {
     return claims.sid;
   }
 
-  async revokeSession(sessionId: string): Promise<void> {
-    await Session.update({ revokedAt: new Date() }, { where: { id: sessionId, revokedAt: null } });
+  /** Ends one session of a user; its open sockets close on every process. */
+  async revokeSession(userId: number, sessionId: string): Promise<void> {
+    await this.revoke(userId, sessionId, { id: sessionId, userId, revokedAt: null });
   }
 
+  /** Ends every session of a user; their open sockets close on every process. */
   async revokeAll(userId: number): Promise<void> {
-    await Session.update({ revokedAt: new Date() }, { where: { userId, revokedAt: null } });
+    await this.revoke(userId, null, { userId, revokedAt: null });
+  }
+
+  /**
+   * The revocation row goes in the same transaction as the sessions' change, so no process
+   * can miss it; the bus event after COMMIT closes sockets at once where the bus reaches.
+   */
+  private async revoke(userId: number, sessionId: string | null, where: { userId: number; id?: string; revokedAt: null }): Promise<void> {
+    await this.sequelize.transaction({ type: Transaction.TYPES.IMMEDIATE }, async (transaction) => {
+      await Session.update({ revokedAt: new Date() }, { where, transaction });
+      await this.revocations.record(userId, sessionId, transaction);
+    });
+    await this.bus.publish('user.sessions_revoked', sessionId ? { userId, sessionId } : { userId });
   }
 
   /** Drops sessions that can no longer be refreshed. */
