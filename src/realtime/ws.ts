@@ -20,16 +20,19 @@ import { matchEndpoint, refusalFrame, type Channel, type FrameHandler } from './
 import { errorFrame, resyncFrame, type Outbound } from './frames.js';
 import { Throttle } from './tokenBucket.js';
 import { ResumableConnection } from './resume.js';
+import { closeAtExpiry } from './expiry.js';
+import type { SendLimiter } from '../services/sendLimit.js';
+import { Throttled } from '../errors.js';
 
 export interface WsTransportOptions {
   /** Largest client frame; bigger ones close the socket with 1009. */
   maxPayloadBytes: number;
   /** Ping interval; a socket that has not answered the previous ping is dropped. */
   heartbeatMs: number;
-  /** Frames a client may send in a burst, and refilled per second. */
+  /** Frames a client may send in a burst, and refilled per second (per socket; sends also draw on the user's budget). */
   burst: number;
   perSecond: number;
-  /** Frames refused for rate in a row (without calming down) before the socket is closed with 4429. */
+  /** Frames refused for rate (per socket or per user) without calming down before the socket is closed with 4429. */
   maxStrikes: number;
   /** Unsent bytes a client may leave queued before it is dropped as too slow. */
   maxBufferedBytes: number;
@@ -53,6 +56,7 @@ export interface WsTransportDeps {
   services: Services;
   bus: EventBus;
   logger: Logger;
+  sendLimiter: SendLimiter;
   /** Upgrade paths another transport (socket.io) answers; every other non-/ws path gets a 404. */
   claimedElsewhere?: (pathname: string) => boolean;
 }
@@ -67,9 +71,20 @@ interface Client {
   throttle: Throttle;
   /** Frames are handled one at a time, so a client's messages are stored in the order sent. */
   queue: Promise<void>;
+  /** Cancels the close at the access token's expiry. */
+  cancelExpiry: () => void;
 }
 
-type Admission = { user: User; channel: Channel; since?: number } | { code: number; reason: string };
+interface Admitted {
+  user: User;
+  sessionId: string;
+  /** The access token's expiry (epoch ms): the socket closes then. */
+  expiresAt: number;
+  channel: Channel;
+  since?: number;
+}
+
+type Admission = Admitted | { code: number; reason: string };
 
 const BEARER_PROTOCOL = 'bearer.';
 
@@ -153,14 +168,14 @@ export class WsTransport {
     if (!match) return { code: CLOSE.notFound, reason: 'Not found.' };
     const token = tokenOf(req, url);
     if (!token) return { code: CLOSE.unauthorized, reason: 'Authentication credentials were not provided.' };
-    const { services, bus } = this.deps;
+    const { services, bus, sendLimiter } = this.deps;
     try {
-      const { user } = await services.tokens.authenticate(token);
-      const channel = await match.endpoint.open(user, match.params, { services, bus });
+      const { user, sessionId, expiresAt } = await services.tokens.authenticate(token);
+      const channel = await match.endpoint.open(user, match.params, { services, bus, sendLimiter });
       const since = url.searchParams.get('since');
-      if (since === null) return { user, channel };
+      if (since === null) return { user, sessionId, expiresAt, channel };
       if (!/^\d{1,15}$/.test(since)) return { code: CLOSE.badRequest, reason: 'since: A valid integer is required.' };
-      return { user, channel, since: Number(since) };
+      return { user, sessionId, expiresAt, channel, since: Number(since) };
     } catch (err) {
       // AuthenticationFailed → 4401, PermissionDenied → 4403, NotFound → 4404.
       if (err instanceof AppError) return { code: 4000 + err.status, reason: err.message };
@@ -168,7 +183,7 @@ export class WsTransport {
     }
   }
 
-  private attach(ws: WebSocket, { user, channel, since }: { user: User; channel: Channel; since?: number }): void {
+  private attach(ws: WebSocket, { user, sessionId, expiresAt, channel, since }: Admitted): void {
     const client: Client = {
       ws,
       user,
@@ -177,9 +192,11 @@ export class WsTransport {
       alive: true,
       throttle: new Throttle(this.options.burst, this.options.perSecond, this.options.maxStrikes),
       queue: Promise.resolve(),
+      cancelExpiry: () => undefined,
     };
     this.clients.add(client);
-    const roomNames = [rooms.user(user.id), ...channel.rooms];
+    client.cancelExpiry = closeAtExpiry(client.connection, expiresAt);
+    const roomNames = [rooms.user(user.id), rooms.session(sessionId), ...channel.rooms];
     this.deps.hub.add(client.connection, roomNames);
     this.deps.presence.connected(user);
     if (since !== undefined) {
@@ -200,17 +217,14 @@ export class WsTransport {
   /** Idempotent: runs on 'close', and directly on shutdown so presence is written in time. */
   private detach(client: Client): void {
     if (!this.clients.delete(client)) return;
+    client.cancelExpiry();
     this.deps.hub.remove(client.connection);
     this.deps.presence.disconnected(client.user);
   }
 
   private receive(client: Client, data: RawData, isBinary: boolean): void {
     const verdict = client.throttle.check();
-    if (verdict !== 'ok') {
-      if (verdict === 'close') client.ws.close(CLOSE.throttled, 'Too many messages.');
-      else this.send(client, errorFrame('Too many messages; slow down.'));
-      return;
-    }
+    if (verdict !== 'ok') return this.refuseForRate(client, verdict, 'Too many messages; slow down.');
     if (isBinary) return this.send(client, errorFrame('Frames must be JSON text.'));
     let frame: unknown;
     try {
@@ -232,10 +246,18 @@ export class WsTransport {
       const reply = await handler(frame);
       if (reply) this.send(client, reply);
     } catch (err) {
+      // The user's sending budget (shared with REST and their other sockets) ran out.
+      if (err instanceof Throttled) return this.refuseForRate(client, client.throttle.strike(), err.message);
       const refusal = refusalFrame(err);
       if (!refusal) this.deps.logger.error({ err, userId: client.user.id }, 'websocket frame failed');
       this.send(client, refusal ?? errorFrame('Internal error.'));
     }
+  }
+
+  /** Says why a frame was refused; a client that keeps flooding is then disconnected. */
+  private refuseForRate(client: Client, verdict: 'refuse' | 'close', message: string): void {
+    this.send(client, errorFrame(message));
+    if (verdict === 'close') client.ws.close(CLOSE.throttled, 'Too many messages.');
   }
 
   private send(client: Client, frame: Outbound, seq?: number): void {
