@@ -107,7 +107,7 @@ async function main(): Promise<void> {
     env: {},
     file: false,
     // The auth rate limit would turn the login bench into a 429 bench.
-    flags: { host: '127.0.0.1', port: 0, dataDir, logLevel: 'silent', authRateLimit: 1_000_000_000, jwtSecret: crypto.randomBytes(32).toString('hex') },
+    flags: { host: '127.0.0.1', port: 0, dataDir, logLevel: 'silent', authRateLimit: 1_000_000_000, sendRateLimit: 10_000, sendBurst: 100_000, jwtSecret: crypto.randomBytes(32).toString('hex') },
   });
   const logger = createLogger(config);
   try {
