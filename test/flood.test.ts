@@ -24,8 +24,8 @@ const budget = (ms: number) => LIMITS.sendBurst + Math.ceil(ms / 1000) + 1;
 const THROTTLED = /^Request was throttled\. Expected available in \d+ seconds?\.$/;
 
 const storedBetween = async (api: Api, from: TestUser, to: TestUser): Promise<string[]> => {
-  const res = await api.as(to).get(`/api/messages/with_user/?user_id=${from.id}&page_size=100`);
-  const items: { content: string; sender: number }[] = res.body.results ?? res.body;
+  const res = await api.as(to).get(`/api/messages/with_user/?user_id=${from.id}&limit=100`);
+  const items: { content: string; sender: number }[] = res.body;
   return items.filter((m) => m.sender === from.id).map((m) => m.content);
 };
 
