@@ -75,6 +75,30 @@ export function nextFrame(socket: WebSocket, predicate: (frame: Frame) => boolea
   });
 }
 
+/**
+ * Waits for a marker frame that is sent after the moment of interest and returns (consuming)
+ * every frame that arrived before it: for "must not be delivered" checks, a frame that was
+ * going to arrive would be among them, so no fixed wait is needed.
+ */
+export function framesBefore(socket: WebSocket, marker: (frame: Frame) => boolean, timeoutMs = 3000): Promise<Frame[]> {
+  const state = stateOf(socket);
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const index = state.frames.findIndex(marker);
+      if (index === -1) return false;
+      state.waiters.delete(check);
+      clearTimeout(timer);
+      resolve(state.frames.splice(0, index + 1).slice(0, index));
+      return true;
+    };
+    const timer = setTimeout(() => {
+      state.waiters.delete(check);
+      reject(new Error(`no marker frame within ${timeoutMs} ms; buffered: ${JSON.stringify(state.frames)}`));
+    }, timeoutMs);
+    if (!check()) state.waiters.add(check);
+  });
+}
+
 /** Resolves true if no matching frame arrives within ms (for "must not be delivered" checks). */
 export async function noFrame(socket: WebSocket, predicate: (frame: Frame) => boolean = () => true, ms = 300): Promise<boolean> {
   try {
