@@ -99,6 +99,16 @@ export function framesBefore(socket: WebSocket, marker: (frame: Frame) => boolea
   });
 }
 
+/**
+ * Every frame the socket received before the answer to a `ping` sent now. A frame the server
+ * had written to this socket before reading the ping comes first (one ordered connection); with
+ * the in-process bus, events of a write are written to sockets before the write's response.
+ */
+export function framesBeforePong(socket: WebSocket, timeoutMs = 3000): Promise<Frame[]> {
+  sendJson(socket, { type: 'ping' });
+  return framesBefore(socket, (f) => f.type === 'pong', timeoutMs);
+}
+
 /** Resolves true if no matching frame arrives within ms (for "must not be delivered" checks). */
 export async function noFrame(socket: WebSocket, predicate: (frame: Frame) => boolean = () => true, ms = 300): Promise<boolean> {
   try {
