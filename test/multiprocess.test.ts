@@ -201,7 +201,7 @@ t.test('several serve processes share PostgreSQL and Redis', { skip }, async (t)
       const peer = await userOn(A);
       const mallory = await userOn(B, A);
       const sockets = [await open(t, A, `/ws/messages/${peer.id}/`, mallory), await open(t, B, '/ws/status/', mallory)];
-      const closed = sockets.map((socket) => closeCode(socket).then((code) => ({ code, at: Date.now() })));
+      const closed = sockets.map((socket) => closeCode(socket, 60_000).then((code) => ({ code, at: Date.now() })));
       const adminEnv: NodeJS.ProcessEnv = { ...process.env, ...env, JVAI_DATA_DIR: dirs[0] };
       // Without REDIS_URL the admin process cannot publish: the servers learn of it from the database.
       if (!redis) delete adminEnv.REDIS_URL;

@@ -254,7 +254,7 @@ t.test('raw websocket endpoints', async (t) => {
   t.test('revoked sessions close every socket of the user with 4401', async (t) => {
     const alice = await user();
     const sockets = [await open(t, '/ws/status/', alice), await open(t, '/ws/calls/', alice)];
-    const codes = sockets.map(closeCode);
+    const codes = sockets.map((s) => closeCode(s));
     const changed = await alice.api.post('/api/users/change-password/', { old_password: alice.password, new_password: 'An0ther-Secret-Phrase' });
     t.equal(changed.status, 200);
     t.same(await Promise.all(codes), [4401, 4401]);

@@ -61,7 +61,7 @@ t.test('revocation closes live sockets', async (t) => {
     const socketIo = await connectIo(t, server.url, other.access);
     const res = await api.as(alice).post('/api/users/change-password/', { old_password: alice.password, new_password: 'An0ther-Long-Passphrase' });
     t.equal(res.status, 200);
-    t.same(await Promise.all(sockets.map(closeCode)), [4401, 4401]);
+    t.same(await Promise.all(sockets.map((s) => closeCode(s))), [4401, 4401]);
     t.equal((await ioClosed(socketIo)).code, 4401);
     await works(await dmSocket({ ...alice, access: res.body.access }, bob), 'the new session works');
   });
@@ -98,8 +98,8 @@ t.test('revocation closes live sockets', async (t) => {
       const ws = await dmSocket(mallory, bob);
       const socketIo = await connectIo(t, server.url, mallory.access);
       await works(ws, 'before');
-      const wsClosed = closeCode(ws).then((code) => ({ code, at: Date.now() }));
-      const ioEnded = ioClosed(socketIo).then(({ code }) => ({ code, at: Date.now() }));
+      const wsClosed = closeCode(ws, 60_000).then((code) => ({ code, at: Date.now() }));
+      const ioEnded = ioClosed(socketIo, 60_000).then(({ code }) => ({ code, at: Date.now() }));
       const doneAt = await admin('users', command[0], mallory.username, ...command.slice(1));
       for (const [name, closed] of [['raw socket', wsClosed], ['socket.io', ioEnded]] as const) {
         const { code, at } = await closed;

@@ -54,9 +54,15 @@ export function nextEvent(client: IoClient, event: string, where: (data: any) =>
   });
 }
 
-/** How the server ended the connection: the code of its `closing` event, and socket.io's reason. */
-export function ioClosed(client: IoClient): Promise<{ code?: number; reason: string }> {
-  return inboxes.get(client)!.closed;
+/** How the server ended the connection: the code of its `closing` event, and socket.io's reason. Rejects after timeoutMs. */
+export function ioClosed(client: IoClient, timeoutMs = 5000): Promise<{ code?: number; reason: string }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`socket.io connection still up after ${timeoutMs} ms`)), timeoutMs);
+    inboxes.get(client)!.closed.then((closed) => {
+      clearTimeout(timer);
+      resolve(closed);
+    });
+  });
 }
 
 /** Emits a request and resolves with its acknowledgement. */

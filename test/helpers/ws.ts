@@ -119,9 +119,15 @@ export async function noFrame(socket: WebSocket, predicate: (frame: Frame) => bo
   }
 }
 
-/** The close code the socket ends with (waits for the close). */
-export function closeCode(socket: WebSocket): Promise<number> {
-  return stateOf(socket).closed;
+/** The close code the socket ends with; rejects if it is still open after timeoutMs (a test fails, never hangs). */
+export function closeCode(socket: WebSocket, timeoutMs = 5000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`socket still open after ${timeoutMs} ms`)), timeoutMs);
+    stateOf(socket).closed.then((code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
 }
 
 /** Sends a JSON frame. */
