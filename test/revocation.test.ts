@@ -84,6 +84,28 @@ t.test('revocation closes live sockets', async (t) => {
     t.equal((await ioClosed(socketIo)).code, 4401);
   });
 
+  t.test('a revocation while the socket is being admitted still closes it', async (t) => {
+    const [alice, bob] = [await makeUser(api), await makeUser(api)];
+    // The /ws/messages/ endpoint looks the peer up after authenticating: log out right then.
+    const users = server.app.services.users;
+    const lookUp = users.get;
+    users.get = async function (this: typeof users, ...args: Parameters<typeof lookUp>) {
+      users.get = lookUp;
+      const found = await lookUp.apply(this, args);
+      t.equal((await api.as(alice).post('/api/users/logout/', {})).status, 200);
+      return found;
+    } as typeof lookUp;
+    t.teardown(() => {
+      users.get = lookUp;
+    });
+    const ws = await dmSocket(alice, bob);
+    const openedAt = Date.now();
+    t.equal(await closeCode(ws), 4401);
+    // The revocation went out before the socket joined its rooms; it is checked again on joining,
+    // rather than waiting for the next poll of the revocations table (up to 1 s).
+    t.ok(Date.now() - openedAt < 500, `closed ${Date.now() - openedAt} ms after it opened`);
+  });
+
   t.test('a ban or deletion by `jvai admin` (another process, no Redis) closes sockets within 2 s', async (t) => {
     const env: NodeJS.ProcessEnv = { ...process.env, JVAI_DATA_DIR: server.dataDir };
     for (const name of ['DATABASE_URL', 'REDIS_URL', 'JVAI_CONFIG']) delete env[name];

@@ -16,7 +16,7 @@ import { channelRequests, refusal, type RequestHandler } from './channels.js';
 import { channelEvent, type Outbound } from './frames.js';
 import { Throttle } from './tokenBucket.js';
 import { ResumableConnection } from './resume.js';
-import { closeAtExpiry } from './expiry.js';
+import { guardSession } from './sessionGuard.js';
 import type { SendLimiter } from '../services/sendLimit.js';
 import type { WsTransportOptions } from './ws.js';
 import { SOCKET_IO_PATH, type ClientToServerEvents, type ServerToClientEvents } from './protocol.js';
@@ -24,6 +24,7 @@ import { SOCKET_IO_PATH, type ClientToServerEvents, type ServerToClientEvents } 
 interface SocketData {
   user: User;
   sessionId: string;
+  token: string;
   /** The access token's expiry (epoch ms): the connection closes then. */
   expiresAt: number;
   since?: number;
@@ -46,8 +47,8 @@ interface Client {
   connection: ResumableConnection;
   /** Requests are handled one at a time, so a client's messages are stored in the order sent. */
   queue: Promise<void>;
-  /** Cancels the close at the access token's expiry. */
-  cancelExpiry: () => void;
+  /** Stops watching the session's expiry. */
+  unguard: () => void;
 }
 
 /** A connect_error for the client: the API's detail as message, the HTTP status as data. */
@@ -91,7 +92,7 @@ export class SocketIoTransport {
     const token = typeof auth.token === 'string' && auth.token ? auth.token : header?.[1];
     try {
       if (!token) throw new AuthenticationFailed();
-      Object.assign(socket.data, await this.deps.services.tokens.authenticate(token));
+      Object.assign(socket.data, await this.deps.services.tokens.authenticate(token), { token });
     } catch (err) {
       if (err instanceof AppError) throw connectError(err.message, err.status);
       this.deps.logger.error({ err }, 'socket.io admission failed');
@@ -104,7 +105,7 @@ export class SocketIoTransport {
   }
 
   private attach(socket: IoSocket): void {
-    const { user, sessionId, expiresAt, since } = socket.data;
+    const { user, sessionId, token, expiresAt, since } = socket.data;
     const client: Client = {
       socket,
       connection: new ResumableConnection({
@@ -116,7 +117,7 @@ export class SocketIoTransport {
         },
       }),
       queue: Promise.resolve(),
-      cancelExpiry: () => undefined,
+      unguard: () => undefined,
     };
     this.clients.add(client);
     // Listeners first, synchronously: socket.io drops requests that arrive before them.
@@ -132,9 +133,9 @@ export class SocketIoTransport {
       });
     }
     socket.on('disconnect', () => this.detach(client));
-    client.cancelExpiry = closeAtExpiry(client.connection, expiresAt);
     const roomNames = [rooms.user(user.id), rooms.session(sessionId), rooms.inbox(user.id)];
     this.deps.hub.add(client.connection, roomNames);
+    client.unguard = guardSession(client.connection, { token, expiresAt }, this.deps.services.tokens, this.deps.logger);
     this.deps.presence.connected(user);
     if (since !== undefined) {
       const resync = (latest: number) => channelEvent('resync', { latest_seq: latest });
@@ -165,7 +166,7 @@ export class SocketIoTransport {
   /** Idempotent: runs on 'disconnect', and directly on shutdown so presence is written in time. */
   private detach(client: Client): void {
     if (!this.clients.delete(client)) return;
-    client.cancelExpiry();
+    client.unguard();
     this.deps.hub.remove(client.connection);
     this.deps.presence.disconnected(client.socket.data.user);
   }

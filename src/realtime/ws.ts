@@ -20,7 +20,7 @@ import { matchEndpoint, refusalFrame, type Channel, type FrameHandler } from './
 import { errorFrame, resyncFrame, type Outbound } from './frames.js';
 import { Throttle } from './tokenBucket.js';
 import { ResumableConnection } from './resume.js';
-import { closeAtExpiry } from './expiry.js';
+import { guardSession } from './sessionGuard.js';
 import type { SendLimiter } from '../services/sendLimit.js';
 import { Throttled } from '../errors.js';
 
@@ -71,13 +71,14 @@ interface Client {
   throttle: Throttle;
   /** Frames are handled one at a time, so a client's messages are stored in the order sent. */
   queue: Promise<void>;
-  /** Cancels the close at the access token's expiry. */
-  cancelExpiry: () => void;
+  /** Stops watching the session's expiry. */
+  unguard: () => void;
 }
 
 interface Admitted {
   user: User;
   sessionId: string;
+  token: string;
   /** The access token's expiry (epoch ms): the socket closes then. */
   expiresAt: number;
   channel: Channel;
@@ -173,9 +174,9 @@ export class WsTransport {
       const { user, sessionId, expiresAt } = await services.tokens.authenticate(token);
       const channel = await match.endpoint.open(user, match.params, { services, bus, sendLimiter });
       const since = url.searchParams.get('since');
-      if (since === null) return { user, sessionId, expiresAt, channel };
+      if (since === null) return { user, sessionId, token, expiresAt, channel };
       if (!/^\d{1,15}$/.test(since)) return { code: CLOSE.badRequest, reason: 'since: A valid integer is required.' };
-      return { user, sessionId, expiresAt, channel, since: Number(since) };
+      return { user, sessionId, token, expiresAt, channel, since: Number(since) };
     } catch (err) {
       // AuthenticationFailed → 4401, PermissionDenied → 4403, NotFound → 4404.
       if (err instanceof AppError) return { code: 4000 + err.status, reason: err.message };
@@ -183,7 +184,7 @@ export class WsTransport {
     }
   }
 
-  private attach(ws: WebSocket, { user, sessionId, expiresAt, channel, since }: Admitted): void {
+  private attach(ws: WebSocket, { user, sessionId, token, expiresAt, channel, since }: Admitted): void {
     const client: Client = {
       ws,
       user,
@@ -192,12 +193,12 @@ export class WsTransport {
       alive: true,
       throttle: new Throttle(this.options.burst, this.options.perSecond, this.options.maxStrikes),
       queue: Promise.resolve(),
-      cancelExpiry: () => undefined,
+      unguard: () => undefined,
     };
     this.clients.add(client);
-    client.cancelExpiry = closeAtExpiry(client.connection, expiresAt);
     const roomNames = [rooms.user(user.id), rooms.session(sessionId), ...channel.rooms];
     this.deps.hub.add(client.connection, roomNames);
+    client.unguard = guardSession(client.connection, { token, expiresAt }, this.deps.services.tokens, this.deps.logger);
     this.deps.presence.connected(user);
     if (since !== undefined) {
       // On the frame queue: the client's own frames are handled once it has caught up.
@@ -217,7 +218,7 @@ export class WsTransport {
   /** Idempotent: runs on 'close', and directly on shutdown so presence is written in time. */
   private detach(client: Client): void {
     if (!this.clients.delete(client)) return;
-    client.cancelExpiry();
+    client.unguard();
     this.deps.hub.remove(client.connection);
     this.deps.presence.disconnected(client.user);
   }
