@@ -14,6 +14,9 @@ import { runJvai } from './helpers/serve.js';
 
 const CLOSED_WITHIN_MS = 2_000;
 
+/** The session id an access token carries. */
+const sessionOf = (user: TestUser): string => JSON.parse(Buffer.from(user.access.split('.')[1], 'base64url').toString()).sid;
+
 t.test('revocation closes live sockets', async (t) => {
   const server = await startTestServer(t);
   const api = new Api(server.url);
@@ -63,7 +66,14 @@ t.test('revocation closes live sockets', async (t) => {
     t.equal(res.status, 200);
     t.same(await Promise.all(sockets.map((s) => closeCode(s))), [4401, 4401]);
     t.equal((await ioClosed(socketIo)).code, 4401);
-    await works(await dmSocket({ ...alice, access: res.body.access }, bob), 'the new session works');
+    const fresh = await dmSocket({ ...alice, access: res.body.access }, bob);
+    await works(fresh, 'the new session works');
+    // A revocation only the poll of session_revocations can deliver (as if made by another
+    // process): once it closed its socket, the poll has also read the password change's rows.
+    const witness = await dmSocket(bob, alice);
+    await server.sequelize.getQueryInterface().bulkInsert('session_revocations', [{ user_id: bob.id, session_id: sessionOf(bob), created_at: new Date() }]);
+    t.equal(await closeCode(witness), 4401, 'the poll closes a socket of a session revoked elsewhere');
+    await works(fresh, 'and leaves the sessions opened after the change alone');
   });
 
   t.test('reusing a spent refresh token closes the session’s sockets', async (t) => {

@@ -94,8 +94,8 @@ export interface EphemeralEvents {
   typing: { fromUserId: number; username: string; toUserId: number | null; groupId: number | null; isTyping: boolean; recipients: number[] };
   'presence.changed': { userId: number; username: string; isOnline: boolean; lastSeen: string | null };
   'post.created': { postId: number; authorId: number };
-  /** One session of the user (logout, refresh reuse), or all of them when sessionId is absent. */
-  'user.sessions_revoked': { userId: number; sessionId?: string };
+  /** Sessions of the user that ended (logout, refresh reuse: one; ban, password change, deletion: all). */
+  'user.sessions_revoked': { userId: number; sessionIds: string[] };
 }
 
 export type DomainEvents = { [K in LoggedEventName]: LoggedEvents[K] & { seqs: Seqs } } & EphemeralEvents;

@@ -30,7 +30,7 @@ export interface ChannelDeps {
 export type FrameHandler = (frame: Record<string, unknown>) => Promise<Frame | void>;
 
 export interface Channel {
-  /** Rooms this connection listens to (besides the user's own room). */
+  /** Rooms this connection listens to (besides its session's room). */
   rooms: string[];
   /** Handlers by frame `type`. */
   handlers: Record<string, FrameHandler>;

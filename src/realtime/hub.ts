@@ -27,9 +27,7 @@ import {
 
 /** Room names. One per audience, so routing is a lookup and never a per-connection filter. */
 export const rooms = {
-  /** Every connection of a user, whatever the endpoint (session revocation). */
-  user: (userId: number) => `user:${userId}`,
-  /** Every connection opened with one login session's tokens (logout). */
+  /** Every connection opened with one login session's tokens (session revocation). */
   session: (sessionId: string) => `session:${sessionId}`,
   /** /ws/group/{id}/ sockets. */
   group: (groupId: number) => `group:${groupId}`,
@@ -187,13 +185,14 @@ export class Hub {
       }),
     );
 
-    on('user.sessions_revoked', (e) => this.revoke(e.userId, e.sessionId ?? null));
+    on('user.sessions_revoked', (e) => {
+      for (const sessionId of e.sessionIds) this.revoke(sessionId);
+    });
   }
 
-  /** Closes the connections of a revoked session, or of every session of the user (idempotent). */
-  revoke(userId: number, sessionId: string | null): void {
-    if (sessionId) this.closeRoom(rooms.session(sessionId), CLOSE.unauthorized, 'Session revoked.', userId);
-    else this.closeRoom(rooms.user(userId), CLOSE.unauthorized, 'Session revoked.');
+  /** Closes the connections of a revoked session (idempotent). */
+  revoke(sessionId: string): void {
+    this.closeRoom(rooms.session(sessionId), CLOSE.unauthorized, 'Session revoked.');
   }
 
   /** Registers a connection in rooms; call remove() when it goes away. */

@@ -57,7 +57,7 @@ export class RevocationWatcher {
     const now = Date.now();
     for (const [id, since] of this.gaps) if (now - since > GAP_MS) this.gaps.delete(id);
     for (const revocation of await this.log.after(this.last, [...this.gaps.keys()])) {
-      this.hub.revoke(revocation.userId, revocation.sessionId);
+      this.hub.revoke(revocation.sessionId);
       if (revocation.id > this.last) {
         for (let id = Math.max(this.last + 1, revocation.id - MAX_GAPS); id < revocation.id; id++) this.gaps.set(id, now);
         this.last = revocation.id;

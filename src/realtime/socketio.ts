@@ -133,7 +133,7 @@ export class SocketIoTransport {
       });
     }
     socket.on('disconnect', () => this.detach(client));
-    const roomNames = [rooms.user(user.id), rooms.session(sessionId), rooms.inbox(user.id)];
+    const roomNames = [rooms.session(sessionId), rooms.inbox(user.id)];
     this.deps.hub.add(client.connection, roomNames);
     client.unguard = guardSession(client.connection, { token, expiresAt }, this.deps.services.tokens, this.deps.logger);
     this.deps.presence.connected(user);

@@ -196,7 +196,7 @@ export class WsTransport {
       unguard: () => undefined,
     };
     this.clients.add(client);
-    const roomNames = [rooms.user(user.id), rooms.session(sessionId), ...channel.rooms];
+    const roomNames = [rooms.session(sessionId), ...channel.rooms];
     this.deps.hub.add(client.connection, roomNames);
     client.unguard = guardSession(client.connection, { token, expiresAt }, this.deps.services.tokens, this.deps.logger);
     this.deps.presence.connected(user);

@@ -1,5 +1,5 @@
 /**
- * The session_revocations table: one row per revocation, written in the revoking
+ * The session_revocations table: one row per revoked session, written in the revoking
  * transaction, read by every server process (RevocationWatcher) to close the sockets of
  * revoked sessions even when the revocation happened in another process and no Redis
  * carries the event. Rows only need to live as long as the slowest poll, so they are pruned.
@@ -8,25 +8,25 @@ import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 
 export interface Revocation {
   id: number;
-  userId: number;
-  /** Null: every session of the user. */
-  sessionId: string | null;
+  sessionId: string;
 }
 
 interface Row {
   id: number | string;
-  user_id: number | string;
-  session_id: string | null;
+  session_id: string;
 }
 
 export class RevocationLog {
   constructor(private readonly sequelize: Sequelize) {}
 
-  async record(userId: number, sessionId: string | null, transaction: Transaction): Promise<void> {
-    await this.sequelize.query('INSERT INTO session_revocations (user_id, session_id, created_at) VALUES (:userId, :sessionId, :now)', {
-      replacements: { userId, sessionId, now: new Date() },
-      transaction,
-    });
+  async record(userId: number, sessionIds: string[], transaction: Transaction): Promise<void> {
+    if (!sessionIds.length) return;
+    const now = new Date();
+    await this.sequelize.getQueryInterface().bulkInsert(
+      'session_revocations',
+      sessionIds.map((sessionId) => ({ user_id: userId, session_id: sessionId, created_at: now })),
+      { transaction },
+    );
   }
 
   /** The newest id (0 when empty): where a process that just started begins polling. */
@@ -38,11 +38,11 @@ export class RevocationLog {
   /** Revocations after `afterId`, and those of the `missing` ids that exist by now; oldest first. */
   async after(afterId: number, missing: number[] = [], limit = 1000): Promise<Revocation[]> {
     const orMissing = missing.length ? ' OR id IN (:missing)' : '';
-    const rows = await this.sequelize.query<Row>(`SELECT id, user_id, session_id FROM session_revocations WHERE id > :afterId${orMissing} ORDER BY id LIMIT :limit`, {
+    const rows = await this.sequelize.query<Row>(`SELECT id, session_id FROM session_revocations WHERE id > :afterId${orMissing} ORDER BY id LIMIT :limit`, {
       type: QueryTypes.SELECT,
       replacements: { afterId, missing, limit },
     });
-    return rows.map((r) => ({ id: Number(r.id), userId: Number(r.user_id), sessionId: r.session_id }));
+    return rows.map((r) => ({ id: Number(r.id), sessionId: r.session_id }));
   }
 
   /** Deletes rows older than `maxAgeMs`. */

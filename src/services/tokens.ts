@@ -123,24 +123,30 @@ export class TokenService {
 
   /** Ends one session of a user; its open sockets close on every process. */
   async revokeSession(userId: number, sessionId: string): Promise<void> {
-    await this.revoke(userId, sessionId, { id: sessionId, userId, revokedAt: null });
+    await this.revoke(userId, { id: sessionId, userId, revokedAt: null });
   }
 
   /** Ends every session of a user; their open sockets close on every process. */
   async revokeAll(userId: number): Promise<void> {
-    await this.revoke(userId, null, { userId, revokedAt: null });
+    await this.revoke(userId, { userId, revokedAt: null });
   }
 
   /**
-   * The revocation row goes in the same transaction as the sessions' change, so no process
-   * can miss it; the bus event after COMMIT closes sockets at once where the bus reaches.
+   * Names the sessions revoked that may still have sockets (an expired session has no valid
+   * access token), so sessions opened afterwards are left alone. The revocation rows go in the
+   * same transaction as the sessions' change, so no process can miss them; the bus event after
+   * COMMIT closes sockets at once wherever the bus reaches.
    */
-  private async revoke(userId: number, sessionId: string | null, where: { userId: number; id?: string; revokedAt: null }): Promise<void> {
-    await this.sequelize.transaction({ type: Transaction.TYPES.IMMEDIATE }, async (transaction) => {
-      await Session.update({ revokedAt: new Date() }, { where, transaction });
-      await this.revocations.record(userId, sessionId, transaction);
+  private async revoke(userId: number, where: { userId: number; id?: string; revokedAt: null }): Promise<void> {
+    const now = new Date();
+    const sessionIds = await this.sequelize.transaction({ type: Transaction.TYPES.IMMEDIATE }, async (transaction) => {
+      const live = await Session.findAll({ attributes: ['id'], where: { ...where, expiresAt: { [Op.gt]: now } }, transaction });
+      await Session.update({ revokedAt: now }, { where, transaction });
+      const ids = live.map((s) => s.id);
+      await this.revocations.record(userId, ids, transaction);
+      return ids;
     });
-    await this.bus.publish('user.sessions_revoked', sessionId ? { userId, sessionId } : { userId });
+    if (sessionIds.length) await this.bus.publish('user.sessions_revoked', { userId, sessionIds });
   }
 
   /** Drops sessions that can no longer be refreshed. */
