@@ -3,8 +3,9 @@
  * event. It authenticates, asks the endpoint whether the user may connect, registers the
  * socket with the hub and presence (after replaying the log from `?since=<seq>`, when given),
  * and feeds client frames to the endpoint's handlers.
- * Protection: a payload cap, a per-socket token bucket, heartbeats that drop dead peers,
- * and a bound on what a slow reader may leave buffered.
+ * Protection: a payload cap, a per-socket token bucket (sends also draw on the user's budget),
+ * heartbeats that drop dead peers, a bound on what a slow reader may leave buffered, and the
+ * session's life (revocation, token expiry: 4401).
  */
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
