@@ -113,7 +113,7 @@ t.test('revocation closes live sockets', async (t) => {
     t.equal(await closeCode(ws), 4401);
     // The revocation went out before the socket joined its rooms; it is checked again on joining,
     // rather than waiting for the next poll of the revocations table (up to 1 s).
-    t.ok(Date.now() - openedAt < 500, `closed ${Date.now() - openedAt} ms after it opened`);
+    t.ok(Date.now() - openedAt < 800, `closed ${Date.now() - openedAt} ms after it opened`);
   });
 
   t.test('a ban or deletion by `jvai admin` (another process, no Redis) closes sockets within 2 s', async (t) => {
@@ -154,7 +154,7 @@ t.test('a socket closes when its access token expires', async (t) => {
   t.equal(await closeCode(ws), 4401, 'the raw socket closes with 4401');
   t.equal((await ioClosed(socketIo)).code, 4401, 'and the socket.io connection');
   t.ok(Date.now() >= exp * 1000 - 50, 'at the expiry, not before');
-  t.ok(Date.now() < exp * 1000 + 1_000, 'and promptly');
+  t.ok(Date.now() < exp * 1000 + 2_000, 'and promptly');
   const refreshed = await api.post('/api/token/refresh/', { refresh: alice.refresh });
   t.equal(refreshed.status, 200, 'the client refreshes');
   const again = await connectWs(wsUrl(server.url, `/ws/messages/${bob.id}/?since=0`), refreshed.body.access);
