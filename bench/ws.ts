@@ -55,7 +55,7 @@ async function serveJvai(members: number, idle: number): Promise<{ setup: Setup;
   const { Group, GroupMember, User } = await import('../src/models/index.js');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-bench-ws-'));
   const databaseUrl = process.env.JVAI_BENCH_DATABASE_URL || undefined;
-  const config = loadConfig({ env: {}, file: false, flags: { host: '127.0.0.1', port: 0, dataDir, databaseUrl, logLevel: 'silent', authRateLimit: 1_000_000 } });
+  const config = loadConfig({ env: {}, file: false, flags: { host: '127.0.0.1', port: 0, dataDir, databaseUrl, logLevel: 'silent', authRateLimit: 1_000_000, sendRateLimit: 10_000, sendBurst: 100_000 } });
   const unlimited = { burst: 1e9, perSecond: 1e9, maxStrikes: 1e9, heartbeatMs: 600_000 };
   const server = await startServer(config, createLogger(config), unlimited);
   // Rows straight into the database: registering through the API would spend minutes hashing passwords.

@@ -17,6 +17,7 @@ import { errorHandler } from './http/middleware/errors.js';
 import { requestLog } from './http/middleware/requestLog.js';
 import { authenticate } from './http/middleware/authenticate.js';
 import { createAuthLimiter } from './http/middleware/rateLimit.js';
+import { SendLimiter } from './services/sendLimit.js';
 import { mountRoutes } from './http/route.js';
 import { apiRoutes } from './http/routes/index.js';
 import { serveMedia } from './http/media.js';
@@ -35,6 +36,8 @@ export interface JvaiApp {
   koa: Koa<AppState, AppCustom>;
   router: Router<AppState, AppCustom>;
   services: Services;
+  /** Shared with the realtime transports: one budget per user for REST and sockets. */
+  sendLimiter: SendLimiter;
 }
 
 export function createApp({ config, sequelize, bus, logger, redis }: AppOptions): JvaiApp {
@@ -46,6 +49,8 @@ export function createApp({ config, sequelize, bus, logger, redis }: AppOptions)
   koa.context.config = config;
   koa.context.logger = logger;
   koa.context.authLimiter = createAuthLimiter(config, redis);
+  const sendLimiter = new SendLimiter(config, redis);
+  koa.context.sendLimiter = sendLimiter;
   // Errors are rendered by errorHandler; koa's default handler would log them again.
   koa.silent = true;
 
@@ -67,5 +72,5 @@ export function createApp({ config, sequelize, bus, logger, redis }: AppOptions)
   koa.use(conditionalGet);
   koa.use(router.routes());
   koa.use(router.allowedMethods());
-  return { koa, router, services };
+  return { koa, router, services, sendLimiter };
 }

@@ -45,6 +45,13 @@ const schema = z.object({
   /** Attempts per window on login/register/token endpoints, per client address. */
   authRateLimit: z.coerce.number().int().positive().default(20),
   authRateWindowSeconds: z.coerce.number().int().positive().default(60),
+  /**
+   * Sends (DMs, group messages, posts, comments, calls) per second per user, sustained, over
+   * REST and every socket together; shared through Redis when configured.
+   */
+  sendRateLimit: z.coerce.number().int().min(1).max(10_000).default(5),
+  /** Extra sends per user per minute above sendRateLimit, for bursts. */
+  sendBurst: z.coerce.number().int().min(0).max(100_000).default(30),
   /** Absolute base URL for media links; derived from each request when unset. */
   publicUrl: z.string().url().optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -77,6 +84,8 @@ const ENV_KEYS: Record<string, keyof ConfigInput> = {
   MEDIA_MAX_PIXELS: 'mediaMaxPixels',
   RING_TIMEOUT: 'ringTimeoutSeconds',
   AUTH_RATE_LIMIT: 'authRateLimit',
+  SEND_RATE_LIMIT: 'sendRateLimit',
+  SEND_BURST: 'sendBurst',
   PUBLIC_URL: 'publicUrl',
   LOG_LEVEL: 'logLevel',
 };

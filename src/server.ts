@@ -77,7 +77,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const ringTimer = new RingTimer(app.services.calls, bus, logger);
   await ringTimer.start();
   const server = http.createServer(app.koa.callback());
-  const realtime = startRealtime(server, { services: app.services, bus, logger, presence, rooms }, realtimeOptions);
+  const realtime = await startRealtime(server, { services: app.services, bus, logger, presence, rooms, sendLimiter: app.sendLimiter }, realtimeOptions);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());

@@ -119,7 +119,11 @@ declare global {
   }
 }
 
-t.test('a browser calls the terminal', { skip: fs.existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install chromium; .ci/run does)` }, async (t) => {
+// In CI a missing browser is a failure, not a skip: the interop test must never silently not run.
+const noBrowser = fs.existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install chromium; .ci/run does)`;
+if (noBrowser && process.env.CI === 'true') t.fail(`${noBrowser}, and CI=true requires it`);
+
+t.test('a browser calls the terminal', { skip: noBrowser }, async (t) => {
   const server = await startTestServer(t);
   const api = new Api(server.url);
   const [alice, bob] = [await makeUser(api), await makeUser(api)];

@@ -45,3 +45,13 @@ t.test('a missing or broken config file is a problem', async (t) => {
   fs.writeFileSync(bad, '{ nope');
   t.throws(() => loadConfig({ file: bad, env: {}, flags: { dataDir: tmp() } }), /bad\.json/);
 });
+
+t.test('the per-user sending budget: defaults, environment, validation', async (t) => {
+  const defaults = loadConfig({ file: false, env: {}, flags: { dataDir: tmp() } });
+  t.match(defaults, { sendRateLimit: 5, sendBurst: 30 });
+  t.match(loadConfig({ file: false, env: { SEND_RATE_LIMIT: '2', SEND_BURST: '0' }, flags: { dataDir: tmp() } }), { sendRateLimit: 2, sendBurst: 0 });
+  const err = t.throws(() => loadConfig({ file: false, env: { SEND_RATE_LIMIT: '0', SEND_BURST: 'lots' }, flags: { dataDir: tmp() } })) as ConfigError;
+  t.equal(err.problems.length, 2);
+  t.match(err.message, /sendRateLimit/);
+  t.match(err.message, /sendBurst/);
+});

@@ -96,7 +96,8 @@ export interface EphemeralEvents {
   /** A member's first connection to a group's live room opened (present) or their last one closed. */
   'group.presence': { groupId: number; userId: number; username: string; present: boolean };
   'post.created': { postId: number; authorId: number };
-  'user.sessions_revoked': { userId: number };
+  /** Sessions of the user that ended (logout, refresh reuse: one; ban, password change, deletion: all). */
+  'user.sessions_revoked': { userId: number; sessionIds: string[] };
   /** A user's profile or flags changed: cached copies of them are stale. */
   'user.updated': { userId: number };
 }

@@ -4,6 +4,7 @@ import type { Services } from '../services/index.js';
 import type { Config } from '../config.js';
 import type { Logger } from 'pino';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { SendLimiter } from '../services/sendLimit.js';
 
 export interface AppState {
   /** The authenticated user, set by the auth middleware on protected routes. */
@@ -17,6 +18,7 @@ export interface AppCustom {
   config: Config;
   logger: Logger;
   authLimiter: RateLimiterAbstract;
+  sendLimiter: SendLimiter;
 }
 
 export type ApiContext = RouterContext<AppState, AppCustom>;

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { User } from '../models/index.js';
 import type { Services } from '../services/index.js';
 import type { EventBus } from '../events/bus.js';
+import type { SendLimiter } from '../services/sendLimit.js';
 import type { CallSignal } from '../events/types.js';
 import { groupMemberIds } from '../events/outbox.js';
 import { AppError, NotFound, ValidationError } from '../errors.js';
@@ -21,13 +22,15 @@ import type { ClientToServerEvents } from './protocol.js';
 export interface ChannelDeps {
   services: Services;
   bus: EventBus;
+  /** Sends draw on the user's budget shared with REST and their other sockets. */
+  sendLimiter: SendLimiter;
 }
 
 /** Handles one client frame; returns a frame to answer the sender with, if any. */
 export type FrameHandler = (frame: Record<string, unknown>) => Promise<Frame | void>;
 
 export interface Channel {
-  /** Rooms this connection listens to (besides the user's own room). */
+  /** Rooms this connection listens to (besides its session's room). */
   rooms: string[];
   /** Handlers by frame `type`. */
   handlers: Record<string, FrameHandler>;
@@ -73,7 +76,7 @@ async function relay(actor: User, { services, bus }: ChannelDeps, callId: number
 export const endpoints: Endpoint[] = [
   {
     path: /^\/ws\/messages\/(\d{1,9})\/?$/,
-    async open(actor, [peerId], { services }) {
+    async open(actor, [peerId], { services, sendLimiter }) {
       const peer = await services.users.get(peerId);
       return {
         rooms: [rooms.dm(actor.id, peer.id)],
@@ -81,6 +84,7 @@ export const endpoints: Endpoint[] = [
           ping,
           // Stored first; the 'dm.created' event then delivers it to both sides' sockets.
           message: handle(messageFrame, async ({ content, client_id }) => {
+            await sendLimiter.consume(actor.id);
             await services.messages.send(actor, { receiverId: peer.id, content, clientId: client_id });
           }),
         },
@@ -89,13 +93,14 @@ export const endpoints: Endpoint[] = [
   },
   {
     path: /^\/ws\/group\/(\d{1,9})\/?$/,
-    async open(actor, [groupId], { services }) {
+    async open(actor, [groupId], { services, sendLimiter }) {
       await services.groups.requireMember(actor, groupId);
       return {
         rooms: [rooms.group(groupId)],
         handlers: {
           ping,
           message: handle(messageFrame, async ({ content, client_id }) => {
+            await sendLimiter.consume(actor.id);
             await services.groupMessages.send(actor, { groupId, content, clientId: client_id });
           }),
         },
@@ -183,14 +188,16 @@ async function typingAudience(actor: User, services: Services, input: z.output<t
 
 /** The socket.io channel's requests (see protocol.ts), for one authenticated user. */
 export function channelRequests(actor: User, deps: ChannelDeps): Record<keyof ClientToServerEvents, RequestHandler> {
-  const { services, bus } = deps;
+  const { services, bus, sendLimiter } = deps;
   return {
-    'dm:send': request(dmSend, async ({ to, content, client_id }) => ({
-      message: await services.messages.send(actor, { receiverId: to, content, clientId: client_id }),
-    })),
-    'group:send': request(groupSend, async ({ group_id, content, client_id }) => ({
-      message: await services.groupMessages.send(actor, { groupId: group_id, content, clientId: client_id }),
-    })),
+    'dm:send': request(dmSend, async ({ to, content, client_id }) => {
+      await sendLimiter.consume(actor.id);
+      return { message: await services.messages.send(actor, { receiverId: to, content, clientId: client_id }) };
+    }),
+    'group:send': request(groupSend, async ({ group_id, content, client_id }) => {
+      await sendLimiter.consume(actor.id);
+      return { message: await services.groupMessages.send(actor, { groupId: group_id, content, clientId: client_id }) };
+    }),
     'dm:read': request(dmRead, async ({ message_id }) => ({ message: await services.messages.markRead(actor, message_id) })),
     typing: request(typing, async (input) => {
       const recipients = await typingAudience(actor, services, input);

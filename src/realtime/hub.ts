@@ -27,8 +27,8 @@ import {
 
 /** Room names. One per audience, so routing is a lookup and never a per-connection filter. */
 export const rooms = {
-  /** Every connection of a user, whatever the endpoint (session revocation). */
-  user: (userId: number) => `user:${userId}`,
+  /** Every connection opened with one login session's tokens (session revocation). */
+  session: (sessionId: string) => `session:${sessionId}`,
   /** /ws/group/{id}/ sockets. */
   group: (groupId: number) => `group:${groupId}`,
   /** /ws/messages/{peer}/ sockets of either side of one conversation. */
@@ -202,7 +202,14 @@ export class Hub {
     // Not to the one who came or went: they know, and their other connections are not in the room.
     on('group.presence', (e) => this.deliver(rooms.group(e.groupId), membershipFrame(e.present ? 'user-joined' : 'user-left', e), undefined, e.userId));
 
-    on('user.sessions_revoked', ({ userId }) => this.closeRoom(rooms.user(userId), CLOSE.unauthorized, 'Session revoked.'));
+    on('user.sessions_revoked', (e) => {
+      for (const sessionId of e.sessionIds) this.revoke(sessionId);
+    });
+  }
+
+  /** Closes the connections of a revoked session (idempotent). */
+  revoke(sessionId: string): void {
+    this.closeRoom(rooms.session(sessionId), CLOSE.unauthorized, 'Session revoked.');
   }
 
   /** Registers a connection in rooms; call remove() when it goes away. */

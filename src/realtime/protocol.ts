@@ -89,7 +89,7 @@ export interface ServerToClientEvents {
   'post:created': (event: PostCreatedEvent) => void;
   /** Too much was missed to replay: re-fetch over REST and resume from latest_seq. */
   resync: (event: { latest_seq: number }) => void;
-  /** Sent just before the server disconnects you (4401: session revoked). */
+  /** Sent just before the server disconnects you (4401: session revoked or access token expired; refresh, then reconnect with `since`). */
   closing: (event: { code: number; reason: string }) => void;
 }
 

@@ -10,17 +10,23 @@ import type { User } from '../models/index.js';
 import type { Services } from '../services/index.js';
 import type { EventBus } from '../events/bus.js';
 import { AppError, AuthenticationFailed } from '../errors.js';
-import { CLOSE, rooms, type Hub } from './hub.js';
+import { rooms, type Hub } from './hub.js';
 import type { PresenceTracker } from './presence.js';
 import { channelRequests, refusal, type RequestHandler } from './channels.js';
 import { channelEvent, type Outbound } from './frames.js';
 import { Throttle } from './tokenBucket.js';
 import { ResumableConnection } from './resume.js';
+import { guardSession } from './sessionGuard.js';
+import type { SendLimiter } from '../services/sendLimit.js';
 import type { WsTransportOptions } from './ws.js';
 import { SOCKET_IO_PATH, type ClientToServerEvents, type ServerToClientEvents } from './protocol.js';
 
 interface SocketData {
   user: User;
+  sessionId: string;
+  token: string;
+  /** The access token's expiry (epoch ms): the connection closes then. */
+  expiresAt: number;
   since?: number;
 }
 
@@ -33,6 +39,7 @@ export interface SocketIoTransportDeps {
   services: Services;
   bus: EventBus;
   logger: Logger;
+  sendLimiter: SendLimiter;
 }
 
 interface Client {
@@ -40,6 +47,8 @@ interface Client {
   connection: ResumableConnection;
   /** Requests are handled one at a time, so a client's messages are stored in the order sent. */
   queue: Promise<void>;
+  /** Stops watching the session's expiry. */
+  unguard: () => void;
 }
 
 /** A connect_error for the client: the API's detail as message, the HTTP status as data. */
@@ -83,7 +92,7 @@ export class SocketIoTransport {
     const token = typeof auth.token === 'string' && auth.token ? auth.token : header?.[1];
     try {
       if (!token) throw new AuthenticationFailed();
-      socket.data.user = (await this.deps.services.tokens.authenticate(token)).user;
+      Object.assign(socket.data, await this.deps.services.tokens.authenticate(token), { token });
     } catch (err) {
       if (err instanceof AppError) throw connectError(err.message, err.status);
       this.deps.logger.error({ err }, 'socket.io admission failed');
@@ -96,7 +105,7 @@ export class SocketIoTransport {
   }
 
   private attach(socket: IoSocket): void {
-    const { user, since } = socket.data;
+    const { user, sessionId, token, expiresAt, since } = socket.data;
     const client: Client = {
       socket,
       connection: new ResumableConnection({
@@ -108,23 +117,25 @@ export class SocketIoTransport {
         },
       }),
       queue: Promise.resolve(),
+      unguard: () => undefined,
     };
     this.clients.add(client);
     // Listeners first, synchronously: socket.io drops requests that arrive before them.
-    const throttle = new Throttle(this.options.burst, this.options.perSecond, this.options.maxStrikes);
-    const { services, bus } = this.deps;
-    for (const [name, handler] of Object.entries(channelRequests(user, { services, bus }))) {
+    // A flood is refused request by request, each with its acknowledgement; never by
+    // disconnecting, which would lose the acknowledgements of requests already queued.
+    const throttle = new Throttle(this.options.burst, this.options.perSecond, Infinity);
+    const { services, bus, sendLimiter } = this.deps;
+    for (const [name, handler] of Object.entries(channelRequests(user, { services, bus, sendLimiter }))) {
       socket.on(name as keyof ClientToServerEvents, (request: unknown, ack?: unknown) => {
         const reply = typeof ack === 'function' ? (ack as (result: object) => void) : () => undefined;
-        const verdict = throttle.check();
-        if (verdict === 'close') return client.connection.close(CLOSE.throttled, 'Too many messages.');
-        if (verdict === 'refuse') return reply({ ok: false, error: 'Too many messages; slow down.', status: 429 });
+        if (throttle.check() !== 'ok') return reply({ ok: false, error: 'Too many messages; slow down.', status: 429 });
         client.queue = client.queue.then(() => this.run(client, handler, request, reply));
       });
     }
     socket.on('disconnect', () => this.detach(client));
-    const roomNames = [rooms.user(user.id), rooms.inbox(user.id)];
+    const roomNames = [rooms.session(sessionId), rooms.inbox(user.id)];
     this.deps.hub.add(client.connection, roomNames);
+    client.unguard = guardSession(client.connection, { token, expiresAt }, this.deps.services.tokens, this.deps.logger);
     this.deps.presence.connected(user);
     if (since !== undefined) {
       const resync = (latest: number) => channelEvent('resync', { latest_seq: latest });
@@ -155,6 +166,7 @@ export class SocketIoTransport {
   /** Idempotent: runs on 'disconnect', and directly on shutdown so presence is written in time. */
   private detach(client: Client): void {
     if (!this.clients.delete(client)) return;
+    client.unguard();
     this.deps.hub.remove(client.connection);
     this.deps.presence.disconnected(client.socket.data.user);
   }

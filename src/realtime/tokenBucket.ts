@@ -44,6 +44,11 @@ export class Throttle {
   check(): 'ok' | 'refuse' | 'close' {
     if (this.bucket.full()) this.strikes = 0;
     if (this.bucket.take()) return 'ok';
+    return this.strike();
+  }
+
+  /** Counts an action refused for rate elsewhere (the user's shared budget). */
+  strike(): 'refuse' | 'close' {
     return ++this.strikes >= this.maxStrikes ? 'close' : 'refuse';
   }
 }

@@ -3,8 +3,9 @@
  * event. It authenticates, asks the endpoint whether the user may connect, registers the
  * socket with the hub and presence (after replaying the log from `?since=<seq>`, when given),
  * and feeds client frames to the endpoint's handlers.
- * Protection: a payload cap, a per-socket token bucket, heartbeats that drop dead peers,
- * and a bound on what a slow reader may leave buffered.
+ * Protection: a payload cap, a per-socket token bucket (sends also draw on the user's budget),
+ * heartbeats that drop dead peers, a bound on what a slow reader may leave buffered, and the
+ * session's life (revocation, token expiry: 4401).
  */
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -20,16 +21,19 @@ import { matchEndpoint, refusalFrame, type Channel, type FrameHandler } from './
 import { errorFrame, resyncFrame, type Outbound } from './frames.js';
 import { Throttle } from './tokenBucket.js';
 import { ResumableConnection } from './resume.js';
+import { guardSession } from './sessionGuard.js';
+import type { SendLimiter } from '../services/sendLimit.js';
+import { Throttled } from '../errors.js';
 
 export interface WsTransportOptions {
   /** Largest client frame; bigger ones close the socket with 1009. */
   maxPayloadBytes: number;
   /** Ping interval; a socket that has not answered the previous ping is dropped. */
   heartbeatMs: number;
-  /** Frames a client may send in a burst, and refilled per second. */
+  /** Frames a client may send in a burst, and refilled per second (per socket; sends also draw on the user's budget). */
   burst: number;
   perSecond: number;
-  /** Frames refused for rate in a row (without calming down) before the socket is closed with 4429. */
+  /** Frames refused for rate (per socket or per user) without calming down before the socket is closed with 4429. */
   maxStrikes: number;
   /** Unsent bytes a client may leave queued before it is dropped as too slow. */
   maxBufferedBytes: number;
@@ -53,6 +57,7 @@ export interface WsTransportDeps {
   services: Services;
   bus: EventBus;
   logger: Logger;
+  sendLimiter: SendLimiter;
   /** Upgrade paths another transport (socket.io) answers; every other non-/ws path gets a 404. */
   claimedElsewhere?: (pathname: string) => boolean;
 }
@@ -67,9 +72,21 @@ interface Client {
   throttle: Throttle;
   /** Frames are handled one at a time, so a client's messages are stored in the order sent. */
   queue: Promise<void>;
+  /** Stops watching the session's expiry. */
+  unguard: () => void;
 }
 
-type Admission = { user: User; channel: Channel; since?: number } | { code: number; reason: string };
+interface Admitted {
+  user: User;
+  sessionId: string;
+  token: string;
+  /** The access token's expiry (epoch ms): the socket closes then. */
+  expiresAt: number;
+  channel: Channel;
+  since?: number;
+}
+
+type Admission = Admitted | { code: number; reason: string };
 
 const BEARER_PROTOCOL = 'bearer.';
 
@@ -167,14 +184,14 @@ export class WsTransport {
     if (!match) return { code: CLOSE.notFound, reason: 'Not found.' };
     const token = tokenOf(req, url);
     if (!token) return { code: CLOSE.unauthorized, reason: 'Authentication credentials were not provided.' };
-    const { services, bus } = this.deps;
+    const { services, bus, sendLimiter } = this.deps;
     try {
-      const { user } = await services.tokens.authenticate(token);
-      const channel = await match.endpoint.open(user, match.params, { services, bus });
+      const { user, sessionId, expiresAt } = await services.tokens.authenticate(token);
+      const channel = await match.endpoint.open(user, match.params, { services, bus, sendLimiter });
       const since = url.searchParams.get('since');
-      if (since === null) return { user, channel };
+      if (since === null) return { user, sessionId, token, expiresAt, channel };
       if (!/^\d{1,15}$/.test(since)) return { code: CLOSE.badRequest, reason: 'since: A valid integer is required.' };
-      return { user, channel, since: Number(since) };
+      return { user, sessionId, token, expiresAt, channel, since: Number(since) };
     } catch (err) {
       // AuthenticationFailed → 4401, PermissionDenied → 4403, NotFound → 4404.
       if (err instanceof AppError) return { code: 4000 + err.status, reason: err.message };
@@ -182,7 +199,7 @@ export class WsTransport {
     }
   }
 
-  private attach(ws: WebSocket, { user, channel, since }: { user: User; channel: Channel; since?: number }): void {
+  private attach(ws: WebSocket, { user, sessionId, token, expiresAt, channel, since }: Admitted): void {
     const client: Client = {
       ws,
       user,
@@ -191,10 +208,12 @@ export class WsTransport {
       alive: true,
       throttle: new Throttle(this.options.burst, this.options.perSecond, this.options.maxStrikes),
       queue: Promise.resolve(),
+      unguard: () => undefined,
     };
     this.clients.add(client);
-    const roomNames = [rooms.user(user.id), ...channel.rooms];
+    const roomNames = [rooms.session(sessionId), ...channel.rooms];
     this.deps.hub.add(client.connection, roomNames);
+    client.unguard = guardSession(client.connection, { token, expiresAt }, this.deps.services.tokens, this.deps.logger);
     this.deps.presence.connected(user);
     if (since !== undefined) {
       // On the frame queue: the client's own frames are handled once it has caught up.
@@ -214,17 +233,14 @@ export class WsTransport {
   /** Idempotent: runs on 'close', and directly on shutdown so presence is written in time. */
   private detach(client: Client): void {
     if (!this.clients.delete(client)) return;
+    client.unguard();
     this.deps.hub.remove(client.connection);
     this.deps.presence.disconnected(client.user);
   }
 
   private receive(client: Client, data: RawData, isBinary: boolean): void {
     const verdict = client.throttle.check();
-    if (verdict !== 'ok') {
-      if (verdict === 'close') client.ws.close(CLOSE.throttled, 'Too many messages.');
-      else this.send(client, errorFrame('Too many messages; slow down.'));
-      return;
-    }
+    if (verdict !== 'ok') return this.refuseForRate(client, verdict, 'Too many messages; slow down.');
     if (isBinary) return this.send(client, errorFrame('Frames must be JSON text.'));
     let frame: unknown;
     try {
@@ -246,10 +262,18 @@ export class WsTransport {
       const reply = await handler(frame);
       if (reply) this.send(client, reply);
     } catch (err) {
+      // The user's sending budget (shared with REST and their other sockets) ran out.
+      if (err instanceof Throttled) return this.refuseForRate(client, client.throttle.strike(), err.message);
       const refusal = refusalFrame(err);
       if (!refusal) this.deps.logger.error({ err, userId: client.user.id }, 'websocket frame failed');
       this.send(client, refusal ?? errorFrame('Internal error.'));
     }
+  }
+
+  /** Says why a frame was refused; a client that keeps flooding is then disconnected. */
+  private refuseForRate(client: Client, verdict: 'refuse' | 'close', message: string): void {
+    this.send(client, errorFrame(message));
+    if (verdict === 'close') client.ws.close(CLOSE.throttled, 'Too many messages.');
   }
 
   private send(client: Client, frame: Outbound, seq?: number): void {

@@ -12,7 +12,7 @@ import { EventLog } from '../events/outbox.js';
 /** Builds every domain service once; REST routes, realtime handlers and `jvai admin` share them. */
 export function createServices(base: Omit<ServiceDeps, 'events'>) {
   const deps: ServiceDeps = { ...base, events: new EventLog(base.sequelize, base.bus, base.logger) };
-  const tokens = new TokenService(deps.config);
+  const tokens = new TokenService(deps.config, deps.sequelize, deps.bus);
   const users = new UserService(deps, tokens);
   const comments = new CommentService(deps.sequelize);
   const posts = new PostService(deps, comments);
@@ -21,7 +21,8 @@ export function createServices(base: Omit<ServiceDeps, 'events'>) {
   const messages = new DirectMessageService(deps);
   const calls = new CallService(deps, users);
   // Cached sessions hold the user as it was: any process's change empties them (the bus reaches every process).
-  for (const event of ['user.sessions_revoked', 'user.updated'] as const) deps.bus.subscribe(event, ({ userId }) => tokens.forgetUser(userId));
+  deps.bus.subscribe('user.sessions_revoked', (e) => tokens.forgetSessions(e.sessionIds));
+  deps.bus.subscribe('user.updated', (e) => tokens.forgetUser(e.userId));
   return { deps, tokens, users, posts, comments, groups, groupMessages, messages, calls };
 }
 

@@ -4,10 +4,12 @@
  */
 import crypto from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { Op } from 'sequelize';
+import { Op, Transaction, type Sequelize } from 'sequelize';
 import type { Config } from '../config.js';
+import type { EventBus } from '../events/bus.js';
 import { Session, User } from '../models/index.js';
 import { AuthenticationFailed } from '../errors.js';
+import { RevocationLog } from './revocations.js';
 
 const ALGORITHM = 'HS256';
 
@@ -48,8 +50,15 @@ export class TokenService {
   /** Built once: jsonwebtoken would otherwise turn the secret string into a key on every call. */
   private readonly key: crypto.KeyObject;
 
-  constructor(private readonly config: Config) {
+  readonly revocations: RevocationLog;
+
+  constructor(
+    private readonly config: Config,
+    private readonly sequelize: Sequelize,
+    private readonly bus: EventBus,
+  ) {
     this.key = crypto.createSecretKey(Buffer.from(config.jwtSecret, 'utf8'));
+    this.revocations = new RevocationLog(sequelize);
   }
 
   private sign(type: TokenType, userId: number, sid: string, jti: string): string {
@@ -99,7 +108,7 @@ export class TokenService {
       { where: { id: session.id, currentJti: claims.jti, revokedAt: null } },
     );
     if (!rotated) {
-      await this.revokeSession(session.id);
+      await this.revokeSession(session.userId, session.id);
       throw invalidToken('Token is blacklisted');
     }
     return this.pair(user.id, session.id, nextJti);
@@ -111,10 +120,13 @@ export class TokenService {
    */
   private readonly sessions = new Map<string, CachedSession>();
 
-  /** Resolves an access token to its user, refusing revoked sessions and banned users. */
-  async authenticate(accessToken: string): Promise<{ user: User; sessionId: string }> {
+  /**
+   * Resolves an access token to its user, refusing revoked sessions and banned users.
+   * `expiresAt` (ms): when the token stops being valid, so a socket can end with it.
+   */
+  async authenticate(accessToken: string): Promise<{ user: User; sessionId: string; expiresAt: number }> {
     const cached = this.sessions.get(accessToken);
-    if (cached && Date.now() < cached.expiresAt && performance.now() - cached.checkedAt < SESSION_CACHE_MS) return { user: cached.user, sessionId: cached.sessionId };
+    if (cached && Date.now() < cached.expiresAt && performance.now() - cached.checkedAt < SESSION_CACHE_MS) return { user: cached.user, sessionId: cached.sessionId, expiresAt: cached.expiresAt };
     const claims = this.verify(accessToken, 'access');
     const session = await Session.findOne({
       where: { id: claims.sid, userId: claims.user_id, revokedAt: null },
@@ -126,7 +138,13 @@ export class TokenService {
     this.sessions.delete(accessToken);
     if (this.sessions.size >= SESSION_CACHE_MAX) this.sessions.delete(this.sessions.keys().next().value as string);
     this.sessions.set(accessToken, { user, sessionId: claims.sid, expiresAt: claims.exp * 1000, checkedAt: performance.now() });
-    return { user, sessionId: claims.sid };
+    return { user, sessionId: claims.sid, expiresAt: claims.exp * 1000 };
+  }
+
+  /** Forgets cached tokens of these sessions (revoked here, or seen revoked by another process). */
+  forgetSessions(sessionIds: Iterable<string>): void {
+    const ended = new Set(sessionIds);
+    for (const [token, cached] of this.sessions) if (ended.has(cached.sessionId)) this.sessions.delete(token);
   }
 
   /** Forgets what is cached of a user's sessions: after a revocation or a change to the user. */
@@ -141,14 +159,33 @@ export class TokenService {
     return claims.sid;
   }
 
-  async revokeSession(sessionId: string): Promise<void> {
-    await Session.update({ revokedAt: new Date() }, { where: { id: sessionId, revokedAt: null } });
-    for (const [token, cached] of this.sessions) if (cached.sessionId === sessionId) this.sessions.delete(token);
+  /** Ends one session of a user; its open sockets close on every process. */
+  async revokeSession(userId: number, sessionId: string): Promise<void> {
+    await this.revoke(userId, { id: sessionId, userId, revokedAt: null });
   }
 
+  /** Ends every session of a user; their open sockets close on every process. */
   async revokeAll(userId: number): Promise<void> {
-    await Session.update({ revokedAt: new Date() }, { where: { userId, revokedAt: null } });
-    this.forgetUser(userId);
+    await this.revoke(userId, { userId, revokedAt: null });
+  }
+
+  /**
+   * Names the sessions revoked that may still have sockets (an expired session has no valid
+   * access token), so sessions opened afterwards are left alone. The revocation rows go in the
+   * same transaction as the sessions' change, so no process can miss them; the bus event after
+   * COMMIT closes sockets at once wherever the bus reaches.
+   */
+  private async revoke(userId: number, where: { userId: number; id?: string; revokedAt: null }): Promise<void> {
+    const now = new Date();
+    const sessionIds = await this.sequelize.transaction({ type: Transaction.TYPES.IMMEDIATE }, async (transaction) => {
+      const live = await Session.findAll({ attributes: ['id'], where: { ...where, expiresAt: { [Op.gt]: now } }, transaction });
+      await Session.update({ revokedAt: now }, { where, transaction });
+      const ids = live.map((s) => s.id);
+      await this.revocations.record(userId, ids, transaction);
+      return ids;
+    });
+    this.forgetSessions(sessionIds);
+    if (sessionIds.length) await this.bus.publish('user.sessions_revoked', { userId, sessionIds });
   }
 
   /** Drops sessions that can no longer be refreshed. */

@@ -208,13 +208,14 @@ export class UserService {
     user.passwordHash = await hashPassword(password);
     await user.save();
     await this.tokens.revokeAll(user.id);
-    await this.deps.bus.publish('user.sessions_revoked', { userId: user.id });
   }
 
   /** Deletes an account and, through the foreign keys, everything it wrote; then its files. */
   async delete(actor: User | null, id: number): Promise<void> {
     const user = await this.model(id);
     if (actor) this.assertOwner(actor, id);
+    // First, so no socket or token of the account keeps working while it is being deleted.
+    await this.tokens.revokeAll(id);
     const files = await this.deps.sequelize.transaction(async (transaction: Transaction) => {
       const posts = await Post.findAll({ where: { authorId: id, image: { [Op.ne]: null } }, attributes: ['image'], transaction });
       const groups = await Group.findAll({ where: { creatorId: id, image: { [Op.ne]: null } }, attributes: ['image'], transaction });
@@ -222,7 +223,6 @@ export class UserService {
       return [user.profilePicture, ...posts.map((p) => p.image), ...groups.map((g) => g.image)];
     });
     await this.deps.media.remove(...files);
-    await this.deps.bus.publish('user.sessions_revoked', { userId: id });
   }
 
   /** An administrator's reset: the same password rules as registration, then every session ends. */
@@ -242,7 +242,6 @@ export class UserService {
     await user.save();
     if (banned) {
       await this.tokens.revokeAll(user.id);
-      await this.deps.bus.publish('user.sessions_revoked', { userId: user.id });
     }
   }
 

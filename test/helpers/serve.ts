@@ -16,7 +16,7 @@ export async function freePort(): Promise<number> {
 /** Starts `jvai serve` on 127.0.0.1:port and resolves once it listens (rejects with its output if it exits). */
 export function serve(dataDir: string, port: number, env: Record<string, string> = {}): Promise<ChildProcess> {
   const child = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir], {
-    env: { ...process.env, LOG_LEVEL: 'info', AUTH_RATE_LIMIT: '1000', ...env },
+    env: { ...process.env, LOG_LEVEL: 'info', AUTH_RATE_LIMIT: '1000', SEND_RATE_LIMIT: '10000', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new Promise((resolve, reject) => {

@@ -53,6 +53,9 @@ export async function startTestServer(t: Test, overrides: ConfigInput = {}, real
       databaseUrl: db?.url,
       logLevel: 'silent',
       authRateLimit: 10_000,
+      // Tests of other things send in bursts; test/flood.test.ts sets a low budget.
+      sendRateLimit: 10_000,
+      sendBurst: 100_000,
       jwtSecret: crypto.randomBytes(32).toString('hex'),
       ...overrides,
     },

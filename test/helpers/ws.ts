@@ -75,6 +75,40 @@ export function nextFrame(socket: WebSocket, predicate: (frame: Frame) => boolea
   });
 }
 
+/**
+ * Waits for a marker frame that is sent after the moment of interest and returns (consuming)
+ * every frame that arrived before it: for "must not be delivered" checks, a frame that was
+ * going to arrive would be among them, so no fixed wait is needed.
+ */
+export function framesBefore(socket: WebSocket, marker: (frame: Frame) => boolean, timeoutMs = 3000): Promise<Frame[]> {
+  const state = stateOf(socket);
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const index = state.frames.findIndex(marker);
+      if (index === -1) return false;
+      state.waiters.delete(check);
+      clearTimeout(timer);
+      resolve(state.frames.splice(0, index + 1).slice(0, index));
+      return true;
+    };
+    const timer = setTimeout(() => {
+      state.waiters.delete(check);
+      reject(new Error(`no marker frame within ${timeoutMs} ms; buffered: ${JSON.stringify(state.frames)}`));
+    }, timeoutMs);
+    if (!check()) state.waiters.add(check);
+  });
+}
+
+/**
+ * Every frame the socket received before the answer to a `ping` sent now. A frame the server
+ * had written to this socket before reading the ping comes first (one ordered connection); with
+ * the in-process bus, events of a write are written to sockets before the write's response.
+ */
+export function framesBeforePong(socket: WebSocket, timeoutMs = 3000): Promise<Frame[]> {
+  sendJson(socket, { type: 'ping' });
+  return framesBefore(socket, (f) => f.type === 'pong', timeoutMs);
+}
+
 /** Resolves true if no matching frame arrives within ms (for "must not be delivered" checks). */
 export async function noFrame(socket: WebSocket, predicate: (frame: Frame) => boolean = () => true, ms = 300): Promise<boolean> {
   try {
@@ -90,9 +124,15 @@ export function buffered(socket: WebSocket, predicate: (frame: Frame) => boolean
   return stateOf(socket).frames.filter(predicate);
 }
 
-/** The close code the socket ends with (waits for the close). */
-export function closeCode(socket: WebSocket): Promise<number> {
-  return stateOf(socket).closed;
+/** The close code the socket ends with; rejects if it is still open after timeoutMs (a test fails, never hangs). */
+export function closeCode(socket: WebSocket, timeoutMs = 5000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`socket still open after ${timeoutMs} ms`)), timeoutMs);
+    stateOf(socket).closed.then((code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
 }
 
 /** Sends a JSON frame. */

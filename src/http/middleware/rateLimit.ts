@@ -1,4 +1,4 @@
-/** Per-address limits for the endpoints that guess passwords or create accounts. */
+/** Per-address limits for the endpoints that guess passwords or create accounts; the per-user sending budget. */
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Redis } from 'ioredis';
 import type { ApiMiddleware } from '../context.js';
@@ -24,3 +24,9 @@ export function rateLimit(bucket: string): ApiMiddleware {
     await next();
   };
 }
+
+/** Charges one send to the authenticated user's budget (shared with their sockets). */
+export const sendLimit: ApiMiddleware = async (ctx, next) => {
+  await ctx.sendLimiter.consume(ctx.state.user!.id);
+  await next();
+};

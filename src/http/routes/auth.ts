@@ -97,7 +97,7 @@ export const authRoutes = [
     async handler(ctx, { body, user }) {
       const { tokens } = ctx.services;
       const sessionId = body.refresh ? tokens.sessionOf(body.refresh, user.id) : ctx.state.sessionId!;
-      await tokens.revokeSession(sessionId);
+      await tokens.revokeSession(user.id, sessionId);
       return { message: 'Logged out successfully' };
     },
   }),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { idParam, route } from '../route.js';
+import { sendLimit } from '../middleware/rateLimit.js';
 import { pageRequest, pageSchema, sendPage } from '../pagination.js';
 import { id } from '../../validation.js';
 import { CALL_STATUSES, CALL_TYPES } from '../../models/call.js';
@@ -61,6 +62,7 @@ export const callRoutes = [
     path: '/calls',
     summary: 'Call `receiver` (id) or `receiver_username`; `call_type` audio (default) or video',
     tag: 'calls',
+    before: [sendLimit],
     status: 201,
     body: createBody,
     async handler(ctx, { body, user }) {
@@ -77,6 +79,7 @@ export const callRoutes = [
     path: '/calls/start',
     summary: 'Call `callee` (id); `call_type` audio (default) or video',
     tag: 'calls',
+    before: [sendLimit],
     status: 201,
     body: startBody,
     async handler(ctx, { body, user }) {

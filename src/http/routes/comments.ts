@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { idParam, route } from '../route.js';
+import { sendLimit } from '../middleware/rateLimit.js';
 import { pageRequest, pageSchema, sendPage } from '../pagination.js';
 import { viewerOf } from '../viewer.js';
 import { id, text } from '../../validation.js';
@@ -28,6 +29,7 @@ export const commentRoutes = [
     path: '/comments',
     summary: 'Comment on a post',
     tag: 'comments',
+    before: [sendLimit],
     body: z.object({ post: id(), content }),
     status: 201,
     async handler(ctx, { body, user }) {

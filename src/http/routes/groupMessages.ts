@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { route } from '../route.js';
+import { sendLimit } from '../middleware/rateLimit.js';
 import { pageRequest, pageSchema, sendPage } from '../pagination.js';
 import { presentGroupMessage } from '../../presenters/message.js';
 import { id, text } from '../../validation.js';
@@ -13,6 +14,7 @@ export const groupMessageRoutes = [
     path: '/group-messages',
     summary: 'Send a message to a group you belong to; optional `client_id` makes retries idempotent',
     tag: 'group-messages',
+    before: [sendLimit],
     status: 201,
     body: sendBody,
     async handler(ctx, { body, user }) {

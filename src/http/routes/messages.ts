@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { idParam, route } from '../route.js';
+import { sendLimit } from '../middleware/rateLimit.js';
 import { pageRequest, pageSchema, sendPage } from '../pagination.js';
 import { presentConversation, presentDirectMessage } from '../../presenters/message.js';
 import { viewerOf } from '../viewer.js';
@@ -24,6 +25,7 @@ export const messageRoutes = [
     path: '/messages',
     summary: 'Send a direct message to `receiver` (id) or `receiver_username`; optional `client_id` makes retries idempotent',
     tag: 'messages',
+    before: [sendLimit],
     status: 201,
     body: sendBody,
     async handler(ctx, { body, user }) {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { idParam, route } from '../route.js';
+import { sendLimit } from '../middleware/rateLimit.js';
 import { pageRequest, pageSchema, sendPage } from '../pagination.js';
 import { viewerOf } from '../viewer.js';
 import { uploadedFile } from '../middleware/uploads.js';
@@ -47,6 +48,7 @@ export const postRoutes = [
     path: '/posts',
     summary: 'Create a post: content and/or an image (multipart)',
     tag: 'posts',
+    before: [sendLimit],
     file: 'image',
     body: patchBody,
     status: 201,
