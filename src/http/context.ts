@@ -4,6 +4,7 @@ import type { Services } from '../services/index.js';
 import type { Config } from '../config.js';
 import type { Logger } from 'pino';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { LoginThrottle } from './middleware/rateLimit.js';
 
 export interface AppState {
   /** The authenticated user, set by the auth middleware on protected routes. */
@@ -17,6 +18,7 @@ export interface AppCustom {
   config: Config;
   logger: Logger;
   authLimiter: RateLimiterAbstract;
+  loginThrottle: LoginThrottle;
 }
 
 export type ApiContext = RouterContext<AppState, AppCustom>;
