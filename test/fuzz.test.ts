@@ -5,7 +5,7 @@
  * stack trace, and a 4xx changes nothing in the database.
  *
  * Bounded for the suite (JVAI_FUZZ_RUNS per operation, default 8); raise it for a longer run:
- *   JVAI_FUZZ_RUNS=200 npx tap test/fuzz.test.ts
+ *   npm run fuzz                       (300 per operation; JVAI_FUZZ_RUNS=N to change)
  */
 import zlib from 'node:zlib';
 import t from 'tap';

@@ -6,27 +6,14 @@
 import net from 'node:net';
 import zlib from 'node:zlib';
 import crypto from 'node:crypto';
-import { Writable } from 'node:stream';
 import t from 'tap';
-import { pino } from 'pino';
 import { Session } from '../src/models/index.js';
 import { startTestServer } from './helpers/server.js';
 import { Api, makeUser } from './helpers/api.js';
 import { connectWs, nextFrame, sendJson, wsUrl } from './helpers/ws.js';
+import { capturingLogger } from './helpers/logs.js';
 
 const NUL = 'Null characters are not allowed.';
-
-/** A logger whose JSON lines land in `lines`. */
-function capturingLogger() {
-  const lines: Record<string, any>[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines };
-}
 
 t.test('unknown paths are real 404s, known paths with the wrong method 405s; the log records what was sent', async (t) => {
   const { logger, lines } = capturingLogger();

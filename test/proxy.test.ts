@@ -7,6 +7,7 @@ import t from 'tap';
 import { startTestServer } from './helpers/server.js';
 import { Api, makeUser } from './helpers/api.js';
 import { REDIS_URL, redisAvailable } from './helpers/redis.js';
+import { capturingLogger } from './helpers/logs.js';
 
 const guess = (api: Api, forwardedFor: string, body = { username: 'victim', password: 'guess-123456' }) =>
   api.request('POST', '/api/token/', JSON.stringify(body), { 'Content-Type': 'application/json', 'X-Forwarded-For': forwardedFor });
@@ -33,12 +34,14 @@ t.test('by default forwarded headers are ignored: address, host and protocol', a
 });
 
 t.test('a trusted proxy: its X-Forwarded-* are used; a client behind it cannot prepend its own', async (t) => {
-  const server = await startTestServer(t, { authRateLimit: 3, trustProxy: 1 });
+  const { logger, lines } = capturingLogger();
+  const server = await startTestServer(t, { authRateLimit: 3, trustProxy: 1 }, {}, logger);
   const api = new Api(server.url);
   // An appending proxy: whatever the client sent, then the address the proxy saw.
   const statuses = [];
   for (let i = 0; i < 4; i++) statuses.push((await guess(api, `10.9.9.${i}, 192.0.2.1`)).status);
   t.same(statuses, [401, 401, 401, 429], 'the address the proxy saw is the one counted');
+  t.same(lines.filter((l) => l.msg === 'request').map((l) => l.ip), Array(4).fill('192.0.2.1'), 'and the one logged');
   t.equal((await guess(api, '192.0.2.2')).status, 401, 'another real client has its own budget');
 
   const user = await makeUser(api, {});
