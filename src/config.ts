@@ -24,6 +24,8 @@ function readTrustProxy(value: unknown): unknown {
   return v.split(',').map((a) => a.trim()).filter(Boolean);
 }
 
+const TRUST_PROXY_FORMS = 'must be false, a hop count (1-32), or proxy addresses/CIDRs (or loopback, linklocal, uniquelocal)';
+
 const proxyList = z
   .array(z.string().min(1))
   .min(1)
@@ -36,7 +38,7 @@ const proxyList = z
         return false;
       }
     },
-    { message: 'must be false, a hop count, or addresses/CIDRs (or loopback, linklocal, uniquelocal)' },
+    { message: TRUST_PROXY_FORMS },
   );
 
 /** Browser origins allowed to call the API cross-origin: "https://a.example, https://b.example". */
@@ -96,7 +98,9 @@ const schema = z.object({
    * Which reverse proxies' X-Forwarded-For/-Host/-Proto to believe: false (none: the default,
    * since anyone can send them), a hop count, or a list of proxy addresses/CIDRs.
    */
-  trustProxy: z.preprocess(readTrustProxy, z.union([z.literal(false), z.number().int().min(1).max(32), proxyList])).default(false),
+  trustProxy: z
+    .preprocess(readTrustProxy, z.union([z.literal(false), z.number().int().min(1).max(32), proxyList], { error: TRUST_PROXY_FORMS }))
+    .default(false),
   /** Origins whose browser pages may call the API (CORS); none by default. */
   corsOrigins: z.preprocess(readList, z.array(origin)).default([]),
   /** Time a client has to send a whole request (headers and body), and its headers alone. */
