@@ -8,6 +8,7 @@ import { startTestServer } from './helpers/server.js';
 import { Api, makeUser } from './helpers/api.js';
 import { REDIS_URL, redisAvailable } from './helpers/redis.js';
 import { capturingLogger } from './helpers/logs.js';
+import { form, pngBytes } from './helpers/images.js';
 
 const guess = (api: Api, forwardedFor: string, body = { username: 'victim', password: 'guess-123456' }) =>
   api.request('POST', '/api/token/', JSON.stringify(body), { 'Content-Type': 'application/json', 'X-Forwarded-For': forwardedFor });
@@ -16,6 +17,13 @@ const guess = (api: Api, forwardedFor: string, body = { username: 'victim', pass
 async function nextLink(api: Api, headers: Record<string, string>): Promise<string> {
   const res = await api.request('GET', '/api/users/?limit=1', undefined, headers);
   return /<([^>]+)>; rel="next"/.exec(res.headers.get('link') ?? '')?.[1] ?? '';
+}
+
+/** The absolute `image` URL of a new post with a picture, as the API builds it for this request. */
+async function imageUrl(api: Api, headers: Record<string, string>): Promise<string> {
+  const body = form({ content: 'pic' }, { field: 'image', bytes: await pngBytes(), name: 'p.png', type: 'image/png' });
+  const res = await api.request('POST', '/api/posts/', body, headers);
+  return res.body.image;
 }
 
 const spoofed = { 'X-Forwarded-Host': 'evil.example', 'X-Forwarded-Proto': 'https', 'X-Forwarded-For': '203.0.113.9' };
@@ -31,6 +39,7 @@ t.test('by default forwarded headers are ignored: address, host and protocol', a
   const user = await makeUser(new Api(other.url));
   await makeUser(new Api(other.url));
   t.match(await nextLink(user.api, spoofed), new RegExp(`^${other.url}/api/users/\\?limit=1&before=\\d+$`), 'absolute URLs keep the real host and protocol');
+  t.match(await imageUrl(user.api, spoofed), new RegExp(`^${other.url}/media/`), 'media URLs too');
 });
 
 t.test('a trusted proxy: its X-Forwarded-* are used; a client behind it cannot prepend its own', async (t) => {
@@ -47,6 +56,7 @@ t.test('a trusted proxy: its X-Forwarded-* are used; a client behind it cannot p
   const user = await makeUser(api, {});
   await makeUser(api);
   t.match(await nextLink(user.api, spoofed), /^https:\/\/evil\.example\/api\/users\/\?limit=1&before=\d+$/, 'host and protocol come from the proxy');
+  t.match(await imageUrl(user.api, spoofed), /^https:\/\/evil\.example\/media\//, 'in media URLs too');
 });
 
 t.test('a proxy list: only connections from those addresses have their headers believed', async (t) => {
