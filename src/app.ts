@@ -4,7 +4,6 @@
  */
 import Koa from 'koa';
 import { Router } from '@koa/router';
-import { koaBody } from 'koa-body';
 import type { Sequelize } from 'sequelize';
 import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
@@ -16,13 +15,16 @@ import type { AppCustom, AppState } from './http/context.js';
 import { errorHandler } from './http/middleware/errors.js';
 import { requestLog } from './http/middleware/requestLog.js';
 import { authenticate } from './http/middleware/authenticate.js';
-import { createAuthLimiter } from './http/middleware/rateLimit.js';
+import { LoginThrottle, createAuthLimiter } from './http/middleware/rateLimit.js';
 import { SendLimiter } from './services/sendLimit.js';
+import { forwarded } from './http/middleware/forwarded.js';
+import { corsFor, securityHeaders } from './http/middleware/security.js';
 import { mountRoutes } from './http/route.js';
 import { apiRoutes } from './http/routes/index.js';
 import { serveMedia } from './http/media.js';
 import { removeUploadsAfterwards } from './http/middleware/uploads.js';
 import { conditionalGet } from './http/middleware/conditionalGet.js';
+import { parseBody } from './http/middleware/body.js';
 
 export interface AppOptions {
   config: Config;
@@ -44,31 +46,31 @@ export function createApp({ config, sequelize, bus, logger, redis }: AppOptions)
   const media = new MediaStore(config.dataDir, config.mediaMaxBytes, config.mediaMaxPixels);
   const services = createServices({ config, sequelize, bus, media, logger });
   const koa = new Koa<AppState, AppCustom>();
-  koa.proxy = true;
+  // Forwarded headers are honoured per config.trustProxy (forwarded()), never blindly.
+  koa.proxy = false;
   koa.context.services = services;
   koa.context.config = config;
   koa.context.logger = logger;
   koa.context.authLimiter = createAuthLimiter(config, redis);
   const sendLimiter = new SendLimiter(config, redis);
   koa.context.sendLimiter = sendLimiter;
+  koa.context.loginThrottle = new LoginThrottle(config, redis);
   // Errors are rendered by errorHandler; koa's default handler would log them again.
   koa.silent = true;
 
   const router = new Router<AppState, AppCustom>({ prefix: '/api', exclusive: 'specificity' });
   mountRoutes(router, apiRoutes, authenticate);
 
-  koa.use(errorHandler(logger));
+  koa.use(forwarded(config.trustProxy));
+  // Outside the error handler, so it logs the status actually sent.
   koa.use(requestLog(logger));
+  koa.use(errorHandler(logger));
+  koa.use(securityHeaders(config));
+  const cors = corsFor(config);
+  if (cors) koa.use(cors);
   koa.use(serveMedia(media));
   koa.use(removeUploadsAfterwards);
-  koa.use(
-    koaBody({
-      multipart: true,
-      jsonLimit: '1mb',
-      formLimit: '1mb',
-      formidable: { maxFileSize: config.mediaMaxBytes, maxFiles: 4, maxFieldsSize: 1024 * 1024, keepExtensions: false },
-    }),
-  );
+  koa.use(parseBody(config));
   koa.use(conditionalGet);
   koa.use(router.routes());
   koa.use(router.allowedMethods());

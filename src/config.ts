@@ -6,12 +6,58 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { z } from 'zod';
+import proxyAddr from 'proxy-addr';
 
 const iceServer = z.object({
   urls: z.union([z.string(), z.array(z.string())]),
   username: z.string().optional(),
   credential: z.string().optional(),
 });
+
+/** "false" / "0" / "" → off; "2" → two hops; "loopback, 10.0.0.0/8" → those addresses. */
+function readTrustProxy(value: unknown): unknown {
+  if (typeof value === 'number') return value === 0 ? false : value;
+  if (typeof value !== 'string') return value;
+  const v = value.trim();
+  if (v === '' || v === 'false' || v === 'off') return false;
+  if (/^\d+$/.test(v)) return Number(v) === 0 ? false : Number(v);
+  return v.split(',').map((a) => a.trim()).filter(Boolean);
+}
+
+const TRUST_PROXY_FORMS = 'must be false, a hop count (1-32), or proxy addresses/CIDRs (or loopback, linklocal, uniquelocal)';
+
+const proxyList = z
+  .array(z.string().min(1))
+  .min(1)
+  .refine(
+    (list) => {
+      try {
+        proxyAddr.compile(list);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: TRUST_PROXY_FORMS },
+  );
+
+/** Browser origins allowed to call the API cross-origin: "https://a.example, https://b.example". */
+function readList(value: unknown): unknown {
+  return typeof value === 'string' ? value.split(',').map((o) => o.trim()).filter(Boolean) : value;
+}
+
+const origin = z.string().refine(
+  (o) => {
+    try {
+      return new URL(o).origin === o;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be an origin such as https://app.example (scheme, host, optional port; no path)' },
+);
+
+const seconds = (fallback: number) => z.coerce.number().positive().max(24 * 60 * 60).default(fallback);
 
 const schema = z.object({
   /** Interface to bind. */
@@ -52,12 +98,31 @@ const schema = z.object({
   sendRateLimit: z.coerce.number().int().min(1).max(10_000).default(5),
   /** Extra sends per user per minute above sendRateLimit, for bursts. */
   sendBurst: z.coerce.number().int().min(0).max(100_000).default(30),
+  /** Failed logins per account per window (any address): more → 429 until the window passes. */
+  loginFailureLimit: z.coerce.number().int().positive().default(10),
+  loginFailureWindowSeconds: z.coerce.number().int().positive().default(15 * 60),
+  /**
+   * Which reverse proxies' X-Forwarded-For/-Host/-Proto to believe: false (none: the default,
+   * since anyone can send them), a hop count, or a list of proxy addresses/CIDRs.
+   */
+  trustProxy: z
+    .preprocess(readTrustProxy, z.union([z.literal(false), z.number().int().min(1).max(32), proxyList], { error: TRUST_PROXY_FORMS }))
+    .default(false),
+  /** Origins whose browser pages may call the API (CORS); none by default. */
+  corsOrigins: z.preprocess(readList, z.array(origin)).default([]),
+  /** Time a client has to send a whole request (headers and body), and its headers alone. */
+  requestTimeoutSeconds: seconds(120),
+  headersTimeoutSeconds: seconds(20),
+  /** After SIGTERM/SIGINT the process exits within this, whatever hangs. */
+  shutdownTimeoutSeconds: seconds(15),
+  /** How often expired and revoked sessions are deleted. */
+  sessionPruneIntervalSeconds: seconds(60 * 60),
   /** Absolute base URL for media links; derived from each request when unset. */
   publicUrl: z.string().url().optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** STUN/TURN servers handed to call clients. */
   iceServers: z.array(iceServer).default([{ urls: 'stun:stun.l.google.com:19302' }]),
-});
+}).refine((c) => c.headersTimeoutSeconds <= c.requestTimeoutSeconds, { path: ['headersTimeoutSeconds'], message: 'must not exceed requestTimeoutSeconds' });
 
 export type Config = z.infer<typeof schema> & { jwtSecret: string };
 export type ConfigInput = z.input<typeof schema>;
@@ -86,6 +151,12 @@ const ENV_KEYS: Record<string, keyof ConfigInput> = {
   AUTH_RATE_LIMIT: 'authRateLimit',
   SEND_RATE_LIMIT: 'sendRateLimit',
   SEND_BURST: 'sendBurst',
+  LOGIN_FAILURE_LIMIT: 'loginFailureLimit',
+  TRUST_PROXY: 'trustProxy',
+  CORS_ORIGINS: 'corsOrigins',
+  REQUEST_TIMEOUT: 'requestTimeoutSeconds',
+  HEADERS_TIMEOUT: 'headersTimeoutSeconds',
+  SHUTDOWN_TIMEOUT: 'shutdownTimeoutSeconds',
   PUBLIC_URL: 'publicUrl',
   LOG_LEVEL: 'logLevel',
 };

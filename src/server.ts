@@ -18,6 +18,7 @@ import { PresenceTracker, RedisHoldRegistry } from './realtime/presence.js';
 import { RedisRoomFlags, RoomPresence } from './realtime/roomPresence.js';
 import type { WsTransportOptions } from './realtime/ws.js';
 import { RingTimer } from './services/ringTimer.js';
+import { every } from './periodic.js';
 
 export interface RunningServer {
   http: http.Server;
@@ -76,7 +77,22 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   await rooms.start();
   const ringTimer = new RingTimer(app.services.calls, bus, logger);
   await ringTimer.start();
-  const server = http.createServer(app.koa.callback());
+  const sessionPruner = every(
+    config.sessionPruneIntervalSeconds * 1000,
+    () => app.services.tokens.prune(),
+    (err) => logger.error({ err }, 'session pruning failed'),
+  );
+  const headersTimeout = config.headersTimeoutSeconds * 1000;
+  const server = http.createServer(
+    {
+      // A client that trickles its headers or body (or sends less than its Content-Length) gets a 408 and the connection closes.
+      requestTimeout: config.requestTimeoutSeconds * 1000,
+      headersTimeout,
+      // Node checks those timeouts only this often (30 s by default).
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, headersTimeout / 4)),
+    },
+    app.koa.callback(),
+  );
   const realtime = await startRealtime(server, { services: app.services, bus, logger, presence, rooms, sendLimiter: app.sendLimiter }, realtimeOptions);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -96,6 +112,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       await closed;
       clearTimeout(force);
       await ringTimer.stop();
+      await sessionPruner.stop();
       await bus.close();
       await sequelize.close();
     })());

@@ -42,9 +42,33 @@ export function zodToFieldErrors(error: z.ZodError): FieldErrors {
   return fields;
 }
 
-/** Parses input or throws a 400 ValidationError. */
+const NUL_REFUSED = 'Null characters are not allowed.';
+
+function holdsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\0');
+  if (Array.isArray(value)) return value.some(holdsNul);
+  if (value && Object.getPrototypeOf(value) === Object.prototype) return Object.values(value).some(holdsNul);
+  return false;
+}
+
+/**
+ * The fields of parsed input whose text holds a NUL, as DRF refuses them: databases cannot
+ * store it faithfully (PostgreSQL text refuses it, SQLite cuts the string there).
+ */
+function nulFields(data: unknown): FieldErrors {
+  const fields: FieldErrors = {};
+  if (data && typeof data === 'object' && !Array.isArray(data)) {
+    for (const [key, value] of Object.entries(data)) if (holdsNul(value)) fields[key] = [NUL_REFUSED];
+  } else if (holdsNul(data)) fields.non_field_errors = [NUL_REFUSED];
+  return fields;
+}
+
+/** Parses input (a body, a query string, a socket frame) or throws a 400 ValidationError. */
 export function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const result = schema.safeParse(input ?? {});
   if (!result.success) throw new ValidationError(zodToFieldErrors(result.error));
+  // Checked on the output: only the fields the schema reads, after its transforms.
+  const refused = nulFields(result.data);
+  if (Object.keys(refused).length) throw new ValidationError(refused);
   return result.data;
 }

@@ -3,6 +3,7 @@
  * same data dir / database as a real server, whose API must see every change.
  */
 import fs from 'node:fs';
+import crypto from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
@@ -12,6 +13,8 @@ import { startServer } from '../src/server.js';
 import { createLogger } from '../src/logger.js';
 import { Api } from './helpers/api.js';
 import { PG_URL, createPgDatabase } from './helpers/server.js';
+import { Op, QueryTypes } from 'sequelize';
+import { Session } from '../src/models/index.js';
 import { runJvai, type CliRun } from './helpers/serve.js';
 import { sqlOf } from '../src/db/connection.js';
 import { num } from '../src/db/sql.js';
@@ -207,5 +210,29 @@ t.test('jvai admin', async (t) => {
     const size = fs.statSync(file).size;
     await fails(t, ['backup', file], /already exists; refusing to overwrite/);
     t.equal(fs.statSync(file).size, size, 'the existing file is untouched');
+  });
+
+  t.test('prune deletes dead sessions and old event-log rows, nothing live', async (t) => {
+    const alice = (await login('alice', 'Looking-Glass-7')).body;
+    const root = (await login('root', 'Adm1n-Passw0rd')).body;
+    t.equal((await api.as(alice.access).post('/api/messages/', { receiver: root.user.id, content: 'before the prune' })).status, 201);
+    const { sequelize } = server;
+    // Revoked long enough ago that none of their access tokens can still be valid, and one past its refresh expiry.
+    const [revoked] = await Session.update({ revokedAt: new Date(Date.now() - 2 * 3600_000) }, { where: { revokedAt: { [Op.ne]: null } } });
+    t.ok(revoked > 0, 'ban, reset and delete left revoked sessions');
+    await Session.create({ id: crypto.randomUUID(), userId: root.user.id, currentJti: crypto.randomUUID(), expiresAt: new Date(Date.now() - 1000) });
+    const countEvents = async () => Number((await sequelize.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM user_events', { type: QueryTypes.SELECT }))[0].n);
+    const events = await countEvents();
+    t.ok(events >= 2, 'the DM is in both users\' logs');
+    await sequelize.query('UPDATE user_events SET created_at = :old', { replacements: { old: new Date(Date.now() - 40 * 24 * 3600_000) } });
+    const live = await Session.count();
+
+    const pruned = await ok(t, ['prune']);
+    t.match(pruned.stdout, `Pruned ${revoked + 1} sessions and ${events} event-log rows.`);
+    t.equal(await Session.count(), live - revoked - 1);
+    t.equal(await countEvents(), 0);
+    t.equal((await api.as(alice.access).get('/api/users/me/')).status, 200, 'live sessions stay');
+    t.equal((await api.post('/api/token/refresh/', { refresh: root.refresh })).status, 200);
+    t.match((await ok(t, ['prune'])).stdout, 'Pruned 0 sessions and 0 event-log rows.');
   });
 });

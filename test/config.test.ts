@@ -55,3 +55,24 @@ t.test('the per-user sending budget: defaults, environment, validation', async (
   t.match(err.message, /sendRateLimit/);
   t.match(err.message, /sendBurst/);
 });
+
+t.test('trustProxy, corsOrigins and the timeouts: parsed from the environment, checked', async (t) => {
+  const load = (env: Record<string, string>) => loadConfig({ file: false, env, flags: { dataDir: tmp() } });
+  const defaults = load({});
+  t.equal(defaults.trustProxy, false, 'no proxy is trusted by default');
+  t.same(defaults.corsOrigins, [], 'no CORS by default');
+  t.match(defaults, { requestTimeoutSeconds: 120, headersTimeoutSeconds: 20, shutdownTimeoutSeconds: 15, loginFailureLimit: 10, loginFailureWindowSeconds: 900 });
+  t.equal(load({ TRUST_PROXY: 'false' }).trustProxy, false);
+  t.equal(load({ TRUST_PROXY: '0' }).trustProxy, false);
+  t.equal(load({ TRUST_PROXY: '2' }).trustProxy, 2);
+  t.same(load({ TRUST_PROXY: 'loopback, 10.0.0.0/8 ,::1' }).trustProxy, ['loopback', '10.0.0.0/8', '::1']);
+  t.same(load({ CORS_ORIGINS: 'https://app.example, http://localhost:5173' }).corsOrigins, ['https://app.example', 'http://localhost:5173']);
+  const err = t.throws(() =>
+    load({ TRUST_PROXY: 'my-proxy.example', CORS_ORIGINS: 'https://app.example/path', REQUEST_TIMEOUT: '5', HEADERS_TIMEOUT: '10', SHUTDOWN_TIMEOUT: '-1' }),
+  ) as ConfigError;
+  t.equal(err.problems.length, 4, err.message);
+  t.match(err.message, /trustProxy/);
+  t.match(err.message, /corsOrigins/);
+  t.match(err.message, /headersTimeoutSeconds: must not exceed requestTimeoutSeconds/);
+  t.match(err.message, /shutdownTimeoutSeconds/);
+});

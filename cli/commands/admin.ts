@@ -271,7 +271,7 @@ function registerUsers(admin: Command): void {
 export function registerAdmin(program: Command): void {
   const admin = program
     .command('admin')
-    .description('administer the server: migrations, users, demo data, recounts, backups, stats')
+    .description('administer the server: migrations, users, demo data, recounts, backups, stats, pruning')
     .option('--data-dir <dir>', 'data directory: SQLite file, media, secret (default ./data, or $JVAI_DATA_DIR)')
     .option('--config <file>', 'JSON config file (default config/<NODE_ENV>.json when present)');
 
@@ -370,6 +370,23 @@ export function registerAdmin(program: Command): void {
           await sequelize.close();
         }
         console.log(`Backed up to ${target} (${fs.statSync(target).size} bytes).`);
+      }),
+    );
+
+  admin
+    .command('prune')
+    .description('delete expired and revoked sessions, and event-log rows past their retention')
+    .action(
+      guarded(async (_opts: object, cmd: Command) => {
+        await withServices(cmd, async ({ services, sequelize }) => {
+          const { QueryTypes } = await import('sequelize');
+          const countEvents = async () => Number((await sequelize.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM user_events', { type: QueryTypes.SELECT }))[0].n);
+          const sessions = await services.tokens.prune();
+          const before = await countEvents();
+          await services.deps.events.prune();
+          const events = before - (await countEvents());
+          console.log(`Pruned ${sessions} session${sessions === 1 ? '' : 's'} and ${events} event-log row${events === 1 ? '' : 's'}.`);
+        });
       }),
     );
 

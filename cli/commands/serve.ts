@@ -25,6 +25,12 @@ export function registerServe(program: Command): void {
       server.logger.info({ url: server.url, database: server.sequelize.getDialect(), dataDir: config.dataDir }, 'jvai listening');
       const stop = (signal: string) => {
         server.logger.info({ signal }, 'shutting down');
+        // Whatever hangs (a database that stopped answering, a stuck socket), the process ends.
+        const deadline = config.shutdownTimeoutSeconds;
+        setTimeout(() => {
+          server.logger.fatal({ signal, deadlineSeconds: deadline }, 'shutdown did not finish in time; exiting');
+          process.exit(1);
+        }, deadline * 1000).unref();
         server.close().then(
           () => process.exit(0),
           (err) => {

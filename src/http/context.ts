@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import type { Logger } from 'pino';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { SendLimiter } from '../services/sendLimit.js';
+import type { LoginThrottle } from './middleware/rateLimit.js';
 
 export interface AppState {
   /** The authenticated user, set by the auth middleware on protected routes. */
@@ -19,6 +20,7 @@ export interface AppCustom {
   logger: Logger;
   authLimiter: RateLimiterAbstract;
   sendLimiter: SendLimiter;
+  loginThrottle: LoginThrottle;
 }
 
 export type ApiContext = RouterContext<AppState, AppCustom>;

@@ -188,8 +188,14 @@ export class TokenService {
     if (sessionIds.length) await this.bus.publish('user.sessions_revoked', { userId, sessionIds });
   }
 
-  /** Drops sessions that can no longer be refreshed. */
+  /**
+   * Deletes sessions that can no longer be refreshed: expired, or revoked long enough ago that
+   * every access token of theirs has expired too (so whatever watches revocations has seen it).
+   * Returns how many went.
+   */
   async prune(): Promise<number> {
-    return Session.destroy({ where: { expiresAt: { [Op.lt]: new Date() } } });
+    const now = Date.now();
+    const revokedBefore = new Date(now - this.config.accessTokenTtlSeconds * 1000);
+    return Session.destroy({ where: { [Op.or]: [{ expiresAt: { [Op.lt]: new Date(now) } }, { revokedAt: { [Op.lt]: revokedBefore } }] } });
   }
 }

@@ -11,6 +11,7 @@ import type { Test } from 'tap';
 import { loadConfig, type ConfigInput } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { createLogger } from '../../src/logger.js';
+import type { Logger } from 'pino';
 import type { WsTransportOptions } from '../../src/realtime/ws.js';
 
 export const PG_URL = process.env.JVAI_TEST_DATABASE_URL;
@@ -39,8 +40,11 @@ export interface TestServer extends RunningServer {
   dataDir: string;
 }
 
-/** `realtime` tunes the WebSocket transport's limits (heartbeat interval, buffers) for tests of them. */
-export async function startTestServer(t: Test, overrides: ConfigInput = {}, realtime: Partial<WsTransportOptions> = {}): Promise<TestServer> {
+/**
+ * `realtime` tunes the WebSocket transport's limits (heartbeat interval, buffers) for tests of
+ * them; `logger` receives the server's logs (silent by default).
+ */
+export async function startTestServer(t: Test, overrides: ConfigInput = {}, realtime: Partial<WsTransportOptions> = {}, logger?: Logger): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-test-'));
   const db = PG_URL ? await createPgDatabase(PG_URL) : null;
   const config = loadConfig({
@@ -60,7 +64,7 @@ export async function startTestServer(t: Test, overrides: ConfigInput = {}, real
       ...overrides,
     },
   });
-  const server = await startServer(config, createLogger(config), realtime);
+  const server = await startServer(config, logger ?? createLogger(config), realtime);
   t.teardown(async () => {
     await server.close();
     await db?.drop();

@@ -37,7 +37,11 @@ export function errorHandler(logger: Logger): Middleware {
     try {
       await next();
       if (ctx.body === undefined || ctx.body === null) {
-        if (ctx.status === 404) ctx.body = new NotFound().body();
+        // Setting a body alone would turn koa's default 404 into a 200.
+        if (ctx.status === 404) {
+          ctx.status = 404;
+          ctx.body = new NotFound().body();
+        }
         // router.allowedMethods() sets 405 and Allow, but no body.
         else if (ctx.status === 405) ctx.body = new MethodNotAllowed(ctx.method).body();
       }

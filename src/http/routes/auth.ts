@@ -56,7 +56,7 @@ export const authRoutes = [
     before: [rateLimit('login')],
     async handler(ctx, { body }) {
       const { users, tokens } = ctx.services;
-      const user = await users.checkCredentials(body.username, body.password);
+      const user = await ctx.loginThrottle.attempt(body.username, () => users.checkCredentials(body.username, body.password));
       if (!user || user.isBanned) throw ValidationError.nonField('Unable to log in with provided credentials.');
       const full = await users.get(user.id, user.id);
       return { user: presentUser(full, { ...viewerOf(ctx), userId: user.id }), ...(await tokens.issue(user)) };
@@ -71,7 +71,8 @@ export const authRoutes = [
     body: credentials,
     before: [rateLimit('login')],
     async handler(ctx, { body }) {
-      const user = await ctx.services.users.checkCredentials(body.username, body.password);
+      const { users } = ctx.services;
+      const user = await ctx.loginThrottle.attempt(body.username, () => users.checkCredentials(body.username, body.password));
       if (!user || user.isBanned) throw new AuthenticationFailed('No active account found with the given credentials', 'no_active_account');
       return ctx.services.tokens.issue(user);
     },

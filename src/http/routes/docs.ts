@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { route, type Route } from '../route.js';
 import { buildOpenApi } from '../openapi.js';
 import { VERSION } from '../../version.js';
@@ -25,16 +26,26 @@ export const docsRoutes: Route[] = [
     public: true,
     async handler(ctx) {
       ctx.type = 'html';
+      ctx.set('Content-Security-Policy', DOCS_POLICY);
       return DOCS_PAGE;
     },
   }),
 ];
 
-const DOCS_PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>jvai API</title>
-<style>body{font:14px system-ui;margin:2em;max-width:60em}code{background:#eee;padding:0 .3em}h2{margin-top:1.5em}</style></head>
-<body><h1>jvai API</h1><p>Machine-readable: <a href="/api/schema/">/api/schema/</a> (OpenAPI 3.1).</p><div id="ops">Loading…</div>
-<script>fetch('/api/schema/').then(r=>r.json()).then(d=>{const el=document.getElementById('ops');el.textContent='';
+const DOCS_STYLE = `body{font:14px system-ui;margin:2em;max-width:60em}code{background:#eee;padding:0 .3em}h2{margin-top:1.5em}`;
+
+const DOCS_SCRIPT = `fetch('/api/schema/').then(r=>r.json()).then(d=>{const el=document.getElementById('ops');el.textContent='';
 const byTag={};for(const[p,ops]of Object.entries(d.paths))for(const[m,o]of Object.entries(ops))(byTag[o.tags[0]]??=[]).push([m,p,o]);
 for(const[t,list]of Object.entries(byTag)){const h=document.createElement('h2');h.textContent=t;el.append(h);
-for(const[m,p,o]of list){const d=document.createElement('div');const c=document.createElement('code');c.textContent=m.toUpperCase()+' '+p;d.append(c,' '+o.summary);el.append(d);}}});</script>
+for(const[m,p,o]of list){const d=document.createElement('div');const c=document.createElement('code');c.textContent=m.toUpperCase()+' '+p;d.append(c,' '+o.summary);el.append(d);}}});`;
+
+const DOCS_PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>jvai API</title>
+<style>${DOCS_STYLE}</style></head>
+<body><h1>jvai API</h1><p>Machine-readable: <a href="/api/schema/">/api/schema/</a> (OpenAPI 3.1).</p><div id="ops">Loading…</div>
+<script>${DOCS_SCRIPT}</script>
 </body></html>`;
+
+const sha256 = (text: string) => `'sha256-${crypto.createHash('sha256').update(text).digest('base64')}'`;
+
+/** The page may run exactly its own inline script and style, and fetch the schema from here. */
+const DOCS_POLICY = `default-src 'none'; script-src ${sha256(DOCS_SCRIPT)}; style-src ${sha256(DOCS_STYLE)}; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
