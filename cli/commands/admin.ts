@@ -6,6 +6,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../../src/config.js';
 import { ValidationError } from '../../src/errors.js';
+import { say } from '../conventions.js';
 import type { AdminContext } from '../../src/admin/context.js';
 import type { User } from '../../src/models/index.js';
 
@@ -37,7 +38,7 @@ function guarded<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...ar
     try {
       await fn(...args);
     } catch (err) {
-      console.error(err instanceof ConfigError ? err.message : `error: ${describe(err)}`);
+      say(err instanceof ConfigError ? err.message : describe(err));
       process.exitCode = 1;
     }
   };
@@ -144,17 +145,20 @@ function registerUsers(admin: Command): void {
     .description('list accounts, newest first')
     .option('--json', 'print JSON')
     .option('--search <text>', 'match username, first or last name')
+    .option('--limit <n>', 'show at most this many', count)
+    .option('--offset <n>', 'skip this many first', count, 0)
     .action(
-      guarded(async (opts: { json?: boolean; search?: string }, cmd: Command) => {
+      guarded(async (opts: { json?: boolean; search?: string; limit?: number; offset: number }, cmd: Command) => {
         await withServices(cmd, async ({ services }) => {
+          const wanted = opts.limit === undefined ? Infinity : opts.offset + opts.limit;
           const found: User[] = [];
           let before: number | undefined;
           do {
             const page = await services.users.list(null, { limit: 200, before }, opts.search);
             found.push(...page.items);
             before = page.nextBefore ?? undefined;
-          } while (before);
-          const rows = found.map(adminView);
+          } while (before && found.length < wanted);
+          const rows = found.slice(opts.offset, wanted).map(adminView);
           if (opts.json) return void console.log(JSON.stringify(rows, null, 2));
           const flags = (u: (typeof rows)[number]) => [u.is_admin && 'admin', u.is_banned && 'banned', u.is_online && 'online'].filter(Boolean).join(',') || '-';
           printTable(
@@ -252,17 +256,24 @@ function registerUsers(admin: Command): void {
       }),
     );
 
-  users
-    .command('promote <username>')
-    .description('make an account an administrator')
-    .action(
-      guarded(async (username: string, _opts: object, cmd: Command) => {
-        await withServices(cmd, async (ctx) => {
-          await ctx.services.users.setAdmin(await userNamed(ctx, username), true);
-          console.log(`${username} is now an administrator.`);
-        });
-      }),
-    );
+  for (const [verb, isAdmin] of [
+    ['promote', true],
+    ['demote', false],
+  ] as const) {
+    users
+      .command(`${verb} <username>`)
+      .description(isAdmin ? 'make an account an administrator' : 'make an administrator an ordinary account again')
+      .action(
+        guarded(async (username: string, _opts: object, cmd: Command) => {
+          await withServices(cmd, async (ctx) => {
+            const user = await userNamed(ctx, username);
+            if (user.isAdmin === isAdmin) return void console.log(`${user.username} is ${isAdmin ? 'already' : 'not'} an administrator; nothing changed.`);
+            await ctx.services.users.setAdmin(user, isAdmin);
+            console.log(`${user.username} is ${isAdmin ? 'now' : 'no longer'} an administrator.`);
+          });
+        }),
+      );
+  }
 }
 
 export function registerAdmin(program: Command): void {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { say } from '../conventions.js';
 
 export function registerServe(program: Command): void {
   program
@@ -15,7 +16,7 @@ export function registerServe(program: Command): void {
         config = loadConfig({ flags: { host: opts.host, port: opts.port, dataDir: opts.dataDir }, file: opts.config });
       } catch (err) {
         if (err instanceof ConfigError) {
-          console.error(err.message);
+          say(err.message);
           process.exit(2);
         }
         throw err;

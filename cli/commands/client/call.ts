@@ -10,8 +10,8 @@ export function register(program: Command): void {
     .action(
       authed(async (ctx, target: string) => {
         const { runCall } = await import('../../call/run.js');
-        await runCall(ctx, ctx.opts<CallCommandOptions>(), async (session, say) => {
-          say(`calling ${target}…`);
+        // Nothing is said before the call is placed: the session says "ringing <user>…" once it is.
+        await runCall(ctx, ctx.opts<CallCommandOptions>(), async (session) => {
           await session.place(ctx.userRef(target));
           return true;
         });
