@@ -100,6 +100,11 @@ t.test('jvai admin', async (t) => {
     t.match(all[1], { username: 'alice', email: 'alice@example.com', is_admin: false, is_banned: false, is_online: false, date_joined: String });
     t.same((await listed(t, '--search', 'ALI')).map((u) => u.username), ['alice']);
     t.same(await listed(t, '--search', 'nobody'), []);
+    t.same((await listed(t, '--limit', '1')).map((u) => u.username), ['root']);
+    t.same((await listed(t, '--limit', '1', '--offset', '1')).map((u) => u.username), ['alice']);
+    t.same((await listed(t, '--offset', '1')).map((u) => u.username), ['alice'], '--offset alone skips');
+    t.same(await listed(t, '--offset', '2'), []);
+    t.match((await ok(t, ['users', 'list', '--limit', '1'])).stdout, /\n1 user\n$/);
   });
 
   t.test('ban refuses logins and revokes existing tokens; unban restores logins', async (t) => {
@@ -134,13 +139,18 @@ t.test('jvai admin', async (t) => {
     t.equal((await login('alice', 'Looking-Glass-7')).status, 200);
   });
 
-  t.test('promote makes an administrator', async (t) => {
+  t.test('promote makes an administrator, demote undoes it; each says when there is nothing to do', async (t) => {
     t.match((await ok(t, ['users', 'promote', 'alice'])).stdout, /alice is now an administrator/);
     t.equal((await listed(t, '--search', 'alice'))[0].is_admin, true);
+    t.equal((await ok(t, ['users', 'promote', 'alice'])).stdout, 'alice is already an administrator; nothing changed.\n');
+    t.equal((await ok(t, ['users', 'demote', 'alice'])).stdout, 'alice is no longer an administrator.\n');
+    t.equal((await listed(t, '--search', 'alice'))[0].is_admin, false);
+    t.equal((await ok(t, ['users', 'demote', 'alice'])).stdout, 'alice is not an administrator; nothing changed.\n');
+    t.match((await ok(t, ['users', 'promote', 'alice'])).stdout, /alice is now an administrator/);
   });
 
   t.test('unknown users are errors', async (t) => {
-    for (const action of ['ban', 'reset-password']) await fails(t, ['users', action, 'nobody'], /no user named "nobody"/);
+    for (const action of ['ban', 'reset-password', 'demote']) await fails(t, ['users', action, 'nobody'], /^jvai: no user named "nobody"\n$/);
     await fails(t, ['users', 'delete', 'nobody', '--yes'], /no user named "nobody"/);
   });
 

@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import t from 'tap';
 import { Api, makeUser } from './helpers/api.js';
 import { PG_URL, createPgDatabase } from './helpers/server.js';
-import { BIN, exited, freePort, serve } from './helpers/serve.js';
+import { BIN, exited, freePort, runJvai, serve } from './helpers/serve.js';
+import { VERSION } from '../src/version.js';
 
 t.test('serve starts, keeps tokens across a restart, stops gracefully', async (t) => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-serve-'));
@@ -49,4 +50,40 @@ t.test('jvai --help lists the commands', async (t) => {
   t.equal(await exited(child), 0);
   t.match(out, /serve/);
   t.match(out, /admin/);
+});
+
+t.test('--version / -V print the version', async (t) => {
+  for (const flag of ['--version', '-V']) {
+    const res = await runJvai([flag], { env: process.env });
+    t.equal(res.code, 0);
+    t.equal(res.stdout, `${VERSION}\n`);
+  }
+});
+
+t.test('every wrong invocation: one line saying what is wrong and which --help to read, exit 2', async (t) => {
+  const cases: [string[], string][] = [
+    [[], 'jvai: no command given (see `jvai --help`)'],
+    [['bogus'], "jvai: unknown command 'bogus'"],
+    [['admin'], 'jvai: `jvai admin` needs a subcommand (see `jvai admin --help`)'],
+    [['admin', 'users'], 'jvai: `jvai admin users` needs a subcommand (see `jvai admin users --help`)'],
+    [['admin', 'bogus'], "jvai: unknown command 'bogus' (see `jvai admin --help`)"],
+    [['admin', 'users', 'create'], "jvai: missing required argument 'username' (see `jvai admin users create --help`)"],
+    [['admin', 'users', 'create', 'a', 'a@example.com', '--bogus'], "jvai: unknown option '--bogus' (see `jvai admin users create --help`)"],
+    [['admin', 'seed', '--users', 'many'], 'must be a whole number (see `jvai admin seed --help`)'],
+    [['serve', 'extra'], "jvai: too many arguments for 'serve'"],
+    [['feed', '--bogus'], "jvai: unknown option '--bogus' (see `jvai feed --help`)"],
+    [['show'], "jvai: missing required argument 'post-id' (see `jvai show --help`)"],
+  ];
+  // cwd and data dir in a temporary directory: nothing here may touch a real ./data.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-usage-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const env = { ...process.env, JVAI_DATA_DIR: dir, JVAI_CONFIG_DIR: dir };
+  const results = await Promise.all(cases.map(([args]) => runJvai(args, { env, cwd: dir })));
+  cases.forEach(([args, expected], i) => {
+    const res = results[i];
+    t.equal(res.code, 2, `jvai ${args.join(' ')} exits 2`);
+    t.match(res.stderr, expected, `jvai ${args.join(' ')}`);
+    t.match(res.stderr, /^jvai: [^\n]+\(see `jvai[^`]*--help`\)\n$/, `jvai ${args.join(' ')}: one line`);
+    t.equal(res.stdout, '');
+  });
 });
