@@ -6,7 +6,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import sqlite3 from 'sqlite3';
 import { loadConfig } from '../src/config.js';
 import { startServer } from '../src/server.js';
 import { createLogger } from '../src/logger.js';
@@ -189,26 +188,5 @@ t.test('jvai admin', async (t) => {
     const table = (await ok(t, ['stats'])).stdout;
     t.match(table, new RegExp(`users\\s+${after.users + 2}\\n`));
     t.match(table, /online users\s+0/);
-  });
-
-  t.test('backup', async (t) => {
-    const file = path.join(dataDir, 'backups', 'jvai-backup.sqlite3');
-    fs.mkdirSync(path.dirname(file));
-    if (db) {
-      await fails(t, ['backup', file], /pg_dump "\$DATABASE_URL" > /);
-      t.notOk(fs.existsSync(file));
-      return;
-    }
-    t.match((await ok(t, ['backup', file])).stdout, /Backed up to .*jvai-backup\.sqlite3 \(\d+ bytes\)/);
-    const copy = new sqlite3.Database(file, sqlite3.OPEN_READONLY);
-    const rows = await new Promise<{ username: string }[]>((resolve, reject) =>
-      copy.all('SELECT username FROM users ORDER BY id', (err, result) => (err ? reject(err) : resolve(result as { username: string }[]))),
-    );
-    await new Promise((resolve) => copy.close(resolve));
-    t.same(rows.slice(0, 3).map((r) => r.username), ['alice', 'root', 'demo1'], 'the copy holds the users');
-    t.equal(rows.length, 10);
-    const size = fs.statSync(file).size;
-    await fails(t, ['backup', file], /already exists; refusing to overwrite/);
-    t.equal(fs.statSync(file).size, size, 'the existing file is untouched');
   });
 });

@@ -4,7 +4,7 @@
  * command runs, which keeps `jvai --help` instant.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { ConfigError, loadConfig, type Config } from '../../src/config.js';
+import { ConfigError, loadConfig, readConfig, type Config } from '../../src/config.js';
 import { ValidationError } from '../../src/errors.js';
 import { say } from '../conventions.js';
 import type { AdminContext } from '../../src/admin/context.js';
@@ -131,6 +131,8 @@ function adminView(user: User) {
     date_joined: user.createdAt.toISOString(),
   };
 }
+
+const mediaFiles = (n: number): string => `${n} media file${n === 1 ? '' : 's'}`;
 
 function printTable(headers: string[], rows: (string | number)[][]): void {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
@@ -279,7 +281,7 @@ function registerUsers(admin: Command): void {
 export function registerAdmin(program: Command): void {
   const admin = program
     .command('admin')
-    .description('administer the server: migrations, users, demo data, backups, stats')
+    .description('administer the server: migrations, users, demo data, backup and restore, stats')
     .option('--data-dir <dir>', 'data directory: SQLite file, media, secret (default ./data, or $JVAI_DATA_DIR)')
     .option('--config <file>', 'JSON config file (default config/<NODE_ENV>.json when present)');
 
@@ -345,29 +347,33 @@ export function registerAdmin(program: Command): void {
   registerUsers(admin);
 
   admin
-    .command('backup <file>')
-    .description('write a consistent copy of the database (SQLite; for PostgreSQL use pg_dump)')
+    .command('backup <target>')
+    .description('back up the database (a consistent SQLite snapshot, also while the server runs), media and generated JWT secret into a directory, or a .tar/.tar.gz file')
     .action(
-      guarded(async (file: string, _opts: object, cmd: Command) => {
-        const config = adminConfig(cmd);
-        if (config.databaseUrl && !config.databaseUrl.startsWith('sqlite:')) {
-          throw new AdminFailure('the database is PostgreSQL: back it up with pg_dump, e.g.\n  pg_dump "$DATABASE_URL" > backup.sql');
-        }
-        const fs = await import('node:fs');
-        const path = await import('node:path');
-        const target = path.resolve(file);
-        if (fs.existsSync(target)) throw new AdminFailure(`${target} already exists; refusing to overwrite it`);
-        const { adminLogger } = await import('../../src/admin/context.js');
-        const { connectDatabase } = await import('../../src/db/connection.js');
-        // No migrations here: a backup is what one takes before upgrading.
-        const sequelize = await connectDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger: adminLogger() });
-        try {
-          // VACUUM INTO copies a consistent snapshot while the server keeps running.
-          await sequelize.query('VACUUM INTO ?', { replacements: [target] });
-        } finally {
-          await sequelize.close();
-        }
-        console.log(`Backed up to ${target} (${fs.statSync(target).size} bytes).`);
+      guarded(async (target: string, _opts: object, cmd: Command) => {
+        const { backup } = await import('../../src/admin/backup.js');
+        const done = await backup(adminConfig(cmd), target);
+        const m = done.manifest;
+        const parts = [m.database && 'the database', mediaFiles(m.mediaFiles), m.secret && 'the JWT secret'].filter(Boolean);
+        console.log(`Backed up ${parts.join(', ')} to ${done.target}.`);
+        for (const note of done.notes) say(`note: ${note}`);
+      }),
+    );
+
+  admin
+    .command('restore <source>')
+    .description('restore a backup (directory or tar file) into the data dir; --force replaces what a non-empty data dir holds')
+    .option('--force', 'replace the database, media and secret of a data dir that is not empty (stop its server first)')
+    .action(
+      guarded(async (source: string, opts: { force?: boolean }, cmd: Command) => {
+        const { restore } = await import('../../src/admin/backup.js');
+        const { dataDir, config } = cmd.optsWithGlobals<AdminFlags>();
+        // No JWT secret may be generated into the data dir: the backup brings its own.
+        const done = await restore(readConfig({ flags: { dataDir }, file: config }), source, { force: opts.force });
+        const m = done.manifest;
+        const parts = [m.database && 'the database', mediaFiles(m.mediaFiles), m.secret && 'the JWT secret'].filter(Boolean);
+        console.log(`Restored ${parts.join(', ')} from the backup of ${m.createdAt} (jvai ${m.jvai}) into ${done.dataDir}.`);
+        for (const note of done.notes) say(`note: ${note}`);
       }),
     );
 
