@@ -32,6 +32,39 @@ t.test('serve starts, keeps tokens across a restart, stops gracefully', async (t
   t.equal(await exited(child), 0);
 });
 
+t.test('serve starts by saying where it listens and where the data lives', async (t) => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-banner-'));
+  const db = PG_URL ? await createPgDatabase(PG_URL) : null;
+  t.teardown(async () => {
+    await db?.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+  // A password in the database URL, which the banner must not show.
+  const databaseUrl = db && Object.assign(new URL(db.url), { username: 'postgres', password: 'hunter2-secret' }).toString();
+  const port = await freePort();
+  const child = spawn(process.execPath, [BIN, 'serve', '--host', '0.0.0.0', '--port', String(port), '--data-dir', dataDir], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  t.teardown(() => void child.kill('SIGKILL'));
+  const err = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    child.stderr!.on('data', (d) => {
+      text += d;
+      if (/\n.*\n/.test(text)) resolve(text);
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${text}`)));
+  });
+  const [listening, data] = err.split('\n');
+  t.match(listening, new RegExp(`^jvai listening on http://localhost:${port}( http://\\S+:${port})*$`), 'the loopback URL, then every interface address');
+  if (databaseUrl) {
+    t.equal(data, `database ${databaseUrl.replace('hunter2-secret', '***')}; media and JWT secret in ${dataDir}`);
+    t.notMatch(err, 'hunter2-secret');
+  } else t.equal(data, `data in ${dataDir}`);
+  child.kill('SIGTERM');
+  t.equal(await exited(child), 0);
+});
+
 t.test('serve refuses bad configuration with a readable list', async (t) => {
   const child = spawn(process.execPath, [BIN, 'serve', '--port', 'x'], { env: { ...process.env, JWT_SECRET: 'short' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
