@@ -27,8 +27,12 @@ export function usageError(cmd: Command, problem: string): never {
 function onExit(cmd: Command, err: CommanderError): never {
   // --help and --version end here too, after printing to stdout.
   if (err.exitCode === 0) process.exit(0);
-  // commander shows the whole help, as an error, for a command group called without its subcommand.
-  if (err.code === 'commander.help') usageError(cmd, cmd.parent ? `\`${commandPath(cmd)}\` needs a subcommand` : 'no command given');
+  // commander shows the whole help, as an error, for a command group called without its
+  // subcommand, and for `help <unknown>`.
+  if (err.code === 'commander.help') {
+    if (cmd.args.length) usageError(cmd, `unknown command '${cmd.args[cmd.args.length - 1]}'`);
+    usageError(cmd, cmd.parent ? `\`${commandPath(cmd)}\` needs a subcommand` : 'no command given');
+  }
   usageError(cmd, err.message.replace(/^error: /, '').replace(/\n\(Did you mean (.+)\?\)$/, ' — did you mean $1?'));
 }
 

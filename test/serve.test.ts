@@ -97,6 +97,8 @@ t.test('every wrong invocation: one line saying what is wrong and which --help t
   const cases: [string[], string][] = [
     [[], 'jvai: no command given (see `jvai --help`)'],
     [['bogus'], "jvai: unknown command 'bogus'"],
+    [['help', 'bogus'], "jvai: unknown command 'bogus' (see `jvai --help`)"],
+    [['admin', 'help', 'bogus'], "jvai: unknown command 'bogus' (see `jvai admin --help`)"],
     [['admin'], 'jvai: `jvai admin` needs a subcommand (see `jvai admin --help`)'],
     [['admin', 'users'], 'jvai: `jvai admin users` needs a subcommand (see `jvai admin users --help`)'],
     [['admin', 'bogus'], "jvai: unknown command 'bogus' (see `jvai admin --help`)"],
