@@ -209,7 +209,16 @@ export interface LoadOptions {
   file?: string | false;
 }
 
-export function loadConfig({ flags = {}, env = process.env, file }: LoadOptions = {}): Config {
+export function loadConfig(options: LoadOptions = {}): Config {
+  const cfg = readConfig(options);
+  return { ...cfg, jwtSecret: cfg.jwtSecret ?? ensureJwtSecret(cfg.dataDir) };
+}
+
+/**
+ * The configuration without generating a JWT secret when none is set: for `jvai admin restore`,
+ * which must not write into the data dir before it puts the backed-up secret there.
+ */
+export function readConfig({ flags = {}, env = process.env, file }: LoadOptions = {}): z.infer<typeof schema> {
   const problems: string[] = [];
   const fileLayer = readFileLayer(file ?? env.JVAI_CONFIG, problems);
   const defined = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
@@ -221,5 +230,5 @@ export function loadConfig({ flags = {}, env = process.env, file }: LoadOptions 
   const cfg = result.data;
   cfg.dataDir = path.resolve(cfg.dataDir);
   if (cfg.publicUrl) cfg.publicUrl = cfg.publicUrl.replace(/\/+$/, '');
-  return { ...cfg, jwtSecret: cfg.jwtSecret ?? ensureJwtSecret(cfg.dataDir) };
+  return cfg;
 }

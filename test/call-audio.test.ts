@@ -193,7 +193,7 @@ t.test('the CLI', async (t) => {
     t.equal(await missing.exited(), 1);
     t.match(missing.stderr, /cannot read .*nope\.wav: no such file/);
     t.equal(await nobody.exited(), 1);
-    t.match(nobody.stderr, /receiver_username/);
+    t.match(nobody.stderr, 'jvai: no user named "no-such-user-here"');
     t.equal(await usage.exited(), 2);
     t.match(usage.stderr, /Expected a number of seconds greater than 0/);
     t.same((await bob.api.get('/api/calls/')).body, [], 'no call was placed');

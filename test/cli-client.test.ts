@@ -7,6 +7,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { startTestServer } from './helpers/server.js';
 import { runJvai, type CliRun } from './helpers/serve.js';
+import { runCli } from './helpers/terminal.js';
 import { Api, makeUser } from './helpers/api.js';
 import { pngBytes } from './helpers/images.js';
 
@@ -26,7 +27,7 @@ interface StoredSession {
 interface Terminal {
   dir: string;
   file: string;
-  run(args: string[], stdin?: string): Promise<CliRun>;
+  run(args: string[], stdin?: string, extraEnv?: NodeJS.ProcessEnv): Promise<CliRun>;
   /** Runs with --json, expects success and parses stdout. */
   json<T = any>(args: string[]): Promise<T>;
   session(): StoredSession;
@@ -40,7 +41,7 @@ function terminal(t: Test): Terminal {
   delete env.JVAI_SERVER;
   // tap preloads its process tracker through NODE_OPTIONS; the compiled CLI needs none of it (and starts faster).
   delete env.NODE_OPTIONS;
-  const run = (args: string[], stdin = ''): Promise<CliRun> => runJvai(args, { env, input: stdin });
+  const run = (args: string[], stdin = '', extraEnv: NodeJS.ProcessEnv = {}): Promise<CliRun> => runJvai(args, { env: { ...env, ...extraEnv }, input: stdin });
   const file = path.join(dir, 'session.json');
   return {
     dir,
@@ -95,7 +96,7 @@ t.test('cli client', async (t) => {
 
     t.equal(fs.statSync(term.file).mode & 0o777, 0o600, 'session file is 0600');
     t.equal(fs.statSync(term.dir).mode & 0o777, 0o700, 'config dir is 0700');
-    t.same(fs.readdirSync(term.dir), ['session.json'], 'no temp files left behind');
+    t.same(fs.readdirSync(term.dir).sort(), ['server.json', 'session.json'], 'no temp files left behind');
     const first = term.session();
     t.match(first, { server: server.url, username: name, access: String, refresh: String });
 
@@ -184,15 +185,22 @@ t.test('cli client', async (t) => {
     const [edited, notMine] = await Promise.all([bob.json(['edit', String(postId), 'edited', 'text']), ann.run(['edit', String(postId), 'hijack'])]);
     t.match(edited, { id: postId, content: 'edited text' });
     t.equal(notMine.code, 1);
-    t.equal(notMine.stderr, 'jvai: You do not have permission to perform this action.\n');
+    t.equal(notMine.stderr, `jvai: post ${postId} is not yours: only its author can edit it\n`);
 
     const delComment = await ann.run(['delete', String(comment.id), '--comment']);
     t.equal(delComment.code, 0, delComment.stderr);
     t.equal(delComment.stdout, `Deleted comment #${comment.id}.\n`);
     t.equal(await bob.json(['delete', String(postId)]), null, 'a 204 prints null with --json');
-    const [gone, unfollow, ghost] = await Promise.all([bob.run(['show', String(postId)]), ann.json(['unfollow', bob.username]), ann.run(['follow', uniq('nobody')])]);
+    const [gone, likeGone, unfollow, ghost] = await Promise.all([
+      bob.run(['show', String(postId)]),
+      bob.run(['like', '999999']),
+      ann.json(['unfollow', bob.username]),
+      ann.run(['follow', uniq('nobody')]),
+    ]);
     t.equal(gone.code, 1);
-    t.equal(gone.stderr, 'jvai: Not found.\n');
+    t.equal(gone.stderr, `jvai: no post ${postId}\n`);
+    t.equal(likeGone.code, 1);
+    t.equal(likeGone.stderr, 'jvai: no post 999999\n');
     t.same(unfollow, { message: `Unfollowed ${bob.username}` });
     t.equal(ghost.code, 1);
     t.match(ghost.stderr, /no user named/);
@@ -209,6 +217,10 @@ t.test('cli client', async (t) => {
     const self = await ann.run(['dm', ann.username, 'me']);
     t.equal(self.code, 1);
     t.notMatch(self.stderr, STACK);
+    const [nobodyByName, nobodyById] = await Promise.all([ann.run(['dm', 'nosuch', 'hi']), ann.run(['dm', '999999', 'hi'])]);
+    t.equal(nobodyByName.code, 1);
+    t.equal(nobodyByName.stderr, 'jvai: no user named "nosuch"\n', 'the error names the user, not the API field');
+    t.equal(nobodyById.stderr, 'jvai: no user with id 999999\n');
 
     const [conversations, inbox, thread, threadText] = await Promise.all([
       bob.json(['messages']),
@@ -223,7 +235,7 @@ t.test('cli client', async (t) => {
 
     const forbidden = await ann.run(['read', String(dm.id)]);
     t.equal(forbidden.code, 1, 'only the receiver marks as read');
-    t.match(forbidden.stderr, 'permission');
+    t.equal(forbidden.stderr, `jvai: message ${dm.id} was not sent to you: only its receiver can mark it read\n`);
     t.match(await bob.json(['read', String(dm.id)]), { id: dm.id, is_read: true, read_at: String });
 
     const png = path.join(ann.dir, 'g.png');
@@ -231,9 +243,11 @@ t.test('cli client', async (t) => {
     const group = await ann.json(['group', 'create', 'Terminal', 'Fans', '--description', 'we like TTYs', '--image', png]);
     t.match(group, { name: 'Terminal Fans', description: 'we like TTYs', image: String, members_count: 1, is_member: true, is_admin: true, creator_username: ann.username });
     const gid = String(group.id);
-    const notMember = await bob.run(['group-messages', gid]);
+    const [notMember, notMemberSend] = await Promise.all([bob.run(['group-messages', gid]), bob.run(['group-send', gid, 'hi'])]);
     t.equal(notMember.code, 1);
-    t.match(notMember.stderr, 'permission');
+    t.equal(notMember.stderr, `jvai: you are not a member of group ${gid}: jvai group join ${gid}\n`);
+    t.equal(notMemberSend.code, 1);
+    t.equal(notMemberSend.stderr, notMember.stderr);
     t.same(await bob.json(['group', 'join', gid]), { message: 'Joined group successfully' });
     const twice = await bob.run(['group', 'join', gid]);
     t.equal(twice.code, 1, 'joining twice is refused');
@@ -252,8 +266,9 @@ t.test('cli client', async (t) => {
     t.same(await bob.json(['group', 'leave', gid]), { message: 'Left group successfully' });
     const [missing, noSub] = await Promise.all([bob.run(['group', 'join', '999999']), bob.run(['group'])]);
     t.equal(missing.code, 1);
-    t.equal(missing.stderr, 'jvai: Not found.\n');
+    t.equal(missing.stderr, 'jvai: no group 999999\n');
     t.equal(noSub.code, 2, 'a group without a subcommand is a usage error');
+    t.equal(noSub.stderr, 'jvai: `jvai group` needs a subcommand (see `jvai group --help`)\n');
   });
 
   t.test('calls lists', async (t) => {
@@ -329,6 +344,42 @@ t.test('cli client', async (t) => {
     const damaged = await term.run(['whoami']);
     t.equal(damaged.code, 1);
     t.match(damaged.stderr, /damaged: run `jvai login` again/);
+  });
+
+  t.test('login goes back to the last server after the session ended or was logged out', async (t) => {
+    const name = uniq('dana');
+    const term = terminal(t);
+    const reg = await term.run(['register', '--server', server.url, '--username', name, '--email', `${name}@example.com`], `${PASSWORD}\n`);
+    t.equal(reg.code, 0, reg.stderr);
+    // The server ends the session (as a password change or a ban would): the session file remains, its tokens are dead.
+    const { access, refresh } = term.session();
+    t.equal((await api.as(access).post('/api/users/logout/', { refresh })).status, 200);
+    const expired = await term.run(['whoami']);
+    t.equal(expired.stderr, 'jvai: your session has expired or was revoked: run `jvai login`\n');
+    const again = await term.run(['login', '--username', name], `${PASSWORD}\n`);
+    t.equal(again.code, 0, again.stderr);
+    t.equal(again.stdout, `Logged in to ${server.url} as ${name}.\n`);
+
+    t.equal((await term.run(['logout'])).code, 0);
+    const afterLogout = await term.run(['login', '--username', name], `${PASSWORD}\n`);
+    t.equal(afterLogout.stdout, `Logged in to ${server.url} as ${name}.\n`, 'the server outlives the session file');
+  });
+
+  t.test('call: an unknown user is one error line; answer --reject opens no sound device', async (t) => {
+    const ann = await loggedIn(t, server.url);
+    // No sound tools on PATH (nor for runCli): a sound warning shows whenever the command opens a device.
+    const nobody = await ann.run(['call', 'nosuch'], '', { PATH: path.dirname(process.execPath) });
+    t.equal(nobody.code, 1);
+    t.equal(nobody.stdout, '', 'nothing like "calling nosuch…" before the error');
+    t.equal(nobody.stderr, 'jvai: no user named "nosuch"\n', 'no sound warning either: no call happened');
+
+    const bob = await makeUser(api);
+    const answering = runCli(t, ann.dir, ['answer', '--reject', '--timeout', '60']);
+    await answering.waitFor(/waiting up to 60 s for a call/);
+    t.equal((await bob.api.post('/api/calls/', { receiver: ann.id })).status, 201);
+    await answering.waitFor(new RegExp(`call from ${bob.username} rejected`));
+    t.equal(await answering.exited(), 0, answering.stderr);
+    t.equal(answering.stderr, '', 'no warning about a microphone that is not needed');
   });
 
   t.test('logout revokes the refresh token and forgets the session', async (t) => {

@@ -7,8 +7,9 @@ import pg from 'pg';
 import t from 'tap';
 import { Api, makeUser } from './helpers/api.js';
 import { PG_URL, createPgDatabase } from './helpers/server.js';
-import { BIN, exited, freePort, serve } from './helpers/serve.js';
+import { BIN, exited, freePort, runJvai, serve } from './helpers/serve.js';
 import { connectWs, wsUrl } from './helpers/ws.js';
+import { VERSION } from '../src/version.js';
 
 t.test('serve starts, keeps tokens across a restart, stops gracefully', async (t) => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-serve-'));
@@ -68,6 +69,39 @@ t.test('SIGTERM ends serve within the shutdown deadline even when the database h
   t.match(output, /shutdown did not finish in time; exiting/, 'and says why');
 });
 
+t.test('serve starts by saying where it listens and where the data lives', async (t) => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-banner-'));
+  const db = PG_URL ? await createPgDatabase(PG_URL) : null;
+  t.teardown(async () => {
+    await db?.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+  // A password in the database URL, which the banner must not show.
+  const databaseUrl = db && Object.assign(new URL(db.url), { username: 'postgres', password: 'hunter2-secret' }).toString();
+  const port = await freePort();
+  const child = spawn(process.execPath, [BIN, 'serve', '--host', '0.0.0.0', '--port', String(port), '--data-dir', dataDir], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  t.teardown(() => void child.kill('SIGKILL'));
+  const err = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    child.stderr!.on('data', (d) => {
+      text += d;
+      if (/\n.*\n/.test(text)) resolve(text);
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${text}`)));
+  });
+  const [listening, data] = err.split('\n');
+  t.match(listening, new RegExp(`^jvai listening on http://localhost:${port}( http://\\S+:${port})*$`), 'the loopback URL, then every interface address');
+  if (databaseUrl) {
+    t.equal(data, `database ${databaseUrl.replace('hunter2-secret', '***')}; media and JWT secret in ${dataDir}`);
+    t.notMatch(err, 'hunter2-secret');
+  } else t.equal(data, `data in ${dataDir}`);
+  child.kill('SIGTERM');
+  t.equal(await exited(child), 0);
+});
+
 t.test('serve refuses bad configuration with a readable list', async (t) => {
   const child = spawn(process.execPath, [BIN, 'serve', '--port', 'x'], { env: { ...process.env, JWT_SECRET: 'short' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
@@ -86,4 +120,42 @@ t.test('jvai --help lists the commands', async (t) => {
   t.equal(await exited(child), 0);
   t.match(out, /serve/);
   t.match(out, /admin/);
+});
+
+t.test('--version / -V print the version', async (t) => {
+  for (const flag of ['--version', '-V']) {
+    const res = await runJvai([flag], { env: process.env });
+    t.equal(res.code, 0);
+    t.equal(res.stdout, `${VERSION}\n`);
+  }
+});
+
+t.test('every wrong invocation: one line saying what is wrong and which --help to read, exit 2', async (t) => {
+  const cases: [string[], string][] = [
+    [[], 'jvai: no command given (see `jvai --help`)'],
+    [['bogus'], "jvai: unknown command 'bogus'"],
+    [['help', 'bogus'], "jvai: unknown command 'bogus' (see `jvai --help`)"],
+    [['admin', 'help', 'bogus'], "jvai: unknown command 'bogus' (see `jvai admin --help`)"],
+    [['admin'], 'jvai: `jvai admin` needs a subcommand (see `jvai admin --help`)'],
+    [['admin', 'users'], 'jvai: `jvai admin users` needs a subcommand (see `jvai admin users --help`)'],
+    [['admin', 'bogus'], "jvai: unknown command 'bogus' (see `jvai admin --help`)"],
+    [['admin', 'users', 'create'], "jvai: missing required argument 'username' (see `jvai admin users create --help`)"],
+    [['admin', 'users', 'create', 'a', 'a@example.com', '--bogus'], "jvai: unknown option '--bogus' (see `jvai admin users create --help`)"],
+    [['admin', 'seed', '--users', 'many'], 'must be a whole number (see `jvai admin seed --help`)'],
+    [['serve', 'extra'], "jvai: too many arguments for 'serve'"],
+    [['feed', '--bogus'], "jvai: unknown option '--bogus' (see `jvai feed --help`)"],
+    [['show'], "jvai: missing required argument 'post-id' (see `jvai show --help`)"],
+  ];
+  // cwd and data dir in a temporary directory: nothing here may touch a real ./data.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-usage-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const env = { ...process.env, JVAI_DATA_DIR: dir, JVAI_CONFIG_DIR: dir };
+  const results = await Promise.all(cases.map(([args]) => runJvai(args, { env, cwd: dir })));
+  cases.forEach(([args, expected], i) => {
+    const res = results[i];
+    t.equal(res.code, 2, `jvai ${args.join(' ')} exits 2`);
+    t.match(res.stderr, expected, `jvai ${args.join(' ')}`);
+    t.match(res.stderr, /^jvai: [^\n]+\(see `jvai[^`]*--help`\)\n$/, `jvai ${args.join(' ')}: one line`);
+    t.equal(res.stdout, '');
+  });
 });

@@ -6,7 +6,7 @@
  */
 import type { SessionContext } from '../commands/client/context.js';
 import type { NestedUser } from '../client/types.js';
-import { openAudio } from './audio.js';
+import { DiscardSink, openAudio, SilenceSource, type CallAudio } from './audio.js';
 import { CallSession, webRtcLoaded, type CallEnd, type CallState } from './session.js';
 
 export interface CallCommandOptions {
@@ -14,6 +14,8 @@ export interface CallCommandOptions {
   output?: string;
   /** Hang up this many seconds after the call connects. */
   duration?: number;
+  /** false: open no sound device (declining a call needs none). */
+  audio?: boolean;
 }
 
 /** What the command does once the session is open; resolves false when no call happened. */
@@ -40,8 +42,9 @@ export async function runCall(ctx: SessionContext, options: CallCommandOptions, 
     process.stderr.write(`jvai: warning: ${message}\n`);
   };
 
-  const audio = openAudio({ input: options.input, output: options.output, problem: warn });
-  if (audio.notice) warn(audio.notice);
+  const audio: CallAudio = options.audio === false ? { source: new SilenceSource(), sink: new DiscardSink() } : openAudio({ input: options.input, output: options.output, problem: warn });
+  // Said once a call is actually under way: not before an error such as an unknown user.
+  let audioNotice = audio.notice;
   const session = new CallSession({ api: ctx.api, source: audio.source, sink: audio.sink });
   session.on('warning', warn);
 
@@ -49,6 +52,10 @@ export async function runCall(ctx: SessionContext, options: CallCommandOptions, 
   let hangUpTimer: NodeJS.Timeout | undefined;
   const showState = (state: CallState) => {
     const peer = session.peer?.username ?? 'the other side';
+    if (audioNotice && (state === 'ringing' || state === 'connecting')) {
+      warn(audioNotice);
+      audioNotice = undefined;
+    }
     if (state === 'ringing') say(`ringing ${describeUser(session.peer)}…`);
     else if (state === 'connecting') say(`connecting to ${peer}…`);
     else if (state === 'connected') {

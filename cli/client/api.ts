@@ -1,7 +1,7 @@
 /**
  * The one typed client of the jvai REST API, shared by the scriptable commands and the TUI.
- * Plain `fetch`; errors come back as `ApiError` (HTTP answers) or `ConnectionError` (no
- * answer), both with a one-line message fit for a terminal. A 401 on an authenticated call
+ * Plain `fetch`; errors come back as `ApiError` (HTTP answers, worded by ./errors.ts) or
+ * `ConnectionError` (no answer), both with a one-line message fit for a terminal. A 401 on an authenticated call
  * refreshes the token pair once and retries; `onTokens` lets the caller store the new pair.
  */
 import fs from 'node:fs/promises';
@@ -21,26 +21,9 @@ import type {
   TokenPair,
   User,
 } from './types.js';
+import { describeApiError } from './errors.js';
 
 export const DEFAULT_SERVER = 'http://localhost:8000';
-
-/** Flattens a DRF error body into one line: `content: This field is required.; image: …`. */
-export function describeErrorBody(status: number, statusText: string, body: unknown): string {
-  if (body && typeof body === 'object' && !Array.isArray(body)) {
-    const record = body as Record<string, unknown>;
-    if (typeof record.detail === 'string') return record.detail;
-    const parts = Object.entries(record).map(([field, value]) => (field === 'non_field_errors' ? flatten(value) : `${field}: ${flatten(value)}`));
-    if (parts.length) return parts.join('; ');
-  }
-  if (Array.isArray(body) && body.length) return flatten(body);
-  return `HTTP ${status}${statusText ? ` ${statusText}` : ''}`;
-}
-
-function flatten(value: unknown): string {
-  if (Array.isArray(value)) return value.map(flatten).join(' ');
-  if (value && typeof value === 'object') return Object.entries(value).map(([k, v]) => `${k}: ${flatten(v)}`).join('; ');
-  return String(value);
-}
 
 /** The server answered with an error status; `body` is what it sent (DRF shapes). */
 export class ApiError extends Error {
@@ -203,7 +186,11 @@ export class JvaiClient {
         body = text;
       }
     }
-    if (!res.ok) throw new ApiError(res.status, body, describeErrorBody(res.status, res.statusText, body));
+    if (!res.ok) {
+      // A body given as a function carries tokens (logout): never quoted in a message.
+      const request = { method, url: new URL(res.url), body: typeof options.json === 'function' ? undefined : options.json };
+      throw new ApiError(res.status, body, describeApiError(request, res.status, res.statusText, body));
+    }
     return { body: body as T, headers: res.headers };
   }
 

@@ -2,6 +2,8 @@
  * The logged-in session of the terminal client: one JSON file holding the server URL and
  * the token pair. It holds credentials, so it is private to the user (file 0600, dir 0700)
  * and replaced atomically, so a crash or a concurrent command never leaves half a file.
+ * Beside it, `server.json` remembers the last server logged in to, which outlives the session
+ * (logout, expiry), so the next `jvai login` goes back there by default.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -28,9 +30,22 @@ const isSession = (v: unknown): v is Session =>
 
 export class SessionStore {
   readonly file: string;
+  readonly serverFile: string;
 
   constructor(readonly dir: string = configDir()) {
     this.file = path.join(dir, 'session.json');
+    this.serverFile = path.join(dir, 'server.json');
+  }
+
+  /** The server of the last login or registration (remembered on its own, so it survives logout), or null. */
+  async lastServer(): Promise<string | null> {
+    try {
+      const { server } = JSON.parse(await fs.readFile(this.serverFile, 'utf8')) as { server?: unknown };
+      if (typeof server === 'string') return server;
+    } catch {
+      // Never written, or damaged: the session file may still know.
+    }
+    return (await this.load().catch(() => null))?.server ?? null;
   }
 
   /** The stored session, or null when nobody is logged in. */
@@ -53,12 +68,21 @@ export class SessionStore {
   }
 
   async save(session: Session): Promise<void> {
+    await this.write(this.file, session);
+  }
+
+  /** Remembers the server a session was started on (see lastServer). */
+  async rememberServer(server: string): Promise<void> {
+    await this.write(this.serverFile, { server });
+  }
+
+  private async write(file: string, data: object): Promise<void> {
     // `mode` applies only to directories mkdir creates: an existing (maybe shared) dir is left alone.
     await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const tmp = path.join(this.dir, `.session.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
+    const tmp = path.join(this.dir, `.${path.basename(file, '.json')}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
     try {
-      await fs.writeFile(tmp, JSON.stringify(session, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
-      await fs.rename(tmp, this.file);
+      await fs.writeFile(tmp, JSON.stringify(data, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+      await fs.rename(tmp, file);
     } catch (err) {
       await fs.rm(tmp, { force: true });
       throw err;

@@ -4,8 +4,9 @@
  * command runs, which keeps `jvai --help` instant.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { ConfigError, loadConfig, type Config } from '../../src/config.js';
+import { ConfigError, loadConfig, readConfig, type Config } from '../../src/config.js';
 import { ValidationError } from '../../src/errors.js';
+import { say } from '../conventions.js';
 import type { AdminContext } from '../../src/admin/context.js';
 import type { User } from '../../src/models/index.js';
 import type { AccountRow } from '../../src/services/rows.js';
@@ -40,7 +41,7 @@ function guarded<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...ar
     try {
       await fn(...args);
     } catch (err) {
-      console.error(err instanceof ConfigError ? err.message : `error: ${describe(err)}`);
+      say(err instanceof ConfigError ? err.message : describe(err));
       process.exitCode = 1;
     }
   };
@@ -134,6 +135,8 @@ function adminView(user: AccountRow) {
   };
 }
 
+const mediaFiles = (n: number): string => `${n} media file${n === 1 ? '' : 's'}`;
+
 function printTable(headers: string[], rows: (string | number)[][]): void {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
   for (const row of [headers, ...rows]) console.log(row.map((cell, i) => String(cell).padEnd(widths[i])).join('  ').trimEnd());
@@ -147,17 +150,20 @@ function registerUsers(admin: Command): void {
     .description('list accounts, newest first')
     .option('--json', 'print JSON')
     .option('--search <text>', 'match username, first or last name')
+    .option('--limit <n>', 'show at most this many', count)
+    .option('--offset <n>', 'skip this many first', count, 0)
     .action(
-      guarded(async (opts: { json?: boolean; search?: string }, cmd: Command) => {
+      guarded(async (opts: { json?: boolean; search?: string; limit?: number; offset: number }, cmd: Command) => {
         await withServices(cmd, async ({ services }) => {
+          const wanted = opts.limit === undefined ? Infinity : opts.offset + opts.limit;
           const found: AccountRow[] = [];
           let before: number | undefined;
           do {
             const page = await services.users.accounts({ limit: 200, before }, opts.search);
             found.push(...page.items);
             before = page.nextBefore ?? undefined;
-          } while (before);
-          const rows = found.map(adminView);
+          } while (before && found.length < wanted);
+          const rows = found.slice(opts.offset, wanted).map(adminView);
           if (opts.json) return void console.log(JSON.stringify(rows, null, 2));
           const flags = (u: (typeof rows)[number]) => [u.is_admin && 'admin', u.is_banned && 'banned', u.is_online && 'online'].filter(Boolean).join(',') || '-';
           printTable(
@@ -255,23 +261,30 @@ function registerUsers(admin: Command): void {
       }),
     );
 
-  users
-    .command('promote <username>')
-    .description('make an account an administrator')
-    .action(
-      guarded(async (username: string, _opts: object, cmd: Command) => {
-        await withServices(cmd, async (ctx) => {
-          await ctx.services.users.setAdmin(await userNamed(ctx, username), true);
-          console.log(`${username} is now an administrator.`);
-        });
-      }),
-    );
+  for (const [verb, isAdmin] of [
+    ['promote', true],
+    ['demote', false],
+  ] as const) {
+    users
+      .command(`${verb} <username>`)
+      .description(isAdmin ? 'make an account an administrator' : 'make an administrator an ordinary account again')
+      .action(
+        guarded(async (username: string, _opts: object, cmd: Command) => {
+          await withServices(cmd, async (ctx) => {
+            const user = await userNamed(ctx, username);
+            if (user.isAdmin === isAdmin) return void console.log(`${user.username} is ${isAdmin ? 'already' : 'not'} an administrator; nothing changed.`);
+            await ctx.services.users.setAdmin(user, isAdmin);
+            console.log(`${user.username} is ${isAdmin ? 'now' : 'no longer'} an administrator.`);
+          });
+        }),
+      );
+  }
 }
 
 export function registerAdmin(program: Command): void {
   const admin = program
     .command('admin')
-    .description('administer the server: migrations, users, demo data, recounts, backups, stats, pruning')
+    .description('administer the server: migrations, users, demo data, recounts, backup and restore, stats, pruning')
     .option('--data-dir <dir>', 'data directory: SQLite file, media, secret (default ./data, or $JVAI_DATA_DIR)')
     .option('--config <file>', 'JSON config file (default config/<NODE_ENV>.json when present)');
 
@@ -347,29 +360,33 @@ export function registerAdmin(program: Command): void {
     );
 
   admin
-    .command('backup <file>')
-    .description('write a consistent copy of the database (SQLite; for PostgreSQL use pg_dump)')
+    .command('backup <target>')
+    .description('back up the database (a consistent SQLite snapshot, also while the server runs), media and generated JWT secret into a directory, or a .tar/.tar.gz file')
     .action(
-      guarded(async (file: string, _opts: object, cmd: Command) => {
-        const config = adminConfig(cmd);
-        if (config.databaseUrl && !config.databaseUrl.startsWith('sqlite:')) {
-          throw new AdminFailure('the database is PostgreSQL: back it up with pg_dump, e.g.\n  pg_dump "$DATABASE_URL" > backup.sql');
-        }
-        const fs = await import('node:fs');
-        const path = await import('node:path');
-        const target = path.resolve(file);
-        if (fs.existsSync(target)) throw new AdminFailure(`${target} already exists; refusing to overwrite it`);
-        const { adminLogger } = await import('../../src/admin/context.js');
-        const { connectDatabase } = await import('../../src/db/connection.js');
-        // No migrations here: a backup is what one takes before upgrading.
-        const sequelize = await connectDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger: adminLogger() });
-        try {
-          // VACUUM INTO copies a consistent snapshot while the server keeps running.
-          await sequelize.query('VACUUM INTO ?', { replacements: [target] });
-        } finally {
-          await sequelize.close();
-        }
-        console.log(`Backed up to ${target} (${fs.statSync(target).size} bytes).`);
+      guarded(async (target: string, _opts: object, cmd: Command) => {
+        const { backup } = await import('../../src/admin/backup.js');
+        const done = await backup(adminConfig(cmd), target);
+        const m = done.manifest;
+        const parts = [m.database && 'the database', mediaFiles(m.mediaFiles), m.secret && 'the JWT secret'].filter(Boolean);
+        console.log(`Backed up ${parts.join(', ')} to ${done.target}.`);
+        for (const note of done.notes) say(`note: ${note}`);
+      }),
+    );
+
+  admin
+    .command('restore <source>')
+    .description('restore a backup (directory or tar file) into the data dir; --force replaces what a non-empty data dir holds')
+    .option('--force', 'replace the database, media and secret of a data dir that is not empty (stop its server first)')
+    .action(
+      guarded(async (source: string, opts: { force?: boolean }, cmd: Command) => {
+        const { restore } = await import('../../src/admin/backup.js');
+        const { dataDir, config } = cmd.optsWithGlobals<AdminFlags>();
+        // No JWT secret may be generated into the data dir: the backup brings its own.
+        const done = await restore(readConfig({ flags: { dataDir }, file: config }), source, { force: opts.force });
+        const m = done.manifest;
+        const parts = [m.database && 'the database', mediaFiles(m.mediaFiles), m.secret && 'the JWT secret'].filter(Boolean);
+        console.log(`Restored ${parts.join(', ')} from the backup of ${m.createdAt} (jvai ${m.jvai}) into ${done.dataDir}.`);
+        for (const note of done.notes) say(`note: ${note}`);
       }),
     );
 

@@ -1,5 +1,36 @@
+import os from 'node:os';
 import type { Command } from 'commander';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig, type Config } from '../../src/config.js';
+import { say } from '../conventions.js';
+
+/** Where people can reach the server: every interface's address when it binds all of them. */
+export function listenUrls(host: string, port: number): string[] {
+  const url = (address: string) => `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+  const any = host === '0.0.0.0' || host === '::';
+  if (!any) return [url(host)];
+  const addresses = Object.values(os.networkInterfaces())
+    .flat()
+    .filter((a) => a && !a.internal && (host === '::' || a.family === 'IPv4'))
+    .map((a) => a!.address);
+  return [url('localhost'), ...addresses.map(url)];
+}
+
+/** A database URL fit to print: the password hidden. */
+export function redactedUrl(databaseUrl: string): string {
+  try {
+    const url = new URL(databaseUrl);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return databaseUrl.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+  }
+}
+
+/** The lines `jvai serve` starts with (on stderr: stdout carries the JSON log lines). */
+function banner(config: Config, port: number): string {
+  const data = config.databaseUrl ? `database ${redactedUrl(config.databaseUrl)}; media and JWT secret in ${config.dataDir}` : `data in ${config.dataDir}`;
+  return `jvai listening on ${listenUrls(config.host, port).join(' ')}\n${data}\n`;
+}
 
 export function registerServe(program: Command): void {
   program
@@ -15,13 +46,14 @@ export function registerServe(program: Command): void {
         config = loadConfig({ flags: { host: opts.host, port: opts.port, dataDir: opts.dataDir }, file: opts.config });
       } catch (err) {
         if (err instanceof ConfigError) {
-          console.error(err.message);
+          say(err.message);
           process.exit(2);
         }
         throw err;
       }
       const { startServer } = await import('../../src/server.js');
       const server = await startServer(config);
+      process.stderr.write(banner(config, Number(new URL(server.url).port)));
       server.logger.info({ url: server.url, database: server.sequelize.getDialect(), dataDir: config.dataDir }, 'jvai listening');
       const stop = (signal: string) => {
         server.logger.info({ signal }, 'shutting down');

@@ -27,6 +27,12 @@ export function sqlOf(sequelize: Sequelize): Sql {
   return sql;
 }
 
+/** The SQLite file the configuration points at (`sqlite:` URL, else dataDir/jvai.sqlite3), or null for PostgreSQL. */
+export function sqliteFile(databaseUrl: string | undefined, dataDir: string): string | null {
+  if (databaseUrl && !databaseUrl.startsWith('sqlite:')) return null;
+  return databaseUrl ? databaseUrl.replace(/^sqlite:(\/\/)?/, '') : path.join(dataDir, 'jvai.sqlite3');
+}
+
 /**
  * Opens SQLite in the data dir (default) or PostgreSQL (DATABASE_URL), binds the models, and
  * opens the raw SQL layer beside it; sequelize.close() closes both.
@@ -35,11 +41,11 @@ export async function connectDatabase({ databaseUrl, dataDir, logger }: Database
   const logging = logger ? (sql: string) => logger.trace({ sql }, 'sql') : false;
   let sequelize: Sequelize;
   let sql: Sql;
-  if (databaseUrl && !databaseUrl.startsWith('sqlite:')) {
-    sequelize = new Sequelize(databaseUrl, { dialect: 'postgres', logging, pool: { max: 10 } });
-    sql = new PostgresSql(databaseUrl, 10);
+  const storage = sqliteFile(databaseUrl, dataDir);
+  if (storage === null) {
+    sequelize = new Sequelize(databaseUrl!, { dialect: 'postgres', logging, pool: { max: 10 } });
+    sql = new PostgresSql(databaseUrl!, 10);
   } else {
-    const storage = databaseUrl ? databaseUrl.replace(/^sqlite:(\/\/)?/, '') : path.join(dataDir, 'jvai.sqlite3');
     if (storage !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(storage)), { recursive: true });
     // IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
     // writes can fail with SQLITE_BUSY_SNAPSHOT, which no busy timeout retries.

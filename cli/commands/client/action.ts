@@ -2,22 +2,21 @@
  * Wiring shared by the client commands. Only commander is loaded at startup, so
  * `jvai --help` stays instant; the API client, session store, prompts and formatters load
  * (./context.js) when an action runs. Errors end as one line on stderr and exit code 1;
- * usage errors exit with 2.
+ * usage errors exit with 2 (../../conventions.ts).
  */
-import { InvalidArgumentError, type Command, type CommanderError } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
+import { say, usageError } from '../../conventions.js';
 import type { ClientContext, SessionContext } from './context.js';
 
 /** A mistake in how the command was called: reported like commander's own errors. */
 export class UsageError extends Error {}
 
-const usageExit = (err: CommanderError): never => process.exit(err.exitCode === 0 ? 0 : 2);
-
-/** A command that only holds subcommands (`jvai group …`). */
+/** A command without `--json`: one that only holds subcommands (`jvai group …`), or an interactive one. */
 export function commandGroup(parent: Command, name: string, description: string): Command {
-  return parent.command(name).description(description).exitOverride(usageExit);
+  return parent.command(name).description(description);
 }
 
-/** A client command: takes `--json`, and its usage errors exit with 2. */
+/** A client command: takes `--json`. */
 export function command(parent: Command, name: string, description: string): Command {
   return commandGroup(parent, name, description).option('--json', 'print only the API JSON (for scripts)');
 }
@@ -34,8 +33,8 @@ export const withLimit = (cmd: Command): Command => cmd.option('--limit <n>', 'h
 export const joinWords = (words: string[]): string => words.join(' ').trim();
 
 function fail(cmd: Command, err: unknown): void {
-  if (err instanceof UsageError) cmd.error(`error: ${err.message}`);
-  process.stderr.write(`jvai: ${err instanceof Error ? err.message : String(err)}\n`);
+  if (err instanceof UsageError) usageError(cmd, err.message);
+  say(err instanceof Error ? err.message : String(err));
   if (process.env.JVAI_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
   process.exitCode = 1;
 }

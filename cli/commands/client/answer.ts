@@ -12,7 +12,7 @@ export function register(program: Command): void {
       authed(async (ctx) => {
         const opts = ctx.opts<CallCommandOptions & { timeout?: number; reject?: boolean }>();
         const { runCall, describeUser } = await import('../../call/run.js');
-        await runCall(ctx, opts, async (session, say) => {
+        await runCall(ctx, { ...opts, audio: !opts.reject }, async (session, say) => {
           say(opts.timeout ? `waiting up to ${opts.timeout} s for a call…` : 'waiting for a call… (Ctrl-C stops)');
           const incoming = await session.nextIncoming(opts.timeout === undefined ? undefined : opts.timeout * 1000);
           if (!incoming) {

@@ -5,11 +5,12 @@ import type { ClientContext } from './context.js';
 import type { JvaiClient } from '../../client/api.js';
 import type { AuthResponse } from '../../client/types.js';
 
-const SERVER_HELP = 'server URL (default $JVAI_SERVER, else http://localhost:8000)';
+const SERVER_HELP = 'server URL (default $JVAI_SERVER, else the last server you logged in to, else http://localhost:8000)';
 
 /** Stores the new session and reports it; with --json prints the user (the tokens stay in the session file). */
 async function startSession(ctx: ClientContext, api: JvaiClient, res: AuthResponse, verb: string): Promise<void> {
   await ctx.store.save({ server: api.server, username: res.user.username, access: res.access, refresh: res.refresh });
+  await ctx.store.rememberServer(api.server);
   ctx.print(res.user, () => `${verb} ${api.server} as ${res.user.username}.`);
 }
 
@@ -23,7 +24,7 @@ export function register(program: Command): void {
     .action(
       action(async (ctx) => {
         const o = ctx.opts<{ server?: string; username?: string; email?: string; firstName?: string; lastName?: string }>();
-        const api = ctx.connect(o.server);
+        const api = await ctx.connect(o.server);
         const username = o.username ?? (await ctx.prompt.ask('Username: '));
         const email = o.email ?? (await ctx.prompt.ask('Email: '));
         const password = await ctx.prompt.askSecret('Password: ');
@@ -39,7 +40,7 @@ export function register(program: Command): void {
     .action(
       action(async (ctx) => {
         const o = ctx.opts<{ server?: string; username?: string }>();
-        const api = ctx.connect(o.server);
+        const api = await ctx.connect(o.server);
         const username = o.username ?? (await ctx.prompt.ask('Username: '));
         const password = await ctx.prompt.askSecret('Password: ');
         await startSession(ctx, api, await api.login(username, password), 'Logged in to');

@@ -10,8 +10,8 @@ export function register(program: Command): void {
     .action(
       authed(async (ctx, target: string) => {
         const { runCall } = await import('../../call/run.js');
+        // Nothing is said before the call is placed: the session says "ringing <user>…" once it is.
         await runCall(ctx, ctx.opts<CallCommandOptions>(), async (session, say) => {
-          say(`calling ${target}…`);
           const { callee } = await session.place(ctx.userRef(target));
           if (await session.calleeOffline()) say(`${callee.username} is offline: it rings on in case they come online (Ctrl-C gives up)`);
           return true;

@@ -18,8 +18,8 @@ export interface ClientContext {
   opts<O>(): O;
   /** With `--json` the API's JSON (only that, on stdout); otherwise the readable rendering. */
   print(data: unknown, readable: () => string): void;
-  /** A client for `server` (default `$JVAI_SERVER`, else http://localhost:8000), not logged in yet. */
-  connect(server?: string): JvaiClient;
+  /** A client for `server` (default `$JVAI_SERVER`, else the last server logged in to, else http://localhost:8000), not logged in yet. */
+  connect(server?: string): Promise<JvaiClient>;
   upload(file: string): Promise<Upload>;
 }
 
@@ -47,16 +47,17 @@ function serverUrl(server: string): string {
 
 export function clientContext(opts: Record<string, unknown>): ClientContext {
   const json = Boolean(opts.json);
+  const store = new SessionStore();
   return {
     json,
-    store: new SessionStore(),
+    store,
     fmt,
     prompt,
     opts: <O>() => opts as O,
     print(data, readable) {
       process.stdout.write(json ? `${JSON.stringify(data ?? null, null, 2)}\n` : `${readable()}\n`);
     },
-    connect: (server) => new JvaiClient({ server: serverUrl(server ?? process.env.JVAI_SERVER ?? DEFAULT_SERVER) }),
+    connect: async (server) => new JvaiClient({ server: serverUrl(server ?? process.env.JVAI_SERVER ?? (await store.lastServer()) ?? DEFAULT_SERVER) }),
     upload: uploadFromFile,
   };
 }
