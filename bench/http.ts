@@ -1,5 +1,5 @@
 /**
- * HTTP bench, run by hand: `npm run bench:http [-- --users N --posts M --duration S --connections C --pg URL]`.
+ * HTTP bench, run by hand: `npm run bench:http [-- --users N --posts M --duration S --connections C --pg URL --only feed]`.
  *
  * Seeds a fresh database (a temporary SQLite file, or a throwaway PostgreSQL database next to
  * --pg URL) with demo data as `jvai admin seed` does, starts the compiled `jvai serve` on it as its
@@ -71,6 +71,8 @@ function parseOptions() {
       duration: { type: 'string', default: '5' },
       connections: { type: 'string', default: '10' },
       pg: { type: 'string' },
+      /** Only the endpoints whose name contains this text (e.g. `feed`). */
+      only: { type: 'string' },
     },
   });
   const numbers = { users: Number(args.users), posts: Number(args.posts), duration: Number(args.duration), connections: Number(args.connections) };
@@ -84,7 +86,7 @@ function parseOptions() {
     console.error('--users must be at least 2 (the DM endpoints need a conversation)');
     process.exit(2);
   }
-  return { ...numbers, pg: args.pg };
+  return { ...numbers, pg: args.pg, only: args.only };
 }
 
 /** `jvai serve` on the seeded data, as its own process; resolves once it answers HTTP, with the time that took. */
@@ -219,7 +221,7 @@ async function driverMain(): Promise<void> {
     console.log(`\njvai serve answered ${seconds(jvai.readyMs)} after start; \`jvai --help\` took ${seconds(helpMs)}.`);
     console.log(`As ${target.username}; ${opts.duration} s × ${opts.connections} connections per run, jvai then bare Koa.`);
     const rows: Row[] = [];
-    for (const endpoint of endpoints) {
+    for (const endpoint of endpoints.filter((e) => !opts.only || e.name.includes(opts.only))) {
       const headers: Record<string, string> = { ...(endpoint.auth ? { Authorization: `Bearer ${access}` } : {}), ...(endpoint.body ? { 'Content-Type': 'application/json' } : {}) };
       const probe = await fetch(server + endpoint.path, { method: endpoint.method, headers, body: endpoint.body });
       const payload = await probe.text();

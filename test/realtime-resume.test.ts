@@ -156,6 +156,25 @@ t.test('the event log and resuming raw websockets', async (t) => {
     t.equal((await logRows(bob.id)).length, 2);
   });
 
+  t.test('a group message is logged once for all its members, and replays in full to each', async (t) => {
+    const [alice, bob, carol] = await users(3);
+    const group = (await alice.api.post('/api/groups/', { name: 'shared payload' })).body;
+    for (const member of [bob, carol]) t.equal((await member.api.post(`/api/groups/${group.id}/join/`)).status, 200);
+    const since = (await carol.api.get('/api/events/')).body.latest_seq;
+    const sent = (await bob.api.post('/api/group-messages/', { group: group.id, content: 'to everyone' })).body;
+    const rows = await server.sequelize.query<{ payload: string; payload_id: number | null }>(
+      "SELECT e.payload, e.payload_id FROM user_events e WHERE e.name = 'group_message.created' AND e.user_id IN (:ids)",
+      { type: QueryTypes.SELECT, replacements: { ids: [alice.id, bob.id, carol.id] } },
+    );
+    t.equal(rows.length, 3, 'one log row per member');
+    t.equal(new Set(rows.map((r) => r.payload_id)).size, 1, 'all pointing at one stored payload');
+    t.ok(rows.every((r) => r.payload === '' && r.payload_id !== null), 'no copies');
+    for (const member of [alice, carol]) {
+      const missed = (await member.api.get(`/api/events/?since=${member === carol ? since : 0}`)).body.events;
+      t.match(missed.at(-1), { event: 'group:message', data: { id: sent.id, content: 'to everyone', sender_username: bob.username } });
+    }
+  });
+
   t.test('GET /api/events/ lists the logged events as the socket.io channel names them', async (t) => {
     const [alice, bob] = await users(2);
     const sent = await dm(alice, bob, 'hello');

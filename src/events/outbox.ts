@@ -41,6 +41,8 @@ export interface Retention {
 
 /** Log rows per INSERT statement. */
 const LOG_CHUNK = 1000;
+/** From this many recipients on, a payload is stored once and the log rows point at it. */
+const SHARED_PAYLOAD_FROM = 3;
 
 export const RETENTION: Retention = { maxAgeDays: 30, maxPerUser: 10_000, everyMs: 60 * 60 * 1000 };
 
@@ -114,9 +116,17 @@ export class EventLog {
     publications.push(() => this.bus.publish(name, { ...payload, seqs } as DomainEvents[K]));
   }
 
-  /** Logs an event for `recipients` inside a raw write job, and publishes it once the job committed. */
+  /**
+   * Logs an event for `recipients` inside a raw write job, and publishes it once the job
+   * committed. A payload for many recipients is stored once (event_payloads), not once each.
+   */
   async log<K extends LoggedEventName>(tx: WriteTx, name: K, payload: LoggedEvents[K], recipients: number[]): Promise<void> {
-    const seqs = await this.record(txStatements(tx), name, payload, recipients);
+    let payloadId: number | undefined;
+    if (recipients.length >= SHARED_PAYLOAD_FROM) {
+      const row = await tx.get<{ id: number }>('INSERT INTO event_payloads (payload, created_at) VALUES (?, ?) RETURNING id', [JSON.stringify(payload), new Date()]);
+      payloadId = Number(row!.id);
+    }
+    const seqs = await this.record(txStatements(tx), name, payload, recipients, payloadId);
     tx.afterCommit(() => this.bus.publish(name, { ...payload, seqs } as DomainEvents[K]));
   }
 
@@ -125,7 +135,7 @@ export class EventLog {
    * counters' upsert holds its row locks until COMMIT, so concurrent emitters for the same user
    * commit in seq order; ids are sorted so two emitters never lock in opposite orders.
    */
-  private async record(db: Statements, name: LoggedEventName, payload: object, userIds: number[]): Promise<Seqs> {
+  private async record(db: Statements, name: LoggedEventName, payload: object, userIds: number[], payloadId?: number): Promise<Seqs> {
     const recipients = [...new Set(userIds.map(Number))].sort((a, b) => a - b);
     if (!recipients.length) return {};
     const bump = `INSERT INTO user_event_counters (user_id, seq) VALUES ${recipients.map(() => '(?, 1)').join(', ')}
@@ -138,14 +148,14 @@ export class EventLog {
       rows = await db.all<SeqRow>(`SELECT user_id, seq FROM user_event_counters WHERE user_id IN (${placeholders(recipients.length)})`, recipients);
     }
     const seqs: Seqs = Object.fromEntries(rows.map((r) => [String(r.user_id), Number(r.seq)]));
-    const json = JSON.stringify(payload);
+    const json = payloadId === undefined ? JSON.stringify(payload) : '';
     const now = new Date();
     // In chunks: SQLite binds at most 32,766 values per statement.
     for (let i = 0; i < recipients.length; i += LOG_CHUNK) {
       const chunk = recipients.slice(i, i + LOG_CHUNK);
       await db.exec(
-        `INSERT INTO user_events (user_id, seq, name, payload, created_at) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
-        chunk.flatMap((userId) => [userId, seqs[userId], name, json, now]),
+        `INSERT INTO user_events (user_id, seq, name, payload, payload_id, created_at) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
+        chunk.flatMap((userId) => [userId, seqs[userId], name, json, payloadId ?? null, now]),
       );
     }
     return seqs;
@@ -163,8 +173,9 @@ export class EventLog {
   /** The user's events after `since`, oldest first, at most `limit + 1`. */
   async since(userId: number, since: number, limit: number): Promise<Missed> {
     const rows = await this.sequelize.query<EventRow>(
-      `SELECT seq, name, payload, created_at AS "createdAt" FROM user_events
-        WHERE user_id = :userId AND seq > :since ORDER BY seq LIMIT :limit`,
+      `SELECT e.seq, e.name, CASE WHEN e.payload_id IS NULL THEN e.payload ELSE p.payload END AS payload, e.created_at AS "createdAt"
+         FROM user_events e LEFT JOIN event_payloads p ON p.id = e.payload_id
+        WHERE e.user_id = :userId AND e.seq > :since ORDER BY e.seq LIMIT :limit`,
       { type: QueryTypes.SELECT, replacements: { userId, since, limit: limit + 1 } },
     );
     // Read after the rows: a row committed in between only makes `latest` newer, never a hole.
@@ -182,6 +193,8 @@ export class EventLog {
   async prune(): Promise<void> {
     const cutoff = new Date(Date.now() - this.retention.maxAgeDays * 24 * 60 * 60 * 1000);
     await this.sequelize.query('DELETE FROM user_events WHERE created_at < :cutoff', { replacements: { cutoff } });
+    // A shared payload is as old as the rows pointing at it; rows pruned for a user's count limit leave it to age out.
+    await this.sequelize.query('DELETE FROM event_payloads WHERE created_at < :cutoff', { replacements: { cutoff } });
     await this.sequelize.query(
       `DELETE FROM user_events WHERE id IN (
          SELECT e.id FROM user_events e JOIN user_event_counters c ON c.user_id = e.user_id WHERE e.seq <= c.seq - :max)`,
