@@ -33,7 +33,7 @@ function admin(dataDir: string, args: string[], databaseUrl?: string): Promise<C
 
 /** A server on a data dir with no JWT secret configured: it uses (or generates) the data dir's own. */
 async function serverOn(t: Test, dataDir: string, databaseUrl?: string): Promise<RunningServer> {
-  const config = loadConfig({ env: {}, file: false, flags: { host: '127.0.0.1', port: 0, dataDir, databaseUrl, logLevel: 'silent', authRateLimit: 10_000 } });
+  const config = loadConfig({ env: {}, file: false, flags: { host: '127.0.0.1', port: 0, dataDir, databaseUrl, logLevel: 'silent', authRateLimit: 10_000, sendRateLimit: 10_000 } });
   const server = await startServer(config, createLogger(config));
   t.teardown(() => server.close());
   return server;

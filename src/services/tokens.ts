@@ -10,6 +10,8 @@ import type { EventBus } from '../events/bus.js';
 import { Session, User } from '../models/index.js';
 import { AuthenticationFailed } from '../errors.js';
 import { RevocationLog } from './revocations.js';
+import { sqlOf } from '../db/connection.js';
+import type { Sql } from '../db/sql.js';
 
 const ALGORITHM = 'HS256';
 
@@ -29,9 +31,10 @@ export interface TokenPair {
 }
 
 /**
- * How long an authenticated session is trusted without asking the database again. Revocations
- * in this process, and in others through the bus (Redis), empty the cache at once; this bound is
- * for a change made where no event reaches us (`jvai admin` on SQLite without Redis).
+ * How long a verified token keeps its loaded user. Whether its session is still valid is asked
+ * on every request (one indexed row, no hydration), so a revocation anywhere — `jvai admin`
+ * included — refuses the very next request; a profile change made by another process without a
+ * shared bus may show in the cached user for this long.
  */
 const SESSION_CACHE_MS = 2000;
 const SESSION_CACHE_MAX = 10_000;
@@ -51,6 +54,7 @@ export class TokenService {
   private readonly key: crypto.KeyObject;
 
   readonly revocations: RevocationLog;
+  private readonly sql: Sql;
 
   constructor(
     private readonly config: Config,
@@ -59,6 +63,13 @@ export class TokenService {
   ) {
     this.key = crypto.createSecretKey(Buffer.from(config.jwtSecret, 'utf8'));
     this.revocations = new RevocationLog(sequelize);
+    this.sql = sqlOf(sequelize);
+  }
+
+  /** Whether a session is neither revoked nor its user banned: one indexed row on the read pool. */
+  private async live(sessionId: string): Promise<boolean> {
+    const row = await this.sql.read.get('SELECT 1 AS ok FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ? AND s.revoked_at IS NULL AND u.is_banned = ?', [sessionId, false]);
+    return row !== undefined;
   }
 
   private sign(type: TokenType, userId: number, sid: string, jti: string): string {
@@ -126,7 +137,9 @@ export class TokenService {
    */
   async authenticate(accessToken: string): Promise<{ user: User; sessionId: string; expiresAt: number }> {
     const cached = this.sessions.get(accessToken);
-    if (cached && Date.now() < cached.expiresAt && performance.now() - cached.checkedAt < SESSION_CACHE_MS) return { user: cached.user, sessionId: cached.sessionId, expiresAt: cached.expiresAt };
+    if (cached && Date.now() < cached.expiresAt && performance.now() - cached.checkedAt < SESSION_CACHE_MS && (await this.live(cached.sessionId))) {
+      return { user: cached.user, sessionId: cached.sessionId, expiresAt: cached.expiresAt };
+    }
     const claims = this.verify(accessToken, 'access');
     const session = await Session.findOne({
       where: { id: claims.sid, userId: claims.user_id, revokedAt: null },
