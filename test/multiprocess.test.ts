@@ -50,6 +50,8 @@ t.test('several serve processes share PostgreSQL and Redis', { skip }, async (t)
     JWT_SECRET: crypto.randomBytes(32).toString('hex'),
     PRESENCE_TTL: String(PRESENCE_TTL),
     AUTH_RATE_LIMIT: String(AUTH_LIMIT),
+    // The tests stand in for a reverse proxy on loopback, naming made-up client addresses.
+    TRUST_PROXY: 'loopback',
   };
   const procs: Proc[] = [];
   const dirs: string[] = [];
@@ -213,9 +215,11 @@ t.test('several serve processes share PostgreSQL and Redis', { skip }, async (t)
   });
 
   t.test('auth rate limits are one budget across processes', async (t) => {
-    // A made-up client address (the app trusts X-Forwarded-For), so other tests' logins do not count.
+    // A made-up client address (loopback is a trusted proxy here), so other tests' logins do not
+    // count; a different account each time, so the per-account failure limit stays out of it.
     const headers = { 'X-Forwarded-For': `10.${crypto.randomInt(255)}.${crypto.randomInt(255)}.${crypto.randomInt(255)}` };
-    const attempt = (proc: Proc) => proc.api.request('POST', '/api/users/login/', { username: 'nobody-here', password: 'wrong-password' }, headers);
+    let n = 0;
+    const attempt = (proc: Proc) => proc.api.request('POST', '/api/users/login/', { username: `nobody-${++n}`, password: 'wrong-password' }, headers);
     for (let i = 0; i < AUTH_LIMIT; i++) {
       const res = await attempt(i % 2 ? B : A);
       if (res.status === 429) return t.fail(`throttled after only ${i} attempts`);
