@@ -1,64 +1,26 @@
 import t from 'tap';
 import type { Test } from 'tap';
-import { io, type Socket } from 'socket.io-client';
 import { startTestServer } from './helpers/server.js';
 import { Api, makeUser, type TestUser } from './helpers/api.js';
-import type { ClientToServerEvents, ServerEventName, ServerToClientEvents, SocketAuth } from '../src/realtime/protocol.js';
+import type { ServerEventName, SocketAuth } from '../src/realtime/protocol.js';
+import { connectIo, nextEvent, openIo, received, type IoClient } from './helpers/socketio.js';
 
-type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
-type Received = { event: ServerEventName; data: any };
-
-/** Every event a client receives, buffered from the start, so none is missed before a test waits for it. */
-const inboxes = new WeakMap<Client, { events: Received[]; wake: Set<() => void> }>();
+type Client = IoClient;
 
 t.test('the socket.io channel', async (t) => {
   const server = await startTestServer(t);
   const api = new Api(server.url);
   const users = (n: number) => Promise.all(Array.from({ length: n }, () => makeUser(api)));
 
-  const socket = (t: Test, auth: Partial<SocketAuth> | undefined): Client => {
-    const client: Client = io(server.url, { path: '/socket.io', auth, transports: ['websocket'], reconnection: false, forceNew: true });
-    const inbox = { events: [] as Received[], wake: new Set<() => void>() };
-    inboxes.set(client, inbox);
-    client.onAny((event: ServerEventName, data: unknown) => {
-      inbox.events.push({ event, data });
-      for (const wake of [...inbox.wake]) wake();
-    });
-    t.teardown(() => client.disconnect());
-    return client;
-  };
-  const connect = async (t: Test, who: TestUser, since?: number): Promise<Client> => {
-    const client = socket(t, { token: who.access, ...(since === undefined ? {} : { since }) });
-    await new Promise<void>((resolve, reject) => {
-      client.once('connect', resolve);
-      client.once('connect_error', reject);
-    });
-    return client;
-  };
+  const socket = (t: Test, auth: Partial<SocketAuth> | undefined): Client => openIo(t, server.url, auth);
+  const connect = (t: Test, who: TestUser, since?: number): Promise<Client> => connectIo(t, server.url, who.access, since);
   const refusal = (t: Test, auth?: Partial<SocketAuth>) =>
     new Promise<Error & { data?: unknown }>((resolve, reject) => {
       const client = socket(t, auth);
       client.once('connect', () => reject(new Error('connected')));
       client.once('connect_error', resolve);
     });
-  const next = (client: Client, event: ServerEventName, where: (data: any) => boolean = () => true, timeoutMs = 3000): Promise<any> => {
-    const inbox = inboxes.get(client)!;
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const index = inbox.events.findIndex((e) => e.event === event && where(e.data));
-        if (index === -1) return;
-        inbox.wake.delete(check);
-        clearTimeout(timer);
-        resolve(inbox.events.splice(index, 1)[0].data);
-      };
-      const timer = setTimeout(() => {
-        inbox.wake.delete(check);
-        reject(new Error(`no ${event} within ${timeoutMs} ms; got ${JSON.stringify(inbox.events)}`));
-      }, timeoutMs);
-      inbox.wake.add(check);
-      check();
-    });
-  };
+  const next = (client: Client, event: ServerEventName, where?: (data: any) => boolean, timeoutMs?: number): Promise<any> => nextEvent(client, event, where, timeoutMs);
   /**
    * Whether `event` has arrived by the time a request sent now is acknowledged: whatever the
    * server wrote to this connection before reading the request arrives first (with the
@@ -66,7 +28,7 @@ t.test('the socket.io channel', async (t) => {
    */
   const heard = async (client: Client, event: ServerEventName): Promise<boolean> => {
     await client.emitWithAck('typing', {} as never);
-    return inboxes.get(client)!.events.some((e) => e.event === event);
+    return received(client).some((e) => e.event === event);
   };
 
   t.test('connections without a valid token are refused with the API detail', async (t) => {

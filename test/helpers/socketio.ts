@@ -4,16 +4,16 @@
  */
 import { io, type Socket } from 'socket.io-client';
 import type { Test } from 'tap';
-import type { ClientToServerEvents, ServerToClientEvents } from '../../src/realtime/protocol.js';
+import type { ClientToServerEvents, ServerToClientEvents, SocketAuth } from '../../src/realtime/protocol.js';
 
 export type IoClient = Socket<ServerToClientEvents, ClientToServerEvents>;
 type Received = { event: string; data: any };
 
 const inboxes = new WeakMap<IoClient, { events: Received[]; wake: Set<() => void>; closed: Promise<{ code?: number; reason: string }> }>();
 
-/** Connects with an access token and resolves once admitted (rejects with the connect_error). */
-export async function connectIo(t: Test, url: string, token: string): Promise<IoClient> {
-  const client: IoClient = io(url, { path: '/socket.io', auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true });
+/** A client with these credentials, connecting; every event it receives is buffered. */
+export function openIo(t: Test, url: string, auth: Partial<SocketAuth> | undefined): IoClient {
+  const client: IoClient = io(url, { path: '/socket.io', auth, transports: ['websocket'], reconnection: false, forceNew: true });
   let closing: { code: number; reason: string } | undefined;
   const inbox = {
     events: [] as Received[],
@@ -27,11 +27,22 @@ export async function connectIo(t: Test, url: string, token: string): Promise<Io
     for (const wake of [...inbox.wake]) wake();
   });
   t.teardown(() => client.disconnect());
+  return client;
+}
+
+/** Connects with an access token (and a seq to resume from) and resolves once admitted (rejects with the connect_error). */
+export async function connectIo(t: Test, url: string, token: string, since?: number): Promise<IoClient> {
+  const client = openIo(t, url, { token, ...(since === undefined ? {} : { since }) });
   await new Promise<void>((resolve, reject) => {
     client.once('connect', resolve);
     client.once('connect_error', reject);
   });
   return client;
+}
+
+/** The events received so far (left in the buffer). */
+export function received(client: IoClient): Received[] {
+  return inboxes.get(client)!.events;
 }
 
 /** The first buffered or future event of that name matching `where` (consumed). */
