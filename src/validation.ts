@@ -26,8 +26,18 @@ z.config({
 });
 
 /** An integer id; accepts "12" as DRF does for form and query input. */
+/** The largest id an INTEGER column holds (PostgreSQL refuses a larger bound parameter outright). */
+export const MAX_ID = 2_147_483_647;
+
 export const id = () =>
-  z.preprocess((v) => (typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v), z.number({ error: (iss) => (iss.input === undefined ? 'This field is required.' : 'A valid integer is required.') }).int().positive());
+  z.preprocess(
+    (v) => (typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : v),
+    z
+      .number({ error: (iss) => (iss.input === undefined ? 'This field is required.' : 'A valid integer is required.') })
+      .int()
+      .positive()
+      .max(MAX_ID, { error: `Ensure this value is less than or equal to ${MAX_ID}.` }),
+  );
 
 /** Trims, as DRF's CharField does. */
 export const text = (max: number) => z.string().trim().min(1).max(max);

@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import type { Router } from '@koa/router';
 import type { ApiContext, ApiMiddleware, AppCustom, AppState } from './context.js';
 import type { User } from '../models/index.js';
-import { parse } from '../validation.js';
+import { MAX_ID, parse } from '../validation.js';
 import { AuthenticationFailed, NotFound } from '../errors.js';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -47,7 +47,8 @@ export function route<B = undefined, Q = undefined>(spec: Route<B, Q>): Route {
 /** Reads an integer path parameter; anything else is a 404 like an unmatched DRF route. */
 export function idParam(ctx: ApiContext, name = 'id'): number {
   const raw = ctx.params[name];
-  if (!raw || !/^\d{1,15}$/.test(raw)) throw new NotFound();
+  // An id no INTEGER column can hold names nothing.
+  if (!raw || !/^\d{1,10}$/.test(raw) || Number(raw) > MAX_ID) throw new NotFound();
   return Number(raw);
 }
 
