@@ -44,6 +44,10 @@ t.test('OpenAPI document matches the routes', async (t) => {
     }
   }
 
+  const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/([^"]+)"/g)].map(([, ref]) => ref);
+  const resolve = (ref: string) => ref.split('/').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], doc);
+  t.same(refs.filter((ref) => resolve(ref) === undefined), [], `all ${refs.length} $refs resolve within the document`);
+
   const served = new Set<string>();
   for (const layer of server.app.router.stack) {
     const path = `${String(layer.path).replace(/:(\w+)/g, '{$1}')}/`;
