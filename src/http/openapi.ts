@@ -1,25 +1,49 @@
 /** The OpenAPI 3.1 document, generated from the route table and its zod schemas. */
 import { z } from 'zod';
 import type { Route } from './route.js';
+import { responseSchemas } from './responses.js';
 
 /** `/users/:id/follow` → `/api/users/{id}/follow/` (the seed's form, trailing slash included). */
 export function openApiPath(path: string): string {
   return `/api${path.replace(/:(\w+)/g, '{$1}')}/`.replace(/\/+$/, '/');
 }
 
-function schemaOf(type: z.ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
+const COMPONENT = '#/components/schemas/';
+
+/** A request schema as JSON Schema; one that cannot be represented is a bug in the route table. */
+function schemaOf(route: Route, part: 'body' | 'query', type: z.ZodType): Record<string, unknown> {
   try {
-    return z.toJSONSchema(type, { io, unrepresentable: 'any' }) as Record<string, unknown>;
-  } catch {
-    return { type: 'object' };
+    return z.toJSONSchema(type, { io: 'input' });
+  } catch (err) {
+    throw new Error(`${routeName(route)}: its ${part} schema has no JSON Schema form: ${(err as Error).message}`);
   }
+}
+
+const routeName = (r: Route) => `${r.method.toUpperCase()} ${openApiPath(r.path)}`;
+
+/** The named response schemas (src/http/responses.ts), as `components.schemas`. */
+function responseComponents(): Record<string, unknown> {
+  const { schemas } = z.toJSONSchema(responseSchemas, { io: 'output', uri: (id) => COMPONENT + id });
+  // Each is emitted as a standalone document; within this one, refs resolve against the root.
+  return Object.fromEntries(Object.entries(schemas).map(([name, { $schema, $id, ...schema }]) => [name, schema]));
+}
+
+/** The success response: its declared body by reference, or none for 204. */
+function successResponse(r: Route, status: string): Record<string, unknown> {
+  if (status === '204') {
+    if (r.response) throw new Error(`${routeName(r)}: a 204 sends no body, yet declares a response schema`);
+    return { description: 'No content' };
+  }
+  const named = r.response && responseSchemas.get(r.response);
+  if (!named) throw new Error(`${routeName(r)}: no response schema named in src/http/responses.ts`);
+  return { description: named.id, content: { [named.mediaType ?? 'application/json']: { schema: { $ref: COMPONENT + named.id } } } };
 }
 
 export function buildOpenApi(routes: Route[], version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
     const params = [...r.path.matchAll(/:(\w+)/g)].map(([, name]) => ({ name, in: 'path', required: true, schema: { type: 'integer' } }));
-    const query = r.query ? schemaOf(r.query) : null;
+    const query = r.query ? schemaOf(r, 'query', r.query) : null;
     const queryParams = query?.properties
       ? Object.entries(query.properties as Record<string, unknown>).map(([name, schema]) => ({ name, in: 'query', required: false, schema }))
       : [];
@@ -30,7 +54,7 @@ export function buildOpenApi(routes: Route[], version: string): Record<string, u
       operationId: `${r.method}_${r.path.replace(/[/:]+/g, '_').replace(/^_|_$/g, '')}`,
       parameters: [...params, ...queryParams],
       responses: {
-        [status]: { description: r.response ?? (status === '204' ? 'No content' : 'Success') },
+        [status]: successResponse(r, status),
         ...(r.body ? { '400': { $ref: '#/components/responses/ValidationError' } } : {}),
         ...(r.public ? {} : { '401': { $ref: '#/components/responses/Unauthorized' } }),
         ...(r.path.includes(':') ? { '404': { $ref: '#/components/responses/NotFound' } } : {}),
@@ -38,7 +62,7 @@ export function buildOpenApi(routes: Route[], version: string): Record<string, u
       ...(r.public ? { security: [] } : {}),
     };
     if (r.body) {
-      const json = schemaOf(r.body);
+      const json = schemaOf(r, 'body', r.body);
       const content: Record<string, unknown> = { 'application/json': { schema: json } };
       if (r.file) {
         const props = { ...((json.properties as Record<string, unknown>) ?? {}), [r.file]: { type: 'string', format: 'binary' } };
@@ -56,6 +80,7 @@ export function buildOpenApi(routes: Route[], version: string): Record<string, u
     security: [{ bearer: [] }],
     paths,
     components: {
+      schemas: responseComponents(),
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
       responses: {
         ValidationError: { description: 'Invalid input: {"field": ["message"]}', content: { 'application/json': { schema: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } } } } },

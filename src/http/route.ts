@@ -32,8 +32,8 @@ export interface Route<B = unknown, Q = unknown> {
   query?: z.ZodType<Q>;
   /** Success status; 204 sends no body. */
   status?: number;
-  /** Response description for the OpenAPI document. */
-  response?: string;
+  /** The success body's schema (from src/http/responses.ts); none for 204. */
+  response?: z.ZodType;
   /** Extra middleware run before the handler (rate limits). */
   before?: ApiMiddleware[];
   handler: (ctx: ApiContext, input: RouteInput<B, Q>) => Promise<unknown>;

@@ -7,12 +7,15 @@ export interface ApiResponse<T = any> {
   headers: Headers;
 }
 
+/** Sees every response a client (and every client made from it with `as`) receives. */
+export type ResponseObserver = (method: string, path: string, res: ApiResponse) => void;
+
 export class Api {
-  constructor(readonly base: string, readonly token?: string) {}
+  constructor(readonly base: string, readonly token?: string, readonly observe?: ResponseObserver) {}
 
   /** The same client acting as a user (or with a raw token). */
   as(who: { access: string } | string | undefined): Api {
-    return new Api(this.base, typeof who === 'string' || who === undefined ? who : who.access);
+    return new Api(this.base, typeof who === 'string' || who === undefined ? who : who.access, this.observe);
   }
 
   async request<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
@@ -29,7 +32,9 @@ export class Api {
     let parsed: unknown = text;
     if ((res.headers.get('content-type') ?? '').includes('json') && text) parsed = JSON.parse(text);
     else if (!text) parsed = null;
-    return { status: res.status, body: parsed as T, headers: res.headers };
+    const result = { status: res.status, body: parsed as T, headers: res.headers };
+    this.observe?.(method, path, result);
+    return result;
   }
 
   get<T = any>(path: string) { return this.request<T>('GET', path); }

@@ -5,6 +5,7 @@ import { presentUser } from '../../presenters/user.js';
 import { viewerOf } from '../viewer.js';
 import { AuthenticationFailed, ValidationError } from '../../errors.js';
 import { optionalText } from '../../validation.js';
+import * as responses from '../responses.js';
 
 const USERNAME = /^[\p{L}\p{N}_.@+-]+$/u;
 export const usernameField = z
@@ -35,6 +36,7 @@ export const authRoutes = [
     path: '/users/register',
     summary: 'Register a new account; returns the user and a token pair',
     tag: 'auth',
+    response: responses.session,
     public: true,
     status: 201,
     body: registerBody,
@@ -51,6 +53,7 @@ export const authRoutes = [
     path: '/users/login',
     summary: 'Log in with username (or email) and password',
     tag: 'auth',
+    response: responses.session,
     public: true,
     body: credentials,
     before: [rateLimit('login')],
@@ -67,6 +70,7 @@ export const authRoutes = [
     path: '/token',
     summary: 'Obtain a JWT pair (simplejwt TokenObtainPairView)',
     tag: 'auth',
+    response: responses.tokenPair,
     public: true,
     body: credentials,
     before: [rateLimit('login')],
@@ -82,6 +86,7 @@ export const authRoutes = [
     path: '/token/refresh',
     summary: 'Rotate a refresh token: returns a new access and refresh token; a spent one revokes the session',
     tag: 'auth',
+    response: responses.tokenPair,
     public: true,
     body: refreshBody,
     before: [rateLimit('refresh')],
@@ -94,6 +99,7 @@ export const authRoutes = [
     path: '/users/logout',
     summary: "Log out: revokes the refresh token's session (or the current one when none is sent)",
     tag: 'auth',
+    response: responses.message,
     body: z.object({ refresh: z.string().min(1).optional() }),
     async handler(ctx, { body, user }) {
       const { tokens } = ctx.services;
@@ -107,6 +113,7 @@ export const authRoutes = [
     path: '/users/change-password',
     summary: 'Change your password; ends every session and returns a fresh token pair',
     tag: 'auth',
+    response: responses.passwordChanged,
     body: z.object({ old_password: z.string().min(1), new_password: z.string().min(1).max(128) }),
     async handler(ctx, { body, user }) {
       await ctx.services.users.changePassword(user, body.old_password, body.new_password);

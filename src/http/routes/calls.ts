@@ -8,6 +8,7 @@ import type { CallService } from '../../services/calls.js';
 import type { CallPayload } from '../../events/types.js';
 import type { Page, PageRequest } from '../../services/pagination.js';
 import type { User } from '../../models/index.js';
+import * as responses from '../responses.js';
 
 const callType = z.enum(CALL_TYPES).default('audio');
 
@@ -27,6 +28,7 @@ const listRoute = (path: string, summary: string, load: Lister) =>
     path,
     summary,
     tag: 'calls',
+    response: responses.calls,
     query: pageSchema,
     async handler(ctx, { query, user }) {
       return sendPage(ctx, await load(ctx.services.calls, user, pageRequest(query)), (call) => call);
@@ -39,6 +41,7 @@ const actionRoute = (action: 'accept' | 'reject' | 'end', summary: string) =>
     path: `/calls/:id/${action}`,
     summary,
     tag: 'calls',
+    response: responses.call,
     async handler(ctx, { user }) {
       return ctx.services.calls[action](user, idParam(ctx));
     },
@@ -50,6 +53,7 @@ const updateRoute = (method: 'put' | 'patch', body: typeof patchBody) =>
     path: '/calls/:id',
     summary: 'Move a call along its status machine: pending→active/rejected (callee), pending→missed, active→ended (either side)',
     tag: 'calls',
+    response: responses.call,
     body,
     async handler(ctx, { body: b, user }) {
       return ctx.services.calls.update(user, idParam(ctx), b);
@@ -62,6 +66,7 @@ export const callRoutes = [
     path: '/calls',
     summary: 'Call `receiver` (id) or `receiver_username`; `call_type` audio (default) or video',
     tag: 'calls',
+    response: responses.call,
     before: [sendLimit],
     status: 201,
     body: createBody,
@@ -79,6 +84,7 @@ export const callRoutes = [
     path: '/calls/start',
     summary: 'Call `callee` (id); `call_type` audio (default) or video',
     tag: 'calls',
+    response: responses.call,
     before: [sendLimit],
     status: 201,
     body: startBody,
@@ -95,6 +101,7 @@ export const callRoutes = [
     path: '/calls/ice-servers',
     summary: 'STUN/TURN servers for WebRTC',
     tag: 'calls',
+    response: responses.iceServers,
     async handler(ctx) {
       return { ice_servers: ctx.services.calls.iceServers() };
     },
@@ -104,6 +111,7 @@ export const callRoutes = [
     path: '/calls/:id',
     summary: 'A call you take part in',
     tag: 'calls',
+    response: responses.call,
     async handler(ctx, { user }) {
       return ctx.services.calls.get(user, idParam(ctx));
     },

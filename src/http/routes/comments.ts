@@ -5,6 +5,7 @@ import { pageRequest, pageSchema, sendPage } from '../pagination.js';
 import { viewerOf } from '../viewer.js';
 import { id, text } from '../../validation.js';
 import { presentComment } from '../../presenters/comment.js';
+import * as responses from '../responses.js';
 
 const MAX_COMMENT_LENGTH = 5000;
 const content = text(MAX_COMMENT_LENGTH);
@@ -17,6 +18,7 @@ const updateRoute = (method: 'put' | 'patch', body: typeof patchBody) =>
     path: '/comments/:id',
     summary: method === 'put' ? 'Replace your comment' : 'Edit your comment',
     tag: 'comments',
+    response: responses.comment,
     body,
     async handler(ctx, { body: b, user }) {
       return presentComment(await ctx.services.comments.update(user, idParam(ctx), b.content), viewerOf(ctx));
@@ -29,6 +31,7 @@ export const commentRoutes = [
     path: '/comments',
     summary: 'Comment on a post',
     tag: 'comments',
+    response: responses.comment,
     before: [sendLimit],
     body: z.object({ post: id(), content }),
     status: 201,
@@ -41,6 +44,7 @@ export const commentRoutes = [
     path: '/comments',
     summary: "A post's comments (?post_id= required), newest first",
     tag: 'comments',
+    response: responses.comments,
     query: pageSchema.extend({ post_id: id() }),
     async handler(ctx, { query, user }) {
       const viewer = viewerOf(ctx);
@@ -53,6 +57,7 @@ export const commentRoutes = [
     path: '/comments/:id',
     summary: 'A comment by id',
     tag: 'comments',
+    response: responses.comment,
     async handler(ctx, { user }) {
       return presentComment(await ctx.services.comments.get(idParam(ctx), user.id), viewerOf(ctx));
     },
@@ -74,6 +79,7 @@ export const commentRoutes = [
     path: '/comments/:id/like',
     summary: 'Like a comment, or unlike it if you already do',
     tag: 'comments',
+    response: responses.likeToggled,
     async handler(ctx, { user }) {
       const liked = await ctx.services.comments.toggleLike(user, idParam(ctx));
       return { message: liked ? 'Comment liked' : 'Comment unliked', liked };

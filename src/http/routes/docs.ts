@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { route, type Route } from '../route.js';
 import { buildOpenApi } from '../openapi.js';
 import { VERSION } from '../../version.js';
+import * as responses from '../responses.js';
 
 let cached: Record<string, unknown> | undefined;
 
@@ -11,6 +12,7 @@ export const docsRoutes: Route[] = [
     path: '/schema',
     summary: 'This OpenAPI document',
     tag: 'docs',
+    response: responses.openApiDocument,
     public: true,
     async handler() {
       // Imported lazily: the route table includes this module.
@@ -23,6 +25,7 @@ export const docsRoutes: Route[] = [
     path: '/docs',
     summary: 'Human-readable API reference (renders /api/schema/)',
     tag: 'docs',
+    response: responses.docsPage,
     public: true,
     async handler(ctx) {
       ctx.type = 'html';

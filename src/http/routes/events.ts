@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { route } from '../route.js';
 import { inboxEventOf } from '../../realtime/hub.js';
 import { REPLAY_LIMIT } from '../../realtime/protocol.js';
+import * as responses from '../responses.js';
 
 const DEFAULT_EVENTS = 100;
 
@@ -17,6 +18,7 @@ export const eventRoutes = [
       '`{latest_seq, resync, events: [{seq, event, data, created_at}]}`, each `event`/`data` as the socket.io channel sends it. ' +
       'Page with since = the last seq until it reaches latest_seq; `resync: true` means older events were pruned: re-fetch over REST.',
     tag: 'realtime',
+    response: responses.events,
     query: z.object({ since: count(0, 0, Number.MAX_SAFE_INTEGER), limit: count(DEFAULT_EVENTS, 1, REPLAY_LIMIT) }),
     async handler(ctx, { query, user }) {
       const missed = await ctx.services.deps.events.since(user.id, query.since, query.limit);

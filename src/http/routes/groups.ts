@@ -8,6 +8,7 @@ import { text } from '../../validation.js';
 import type { GroupRow } from '../../services/rows.js';
 import type { Page, PageRequest } from '../../services/pagination.js';
 import type { ApiContext } from '../context.js';
+import * as responses from '../responses.js';
 
 const NAME_MAX = 100;
 const DESCRIPTION_MAX = 5000;
@@ -23,6 +24,7 @@ const updateRoute = (method: 'put' | 'patch', body: typeof patchBody) =>
     path: '/groups/:id',
     summary: `Update a group (${method === 'put' ? 'full' : 'partial'}; creator/admins only); multipart accepts image`,
     tag: 'groups',
+    response: responses.group,
     file: 'image',
     body,
     async handler(ctx, { body: b, user }) {
@@ -37,6 +39,7 @@ const listRoute = (path: string, summary: string, load: (ctx: ApiContext, viewer
     path,
     summary,
     tag: 'groups',
+    response: responses.groups,
     query: pageSchema,
     async handler(ctx, { query, user }) {
       const page = await load(ctx, user.id, pageRequest(query));
@@ -51,6 +54,7 @@ export const groupRoutes = [
     path: '/groups',
     summary: 'Create a group (multipart: name, description, optional image); you become its admin',
     tag: 'groups',
+    response: responses.group,
     file: 'image',
     status: 201,
     body: createBody,
@@ -66,6 +70,7 @@ export const groupRoutes = [
     path: '/groups/:id',
     summary: 'A group by id',
     tag: 'groups',
+    response: responses.group,
     async handler(ctx, { user }) {
       return presentGroup(await ctx.services.groups.get(idParam(ctx), user.id), viewerOf(ctx));
     },
@@ -87,6 +92,7 @@ export const groupRoutes = [
     path: '/groups/:id/join',
     summary: 'Join a group (400 if already a member)',
     tag: 'groups',
+    response: responses.message,
     async handler(ctx, { user }) {
       await ctx.services.groups.join(user, idParam(ctx));
       return { message: 'Joined group successfully' };
@@ -97,6 +103,7 @@ export const groupRoutes = [
     path: '/groups/:id/leave',
     summary: 'Leave a group (400 if not a member; the creator cannot leave)',
     tag: 'groups',
+    response: responses.message,
     async handler(ctx, { user }) {
       await ctx.services.groups.leave(user, idParam(ctx));
       return { message: 'Left group successfully' };
@@ -107,6 +114,7 @@ export const groupRoutes = [
     path: '/groups/:id/members',
     summary: "A group's members as users, each with its role (admin or member)",
     tag: 'groups',
+    response: responses.members,
     query: pageSchema,
     async handler(ctx, { query, user }) {
       const page = await ctx.services.groups.members(idParam(ctx), user.id, pageRequest(query));

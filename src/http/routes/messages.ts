@@ -5,6 +5,7 @@ import { pageRequest, pageSchema, sendPage } from '../pagination.js';
 import { presentConversation, presentDirectMessage } from '../../presenters/message.js';
 import { viewerOf } from '../viewer.js';
 import { id, text } from '../../validation.js';
+import * as responses from '../responses.js';
 
 /** Longest message body accepted, for direct and group messages alike. */
 export const MESSAGE_MAX = 5000;
@@ -25,6 +26,7 @@ export const messageRoutes = [
     path: '/messages',
     summary: 'Send a direct message to `receiver` (id) or `receiver_username`; optional `client_id` makes retries idempotent',
     tag: 'messages',
+    response: responses.directMessage,
     before: [sendLimit],
     status: 201,
     body: sendBody,
@@ -37,6 +39,7 @@ export const messageRoutes = [
     path: '/messages',
     summary: 'Every message you sent or received, newest first',
     tag: 'messages',
+    response: responses.directMessages,
     query: pageSchema,
     async handler(ctx, { query, user }) {
       return sendPage(ctx, await ctx.services.messages.list(user, pageRequest(query)), presentDirectMessage);
@@ -47,6 +50,7 @@ export const messageRoutes = [
     path: '/messages/conversations',
     summary: 'One entry per person you talk with (user, last_message, unread_count), most recent first',
     tag: 'messages',
+    response: responses.conversations,
     query: pageSchema,
     async handler(ctx, { query, user }) {
       const page = await ctx.services.messages.conversations(user, pageRequest(query));
@@ -59,6 +63,7 @@ export const messageRoutes = [
     path: '/messages/with_user',
     summary: 'Your conversation with ?user_id= or ?username=, oldest first; ?before= pages to older messages',
     tag: 'messages',
+    response: responses.directMessages,
     query: pageSchema.extend({ user_id: id().optional(), username: usernameRef.optional() }),
     async handler(ctx, { query, user }) {
       const page = await ctx.services.messages.withUser(user, { userId: query.user_id, username: query.username }, pageRequest(query));
@@ -70,6 +75,7 @@ export const messageRoutes = [
     path: '/messages/:id',
     summary: 'A message you sent or received',
     tag: 'messages',
+    response: responses.directMessage,
     async handler(ctx, { user }) {
       return presentDirectMessage(await ctx.services.messages.get(user, idParam(ctx)));
     },
@@ -79,6 +85,7 @@ export const messageRoutes = [
     path: '/messages/:id/mark_as_read',
     summary: 'Mark a message you received as read',
     tag: 'messages',
+    response: responses.directMessage,
     async handler(ctx, { user }) {
       return ctx.services.messages.markRead(user, idParam(ctx));
     },

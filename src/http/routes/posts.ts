@@ -8,6 +8,7 @@ import { presentPost } from '../../presenters/post.js';
 import { MAX_POST_LENGTH, type PostView } from '../../services/posts.js';
 import type { Page, PageRequest } from '../../services/pagination.js';
 import type { ApiContext } from '../context.js';
+import * as responses from '../responses.js';
 
 const content = z.string().trim().max(MAX_POST_LENGTH);
 /** Without a file, `image` may only be cleared: null in JSON, an empty field in a form (as DRF reads it). */
@@ -21,6 +22,7 @@ const listRoute = (path: string, summary: string, load: (ctx: ApiContext, viewer
     path,
     summary,
     tag: 'posts',
+    response: responses.posts,
     query: pageSchema,
     async handler(ctx, { query, user }) {
       const viewer = viewerOf(ctx);
@@ -34,6 +36,7 @@ const updateRoute = (method: 'put' | 'patch', body: typeof patchBody) =>
     path: '/posts/:id',
     summary: method === 'put' ? "Replace your post's content (multipart may replace the image)" : "Change your post's content and/or image",
     tag: 'posts',
+    response: responses.post,
     file: 'image',
     body,
     async handler(ctx, { body: b, user }) {
@@ -48,6 +51,7 @@ export const postRoutes = [
     path: '/posts',
     summary: 'Create a post: content and/or an image (multipart)',
     tag: 'posts',
+    response: responses.post,
     before: [sendLimit],
     file: 'image',
     body: patchBody,
@@ -64,6 +68,7 @@ export const postRoutes = [
     path: '/posts/:id',
     summary: 'A post with its newest 50 comments',
     tag: 'posts',
+    response: responses.post,
     async handler(ctx, { user }) {
       return presentPost(await ctx.services.posts.get(idParam(ctx), user.id), viewerOf(ctx));
     },
@@ -85,6 +90,7 @@ export const postRoutes = [
     path: '/posts/:id/like',
     summary: 'Like a post, or unlike it if you already do',
     tag: 'posts',
+    response: responses.likeToggled,
     async handler(ctx, { user }) {
       const liked = await ctx.services.posts.toggleLike(user, idParam(ctx));
       return { message: liked ? 'Post liked' : 'Post unliked', liked };

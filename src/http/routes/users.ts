@@ -9,6 +9,7 @@ import type { ProfileInput } from '../../services/users.js';
 import type { Page, PageRequest } from '../../services/pagination.js';
 import type { UserRow } from '../../services/rows.js';
 import type { ApiContext } from '../context.js';
+import * as responses from '../responses.js';
 
 const profileFields = {
   username: usernameField.optional(),
@@ -34,6 +35,7 @@ const updateRoute = (method: 'put' | 'patch', body: typeof patchBody) =>
     path: '/users/:id',
     summary: method === 'put' ? 'Update your profile (full)' : 'Update your profile (partial); multipart accepts profile_picture',
     tag: 'users',
+    response: responses.user,
     file: 'profile_picture',
     body,
     async handler(ctx, { body: b, user }) {
@@ -48,6 +50,7 @@ const listRoute = (path: string, summary: string, load: (ctx: ApiContext, viewer
     path,
     summary,
     tag: 'users',
+    response: responses.users,
     query: pageSchema,
     async handler(ctx, { query, user }) {
       const page = await load(ctx, user.id, pageRequest(query));
@@ -62,6 +65,7 @@ export const userRoutes = [
     path: '/users',
     summary: 'List users, newest first; ?search= matches username, first and last name',
     tag: 'users',
+    response: responses.users,
     query: pageSchema.extend({ search: z.string().trim().max(150).optional() }),
     async handler(ctx, { query, user }) {
       const page = await ctx.services.users.list(user.id, pageRequest(query), query.search || undefined);
@@ -74,6 +78,7 @@ export const userRoutes = [
     path: '/users/me',
     summary: 'Your own profile',
     tag: 'users',
+    response: responses.user,
     async handler(ctx, { user }) {
       return presentUser(await ctx.services.users.get(user.id, user.id), viewerOf(ctx));
     },
@@ -84,6 +89,7 @@ export const userRoutes = [
     path: '/users/set-online',
     summary: 'Mark yourself online',
     tag: 'users',
+    response: responses.presence,
     async handler(ctx, { user }) {
       await ctx.services.users.setPresence(user, true);
       return { status: 'online' };
@@ -94,6 +100,7 @@ export const userRoutes = [
     path: '/users/set-offline',
     summary: 'Mark yourself offline (updates last_seen)',
     tag: 'users',
+    response: responses.presence,
     async handler(ctx, { user }) {
       await ctx.services.users.setPresence(user, false);
       return { status: 'offline' };
@@ -104,6 +111,7 @@ export const userRoutes = [
     path: '/users/:id',
     summary: 'A user by id',
     tag: 'users',
+    response: responses.user,
     async handler(ctx, { user }) {
       return presentUser(await ctx.services.users.get(idParam(ctx), user.id), viewerOf(ctx));
     },
@@ -125,6 +133,7 @@ export const userRoutes = [
     path: '/users/:id/follow',
     summary: 'Follow a user (idempotent)',
     tag: 'users',
+    response: responses.message,
     async handler(ctx, { user }) {
       const target = await ctx.services.users.follow(user, idParam(ctx));
       return { message: `Now following ${target.username}` };
@@ -135,6 +144,7 @@ export const userRoutes = [
     path: '/users/:id/unfollow',
     summary: 'Stop following a user',
     tag: 'users',
+    response: responses.message,
     async handler(ctx, { user }) {
       const target = await ctx.services.users.unfollow(user, idParam(ctx));
       return { message: `Unfollowed ${target.username}` };
