@@ -2,6 +2,8 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Umzug, SequelizeStorage } from 'umzug';
 import type { QueryInterface, Sequelize } from 'sequelize';
+import { sqlOf } from './connection.js';
+import { PostgresSql } from './postgres.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // Compiled: dist/src/db → dist/migrations/*.js. From source (tsx): src/db → migrations/*.ts.
@@ -24,8 +26,15 @@ export function createMigrator(sequelize: Sequelize): Umzug<QueryInterface> {
   });
 }
 
-/** Applies pending migrations; returns their names. */
+/** Any fixed number: the PostgreSQL advisory lock that lets one process at a time migrate. */
+const MIGRATION_LOCK = 0x6a766169;
+
+/**
+ * Applies pending migrations; returns their names. Several processes starting at once on a new
+ * PostgreSQL database take turns (the first migrates, the others find nothing left to do).
+ */
 export async function migrate(sequelize: Sequelize): Promise<string[]> {
-  const done = await createMigrator(sequelize).up();
-  return done.map((m) => m.name);
+  const up = async () => (await createMigrator(sequelize).up()).map((m) => m.name);
+  const sql = sqlOf(sequelize);
+  return sql instanceof PostgresSql ? sql.holdingLock(MIGRATION_LOCK, up) : up();
 }

@@ -71,6 +71,21 @@ export class PostgresSql implements Sql {
     return answer;
   }
 
+  /** Runs `fn` holding a session-level advisory lock, so other processes wait their turn. */
+  async holdingLock<T>(key: number, fn: () => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [key]);
+      try {
+        return await fn();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [key]);
+      }
+    } finally {
+      client.release();
+    }
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }
