@@ -19,9 +19,9 @@ export interface RevocationWatchOptions {
   keepMs: number;
 }
 
-export const REVOCATION_WATCH: RevocationWatchOptions = { pollMs: 1_000, keepMs: 60 * 60 * 1000 };
+export const REVOCATION_WATCH: RevocationWatchOptions = { pollMs: 250, keepMs: 60 * 60 * 1000 };
 
-const PRUNE_EVERY_POLLS = 600;
+const PRUNE_EVERY_POLLS = 2400;
 /** A skipped id not seen for this long belongs to a rolled-back transaction. */
 const GAP_MS = 60_000;
 /** Bound on the ids remembered as skipped. */

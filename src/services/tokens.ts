@@ -10,8 +10,6 @@ import type { EventBus } from '../events/bus.js';
 import { Session, User } from '../models/index.js';
 import { AuthenticationFailed } from '../errors.js';
 import { RevocationLog } from './revocations.js';
-import { sqlOf } from '../db/connection.js';
-import type { Sql } from '../db/sql.js';
 
 const ALGORITHM = 'HS256';
 
@@ -31,10 +29,11 @@ export interface TokenPair {
 }
 
 /**
- * How long a verified token keeps its loaded user. Whether its session is still valid is asked
- * on every request (one indexed row, no hydration), so a revocation anywhere — `jvai admin`
- * included — refuses the very next request; a profile change made by another process without a
- * shared bus may show in the cached user for this long.
+ * How long a verified token and its loaded user are trusted without asking the database. A
+ * revocation empties the cache at once in the process that made it and, through the bus, in every
+ * other (Redis); where no bus reaches (`jvai admin` beside a server without Redis) the revocation
+ * watcher sees it within its poll interval. This bound is for what has no event there: a profile
+ * edited by another process without Redis shows in the cached user for at most this long.
  */
 const SESSION_CACHE_MS = 2000;
 const SESSION_CACHE_MAX = 10_000;
@@ -54,7 +53,6 @@ export class TokenService {
   private readonly key: crypto.KeyObject;
 
   readonly revocations: RevocationLog;
-  private readonly sql: Sql;
 
   constructor(
     private readonly config: Config,
@@ -63,13 +61,6 @@ export class TokenService {
   ) {
     this.key = crypto.createSecretKey(Buffer.from(config.jwtSecret, 'utf8'));
     this.revocations = new RevocationLog(sequelize);
-    this.sql = sqlOf(sequelize);
-  }
-
-  /** Whether a session is neither revoked nor its user banned: one indexed row on the read pool. */
-  private async live(sessionId: string): Promise<boolean> {
-    const row = await this.sql.read.get('SELECT 1 AS ok FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ? AND s.revoked_at IS NULL AND u.is_banned = ?', [sessionId, false]);
-    return row !== undefined;
   }
 
   private sign(type: TokenType, userId: number, sid: string, jti: string): string {
@@ -137,7 +128,7 @@ export class TokenService {
    */
   async authenticate(accessToken: string): Promise<{ user: User; sessionId: string; expiresAt: number }> {
     const cached = this.sessions.get(accessToken);
-    if (cached && Date.now() < cached.expiresAt && performance.now() - cached.checkedAt < SESSION_CACHE_MS && (await this.live(cached.sessionId))) {
+    if (cached && Date.now() < cached.expiresAt && performance.now() - cached.checkedAt < SESSION_CACHE_MS) {
       return { user: cached.user, sessionId: cached.sessionId, expiresAt: cached.expiresAt };
     }
     const claims = this.verify(accessToken, 'access');
