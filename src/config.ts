@@ -67,7 +67,12 @@ const schema = z.object({
   /** Where the SQLite file, uploaded media and the generated JWT secret live. */
   dataDir: z.string().min(1).default('./data'),
   /** postgres://… to use PostgreSQL; unset means SQLite in dataDir. */
-  databaseUrl: z.string().regex(/^(postgres|postgresql|sqlite):/, 'must start with postgres://, postgresql:// or sqlite:').optional(),
+  databaseUrl: z
+    .string()
+    .regex(/^(postgres|postgresql|sqlite):/, 'must start with postgres://, postgresql:// or sqlite:')
+    // The read connections beside the writer must all open the same file.
+    .refine((url) => !/^sqlite:(\/\/)?:memory:/.test(url), 'an in-memory SQLite database cannot be shared by several connections: give a file (sqlite:///path/db.sqlite3)')
+    .optional(),
   /** redis://… to share the event bus and rate limits between processes. */
   redisUrl: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
   /** Namespace of every Redis key and channel, so several deployments (or test runs) can share one Redis. */

@@ -76,3 +76,9 @@ t.test('trustProxy, corsOrigins and the timeouts: parsed from the environment, c
   t.match(err.message, /headersTimeoutSeconds: must not exceed requestTimeoutSeconds/);
   t.match(err.message, /shutdownTimeoutSeconds/);
 });
+
+t.test('an in-memory SQLite database is refused: the read connections could not share it', async (t) => {
+  const err = t.throws(() => loadConfig({ file: false, env: { DATABASE_URL: 'sqlite::memory:' }, flags: { dataDir: tmp() } })) as ConfigError;
+  t.match(err.message, /databaseUrl: an in-memory SQLite database cannot be shared/);
+  t.equal(loadConfig({ file: false, env: { DATABASE_URL: 'sqlite:///tmp/jvai-test.sqlite3' }, flags: { dataDir: tmp() } }).databaseUrl, 'sqlite:///tmp/jvai-test.sqlite3');
+});
