@@ -32,7 +32,8 @@ export interface Sql {
    * interleave their statements (as READ COMMITTED transactions would on PostgreSQL): a job must
    * not count on a read staying true until it writes — decide in the writing statement itself
    * (conditional UPDATE, INSERT … ON CONFLICT). A failing job fails alone and its neighbours run
-   * again, so a job must only write through `tx`.
+   * again, so a job must only write through `tx`, and must have awaited every statement it issued
+   * by the time it settles (the batch is rolled back or committed right after).
    */
   write<T>(job: (tx: WriteTx) => Promise<T>): Promise<T>;
   /** Runs `fn` while this process writes nothing else (how Sequelize's own writes take turns on SQLite). */
