@@ -7,7 +7,7 @@ import('../dist/cli/index.js').then(({ main }) => main(process.argv)).catch((err
   if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/cli')) {
     console.error('jvai: not built yet: run `npm run build` (npm install does it)');
   } else {
-    console.error(`jvai: ${err && err.message ? err.message : err}`);
+    console.error(`jvai: ${err?.message ? err.message : err}`);
   }
   process.exit(1);
 });

@@ -11,10 +11,7 @@ const HEARTBEAT_MS = 200;
 const within = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
   new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-    promise.then(
-      (value) => (clearTimeout(timer), resolve(value)),
-      (err: unknown) => (clearTimeout(timer), reject(err)),
-    );
+    promise.then(resolve, reject).finally(() => clearTimeout(timer));
   });
 
 t.test('a peer that stops answering pings is dropped', async (t) => {

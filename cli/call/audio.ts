@@ -205,7 +205,7 @@ class PlayerSink implements AudioSink {
   write(samples: Int16Array): void {
     const stdin = this.child.stdin;
     // A player that cannot keep up loses audio rather than letting it pile up in memory.
-    if (!stdin || !stdin.writable || stdin.writableLength > MAX_BACKLOG_SAMPLES * 2) return;
+    if (!stdin?.writable || stdin.writableLength > MAX_BACKLOG_SAMPLES * 2) return;
     const bytes = Buffer.alloc(samples.length * 2);
     for (let i = 0; i < samples.length; i++) bytes.writeInt16LE(samples[i], i * 2);
     stdin.write(bytes);

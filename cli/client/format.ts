@@ -52,7 +52,7 @@ export function table(headers: string[], rows: string[][]): string {
 const indent = (text: string, by = '  '): string => text.split('\n').map((l) => by + l).join('\n');
 const oneLine = (text: string, max = 60): string => {
   const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? flat.slice(0, max - 1) + '…' : flat;
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 };
 const edited = (o: { created_at: string; updated_at: string }) => (o.updated_at !== o.created_at ? ' (edited)' : '');
 

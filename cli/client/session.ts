@@ -81,7 +81,7 @@ export class SessionStore {
     await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
     const tmp = path.join(this.dir, `.${path.basename(file, '.json')}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
     try {
-      await fs.writeFile(tmp, JSON.stringify(data, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+      await fs.writeFile(tmp, `${JSON.stringify(data, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
       await fs.rename(tmp, file);
     } catch (err) {
       await fs.rm(tmp, { force: true });

@@ -312,7 +312,7 @@ export class ChatModel extends EventEmitter<{ change: []; quit: [] }> {
     if (cached) this.dms.set(otherId, mergeById(cached, [m]));
     // Read on another device: one fewer unread here.
     const person = this.people.get(otherId);
-    if (person && m.receiver === this.me && (!before || !before.is_read) && person.unread > 0) person.unread--;
+    if (person && m.receiver === this.me && !before?.is_read && person.unread > 0) person.unread--;
     this.changed();
   }
 
