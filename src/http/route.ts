@@ -81,9 +81,9 @@ export function route<B = undefined, Q = undefined>(spec: RouteSpec<B, Q>): Rout
   };
 }
 
-/** Reads an integer path parameter; anything else is a 404 like an unmatched DRF route. */
-export function idParam(ctx: ApiContext, name = 'id'): number {
-  const raw = ctx.params[name];
+/** Reads the integer `:id` path parameter; anything else is a 404 like an unmatched DRF route. */
+function idParam(ctx: ApiContext): number {
+  const raw = ctx.params.id;
   // An id no INTEGER column can hold names nothing.
   if (!raw || !/^\d{1,10}$/.test(raw) || Number(raw) > MAX_ID) throw new NotFound();
   return Number(raw);
