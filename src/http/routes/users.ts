@@ -29,6 +29,30 @@ const toProfile = (b: z.infer<typeof patchBody>): ProfileInput => ({
 const listed = { tag: 'users', response: responses.users, present: presentUser };
 const one = { path: '/users/:id', tag: 'users' };
 
+const presenceRoute = (status: 'online' | 'offline', summary: string) =>
+  actionRoute({
+    path: `/users/set-${status}`,
+    summary,
+    tag: 'users',
+    response: responses.presence,
+    async act(ctx, { user }) {
+      await ctx.services.users.setPresence(user, status === 'online');
+      return { status };
+    },
+  });
+
+const followRoute = (action: 'follow' | 'unfollow', summary: string, message: (username: string) => string) =>
+  actionRoute({
+    path: `/users/:id/${action}`,
+    summary,
+    tag: 'users',
+    response: responses.message,
+    async act(ctx, { user, id }) {
+      const target = await ctx.services.users[action](user, id);
+      return { message: message(target.username) };
+    },
+  });
+
 export const userRoutes = [
   listRoute({
     ...listed,
@@ -46,26 +70,8 @@ export const userRoutes = [
     present: presentUser,
   }),
   listRoute({ ...listed, path: '/users/online', summary: 'Users who are online now', query: pageSchema, load: (ctx, { user }, page) => ctx.services.users.online(user.id, page) }),
-  actionRoute({
-    path: '/users/set-online',
-    summary: 'Mark yourself online',
-    tag: 'users',
-    response: responses.presence,
-    async act(ctx, { user }) {
-      await ctx.services.users.setPresence(user, true);
-      return { status: 'online' };
-    },
-  }),
-  actionRoute({
-    path: '/users/set-offline',
-    summary: 'Mark yourself offline (updates last_seen)',
-    tag: 'users',
-    response: responses.presence,
-    async act(ctx, { user }) {
-      await ctx.services.users.setPresence(user, false);
-      return { status: 'offline' };
-    },
-  }),
+  presenceRoute('online', 'Mark yourself online'),
+  presenceRoute('offline', 'Mark yourself offline (updates last_seen)'),
   retrieveRoute({ ...one, summary: 'A user by id', response: responses.user, load: (ctx, { id, user }) => ctx.services.users.get(id, user.id), present: presentUser }),
   ...updateRoutes({
     ...one,
@@ -80,26 +86,8 @@ export const userRoutes = [
     },
   }),
   destroyRoute({ ...one, summary: 'Delete your account and everything you posted', destroy: (ctx, { user, id }) => ctx.services.users.delete(user, id) }),
-  actionRoute({
-    path: '/users/:id/follow',
-    summary: 'Follow a user (idempotent)',
-    tag: 'users',
-    response: responses.message,
-    async act(ctx, { user, id }) {
-      const target = await ctx.services.users.follow(user, id);
-      return { message: `Now following ${target.username}` };
-    },
-  }),
-  actionRoute({
-    path: '/users/:id/unfollow',
-    summary: 'Stop following a user',
-    tag: 'users',
-    response: responses.message,
-    async act(ctx, { user, id }) {
-      const target = await ctx.services.users.unfollow(user, id);
-      return { message: `Unfollowed ${target.username}` };
-    },
-  }),
+  followRoute('follow', 'Follow a user (idempotent)', (username) => `Now following ${username}`),
+  followRoute('unfollow', 'Stop following a user', (username) => `Unfollowed ${username}`),
   listRoute({ ...listed, path: '/users/:id/followers', summary: "A user's followers", query: pageSchema, load: (ctx, { id, user }, page) => ctx.services.users.followers(id, user.id, page) }),
   listRoute({ ...listed, path: '/users/:id/following', summary: 'Users this user follows', query: pageSchema, load: (ctx, { id, user }, page) => ctx.services.users.following(id, user.id, page) }),
 ];
