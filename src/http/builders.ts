@@ -1,13 +1,13 @@
 /**
- * Builders for the route shapes every resource repeats: a paginated list, retrieve, update by PUT
- * and PATCH, destroy, and a POST action on one object. Each fixes the method, status and
+ * Builders for the route shapes every resource repeats: create, a paginated list, retrieve, update
+ * by PUT and PATCH, destroy, and a POST action on one object. Each fixes the method, status and
  * presentation of its shape; the resource route files say only what differs.
  */
 import type { z } from 'zod';
 import { route, type Route, type RouteInput } from './route.js';
 import { pageRequest, sendPage, type PageQuery } from './pagination.js';
 import { viewerOf } from './viewer.js';
-import type { ApiContext } from './context.js';
+import type { ApiContext, ApiMiddleware } from './context.js';
 import type { Viewer } from '../presenters/context.js';
 import type { Page, PageRequest } from '../services/pagination.js';
 
@@ -21,6 +21,14 @@ interface Described {
 
 type Step<B, Q, R> = (ctx: ApiContext, input: RouteInput<B, Q>) => Promise<R>;
 type Present<T> = (item: T, viewer: Viewer) => unknown;
+
+/** POST a new object: 201 with it. */
+export function createRoute<B>(
+  spec: Described & { body: z.ZodType<B>; file?: string; before?: ApiMiddleware[]; create: Step<B, undefined, unknown> },
+): Route {
+  const { create, ...described } = spec;
+  return route({ ...described, method: 'post', status: 201, handler: create });
+}
 
 /** GET one page (`?limit=&before=`), each item presented; a next page is linked in `Link`. */
 export function listRoute<T, Q extends PageQuery>(

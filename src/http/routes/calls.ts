@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { route } from '../route.js';
-import { actionRoute, destroyRoute, listRoute, retrieveRoute, updateRoutes } from '../builders.js';
+import { actionRoute, createRoute, destroyRoute, listRoute, retrieveRoute, updateRoutes } from '../builders.js';
 import { sendLimit } from '../middleware/rateLimit.js';
 import { pageSchema } from '../pagination.js';
 import { id } from '../../validation.js';
@@ -28,16 +28,14 @@ const transitionRoute = (action: 'accept' | 'reject' | 'end', summary: string) =
   actionRoute({ path: `/calls/:id/${action}`, summary, tag: 'calls', response: responses.call, act: (ctx, { user, id }) => ctx.services.calls[action](user, id) });
 
 export const callRoutes = [
-  route({
-    method: 'post',
+  createRoute({
     path: '/calls',
     summary: 'Call `receiver` (id) or `receiver_username`; `call_type` audio (default) or video',
     tag: 'calls',
     response: responses.call,
     before: [sendLimit],
-    status: 201,
     body: createBody,
-    async handler(ctx, { body, user }) {
+    async create(ctx, { body, user }) {
       return ctx.services.calls.start(user, {
         calleeId: body.receiver,
         calleeUsername: body.receiver_username,
@@ -46,16 +44,14 @@ export const callRoutes = [
       });
     },
   }),
-  route({
-    method: 'post',
+  createRoute({
     path: '/calls/start',
     summary: 'Call `callee` (id); `call_type` audio (default) or video',
     tag: 'calls',
     response: responses.call,
     before: [sendLimit],
-    status: 201,
     body: startBody,
-    async handler(ctx, { body, user }) {
+    async create(ctx, { body, user }) {
       return ctx.services.calls.start(user, { calleeId: body.callee, callType: body.call_type, field: 'callee' });
     },
   }),

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { route } from '../route.js';
-import { actionRoute, destroyRoute, listRoute, retrieveRoute, updateRoutes } from '../builders.js';
+import { actionRoute, createRoute, destroyRoute, listRoute, retrieveRoute, updateRoutes } from '../builders.js';
 import { sendLimit } from '../middleware/rateLimit.js';
 import { pageSchema } from '../pagination.js';
 import { viewerOf } from '../viewer.js';
@@ -16,16 +15,14 @@ const putBody = z.object({ content });
 const one = { path: '/comments/:id', tag: 'comments' };
 
 export const commentRoutes = [
-  route({
-    method: 'post',
+  createRoute({
     path: '/comments',
     summary: 'Comment on a post',
     tag: 'comments',
     response: responses.comment,
     before: [sendLimit],
     body: z.object({ post: id(), content }),
-    status: 201,
-    async handler(ctx, { body, user }) {
+    async create(ctx, { body, user }) {
       return presentComment(await ctx.services.comments.create(user, body.post, body.content), viewerOf(ctx));
     },
   }),

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { route } from '../route.js';
-import { listRoute } from '../builders.js';
+import { createRoute, listRoute } from '../builders.js';
 import { sendLimit } from '../middleware/rateLimit.js';
 import { pageSchema } from '../pagination.js';
 import { presentGroupMessage } from '../../presenters/message.js';
@@ -12,16 +11,14 @@ const sendBody = z.object({ group: id(), content: text(MESSAGE_MAX), client_id: 
 const listed = { tag: 'group-messages', response: responses.groupMessages, present: presentGroupMessage };
 
 export const groupMessageRoutes = [
-  route({
-    method: 'post',
+  createRoute({
     path: '/group-messages',
     summary: 'Send a message to a group you belong to; optional `client_id` makes retries idempotent',
     tag: 'group-messages',
     response: responses.groupMessage,
     before: [sendLimit],
-    status: 201,
     body: sendBody,
-    async handler(ctx, { body, user }) {
+    async create(ctx, { body, user }) {
       return ctx.services.groupMessages.sendToField(user, { groupId: body.group, content: body.content, clientId: body.client_id }, 'group');
     },
   }),

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { route } from '../route.js';
-import { actionRoute, destroyRoute, listRoute, retrieveRoute, updateRoutes } from '../builders.js';
+import { actionRoute, createRoute, destroyRoute, listRoute, retrieveRoute, updateRoutes } from '../builders.js';
 import { pageSchema } from '../pagination.js';
 import { presentGroup, presentMember } from '../../presenters/group.js';
 import { viewerOf } from '../viewer.js';
@@ -33,16 +32,14 @@ const membershipRoute = (action: 'join' | 'leave', summary: string, message: str
   });
 
 export const groupRoutes = [
-  route({
-    method: 'post',
+  createRoute({
     path: '/groups',
     summary: 'Create a group (multipart: name, description, optional image); you become its admin',
     tag: 'groups',
     response: responses.group,
     file: 'image',
-    status: 201,
     body: createBody,
-    async handler(ctx, { body, user }) {
+    async create(ctx, { body, user }) {
       const group = await ctx.services.groups.create(user, { name: body.name, description: body.description, image: uploadedFile(ctx, 'image') });
       return presentGroup(group, viewerOf(ctx));
     },

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { route } from '../route.js';
-import { actionRoute, listRoute, retrieveRoute } from '../builders.js';
+import { actionRoute, createRoute, listRoute, retrieveRoute } from '../builders.js';
 import { sendLimit } from '../middleware/rateLimit.js';
 import { pageSchema } from '../pagination.js';
 import { presentConversation, presentDirectMessage } from '../../presenters/message.js';
@@ -21,16 +20,14 @@ const sendBody = z.object({
 });
 
 export const messageRoutes = [
-  route({
-    method: 'post',
+  createRoute({
     path: '/messages',
     summary: 'Send a direct message to `receiver` (id) or `receiver_username`; optional `client_id` makes retries idempotent',
     tag: 'messages',
     response: responses.directMessage,
     before: [sendLimit],
-    status: 201,
     body: sendBody,
-    async handler(ctx, { body, user }) {
+    async create(ctx, { body, user }) {
       return ctx.services.messages.send(user, { receiverId: body.receiver, receiverUsername: body.receiver_username, content: body.content, clientId: body.client_id });
     },
   }),

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { route } from '../route.js';
-import { actionRoute, destroyRoute, listRoute, retrieveRoute, updateRoutes } from '../builders.js';
+import { actionRoute, createRoute, destroyRoute, listRoute, retrieveRoute, updateRoutes } from '../builders.js';
 import { sendLimit } from '../middleware/rateLimit.js';
 import { pageSchema } from '../pagination.js';
 import { viewerOf } from '../viewer.js';
@@ -19,8 +18,7 @@ const listed = { tag: 'posts', response: responses.posts, query: pageSchema, pre
 const one = { path: '/posts/:id', tag: 'posts' };
 
 export const postRoutes = [
-  route({
-    method: 'post',
+  createRoute({
     path: '/posts',
     summary: 'Create a post: content and/or an image (multipart)',
     tag: 'posts',
@@ -28,8 +26,7 @@ export const postRoutes = [
     before: [sendLimit],
     file: 'image',
     body: patchBody,
-    status: 201,
-    async handler(ctx, { body, user }) {
+    async create(ctx, { body, user }) {
       return presentPost(await ctx.services.posts.create(user, body.content ?? '', uploadedFile(ctx, 'image')), viewerOf(ctx));
     },
   }),
