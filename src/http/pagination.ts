@@ -9,8 +9,10 @@ export const pageParams = {
 };
 
 export const pageSchema = z.object(pageParams);
+/** Every list route's query: the page parameters, and any filters it adds. */
+export type PageQuery = z.output<typeof pageSchema>;
 
-export function pageRequest(query: { limit: number; before?: number }): PageRequest {
+export function pageRequest(query: PageQuery): PageRequest {
   return { limit: query.limit, before: query.before };
 }
 

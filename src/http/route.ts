@@ -16,9 +16,12 @@ export interface RouteInput<B, Q> {
   query: Q;
   /** The authenticated user (routes marked `public` never read it). */
   user: User;
+  /** The `:id` path parameter; reading it is a 404 when it names no possible row. */
+  id: number;
 }
 
-export interface Route<B = unknown, Q = unknown> {
+/** A route as the router and the OpenAPI document see it: its handler's types erased. */
+export interface Route {
   method: Method;
   /** Koa-router path below /api without a trailing slash, e.g. `/posts/:id/like`. */
   path: string;
@@ -28,25 +31,59 @@ export interface Route<B = unknown, Q = unknown> {
   public?: boolean;
   /** Accepts multipart/form-data with a file field of this name. */
   file?: string;
-  body?: z.ZodType<B>;
-  query?: z.ZodType<Q>;
+  body?: z.ZodType;
+  query?: z.ZodType;
   /** Success status; 204 sends no body. */
   status?: number;
   /** The success body's schema (from src/http/responses.ts); none for 204. */
   response?: z.ZodType;
   /** Extra middleware run before the handler (rate limits). */
   before?: ApiMiddleware[];
+  /** Validates the input, then runs the declared handler; resolves to the success body. */
+  handle: (ctx: ApiContext) => Promise<unknown>;
+}
+
+/** A route as declared: the handler's input is typed by the body and query schemas. */
+export interface RouteSpec<B, Q> extends Omit<Route, 'body' | 'query' | 'handle'> {
+  body?: z.ZodType<B>;
+  query?: z.ZodType<Q>;
   handler: (ctx: ApiContext, input: RouteInput<B, Q>) => Promise<unknown>;
 }
 
 /** Declares a route with its body/query types inferred from the schemas. */
-export function route<B = undefined, Q = undefined>(spec: Route<B, Q>): Route {
-  return spec as unknown as Route;
+export function route<B = undefined, Q = undefined>(spec: RouteSpec<B, Q>): Route {
+  const { handler, ...rest } = spec;
+  return {
+    ...rest,
+    async handle(ctx) {
+      // Parsed up front, body first, so a bad request is a 400 before the handler runs.
+      const body = spec.body && { value: parse(spec.body, ctx.request.body) };
+      const query = spec.query && { value: parse(spec.query, ctx.query) };
+      const where = `${spec.method.toUpperCase()} ${spec.path}`;
+      return handler(ctx, {
+        get body(): B {
+          if (!body) throw new Error(`${where} reads a body it declares no schema for`);
+          return body.value;
+        },
+        get query(): Q {
+          if (!query) throw new Error(`${where} reads a query it declares no schema for`);
+          return query.value;
+        },
+        get user(): User {
+          if (!ctx.state.user) throw new AuthenticationFailed();
+          return ctx.state.user;
+        },
+        get id(): number {
+          return idParam(ctx);
+        },
+      });
+    },
+  };
 }
 
-/** Reads an integer path parameter; anything else is a 404 like an unmatched DRF route. */
-export function idParam(ctx: ApiContext, name = 'id'): number {
-  const raw = ctx.params[name];
+/** Reads the integer `:id` path parameter; anything else is a 404 like an unmatched DRF route. */
+function idParam(ctx: ApiContext): number {
+  const raw = ctx.params.id;
   // An id no INTEGER column can hold names nothing.
   if (!raw || !/^\d{1,10}$/.test(raw) || Number(raw) > MAX_ID) throw new NotFound();
   return Number(raw);
@@ -59,15 +96,7 @@ export function mountRoutes(
 ): void {
   for (const spec of routes) {
     const handler: ApiMiddleware = async (ctx) => {
-      const input = {
-        body: spec.body ? parse(spec.body, ctx.request.body) : undefined,
-        query: spec.query ? parse(spec.query, ctx.query) : undefined,
-        get user(): User {
-          if (!ctx.state.user) throw new AuthenticationFailed();
-          return ctx.state.user;
-        },
-      };
-      const result = await spec.handler(ctx, input as RouteInput<unknown, unknown>);
+      const result = await spec.handle(ctx);
       ctx.status = spec.status ?? 200;
       if (ctx.status !== 204) ctx.body = result;
     };

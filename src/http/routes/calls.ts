@@ -1,13 +1,11 @@
 import { z } from 'zod';
-import { idParam, route } from '../route.js';
+import { route } from '../route.js';
+import { actionRoute, createRoute, destroyRoute, listRoute, retrieveRoute, updateRoutes } from '../builders.js';
 import { sendLimit } from '../middleware/rateLimit.js';
-import { pageRequest, pageSchema, sendPage } from '../pagination.js';
+import { pageSchema } from '../pagination.js';
 import { id } from '../../validation.js';
 import { CALL_STATUSES, CALL_TYPES } from '../../models/call.js';
-import type { CallService } from '../../services/calls.js';
 import type { CallPayload } from '../../events/types.js';
-import type { Page, PageRequest } from '../../services/pagination.js';
-import type { User } from '../../models/index.js';
 import * as responses from '../responses.js';
 
 const callType = z.enum(CALL_TYPES).default('audio');
@@ -20,57 +18,24 @@ const startBody = z.object({ callee: id(), call_type: callType });
 const putBody = z.object({ status: z.enum(CALL_STATUSES, { error: (issue) => (issue.input === undefined ? 'This field is required.' : undefined) }) });
 const patchBody = putBody.partial();
 
-type Lister = (calls: CallService, actor: User, page: PageRequest) => Promise<Page<CallPayload>>;
+/** The services present calls already. */
+const asIs = (call: CallPayload) => call;
+const listed = { tag: 'calls', response: responses.calls, query: pageSchema, present: asIs };
+const one = { path: '/calls/:id', tag: 'calls' };
+const UPDATE_SUMMARY = 'Move a call along its status machine: pending→active/rejected (callee), pending→missed, active→ended (either side)';
 
-const listRoute = (path: string, summary: string, load: Lister) =>
-  route({
-    method: 'get',
-    path,
-    summary,
-    tag: 'calls',
-    response: responses.calls,
-    query: pageSchema,
-    async handler(ctx, { query, user }) {
-      return sendPage(ctx, await load(ctx.services.calls, user, pageRequest(query)), (call) => call);
-    },
-  });
-
-const actionRoute = (action: 'accept' | 'reject' | 'end', summary: string) =>
-  route({
-    method: 'post',
-    path: `/calls/:id/${action}`,
-    summary,
-    tag: 'calls',
-    response: responses.call,
-    async handler(ctx, { user }) {
-      return ctx.services.calls[action](user, idParam(ctx));
-    },
-  });
-
-const updateRoute = (method: 'put' | 'patch', body: typeof patchBody) =>
-  route({
-    method,
-    path: '/calls/:id',
-    summary: 'Move a call along its status machine: pending→active/rejected (callee), pending→missed, active→ended (either side)',
-    tag: 'calls',
-    response: responses.call,
-    body,
-    async handler(ctx, { body: b, user }) {
-      return ctx.services.calls.update(user, idParam(ctx), b);
-    },
-  });
+const transitionRoute = (action: 'accept' | 'reject' | 'end', summary: string) =>
+  actionRoute({ path: `/calls/:id/${action}`, summary, tag: 'calls', response: responses.call, act: (ctx, { user, id }) => ctx.services.calls[action](user, id) });
 
 export const callRoutes = [
-  route({
-    method: 'post',
+  createRoute({
     path: '/calls',
     summary: 'Call `receiver` (id) or `receiver_username`; `call_type` audio (default) or video',
     tag: 'calls',
     response: responses.call,
     before: [sendLimit],
-    status: 201,
     body: createBody,
-    async handler(ctx, { body, user }) {
+    async create(ctx, { body, user }) {
       return ctx.services.calls.start(user, {
         calleeId: body.receiver,
         calleeUsername: body.receiver_username,
@@ -79,23 +44,26 @@ export const callRoutes = [
       });
     },
   }),
-  route({
-    method: 'post',
+  createRoute({
     path: '/calls/start',
     summary: 'Call `callee` (id); `call_type` audio (default) or video',
     tag: 'calls',
     response: responses.call,
     before: [sendLimit],
-    status: 201,
     body: startBody,
-    async handler(ctx, { body, user }) {
+    async create(ctx, { body, user }) {
       return ctx.services.calls.start(user, { calleeId: body.callee, callType: body.call_type, field: 'callee' });
     },
   }),
-  listRoute('/calls', 'Your calls, newest first', (calls, actor, page) => calls.list(actor, page)),
-  listRoute('/calls/history', 'Your finished calls (ended, rejected, missed)', (calls, actor, page) => calls.history(actor, page)),
-  listRoute('/calls/active', 'Your calls ringing or under way', (calls, actor, page) => calls.active(actor, page)),
-  listRoute('/calls/missed', 'Calls you did not answer', (calls, actor, page) => calls.missed(actor, page)),
+  listRoute({ ...listed, path: '/calls', summary: 'Your calls, newest first', load: (ctx, { user }, page) => ctx.services.calls.list(user, page) }),
+  listRoute({
+    ...listed,
+    path: '/calls/history',
+    summary: 'Your finished calls (ended, rejected, missed)',
+    load: (ctx, { user }, page) => ctx.services.calls.history(user, page),
+  }),
+  listRoute({ ...listed, path: '/calls/active', summary: 'Your calls ringing or under way', load: (ctx, { user }, page) => ctx.services.calls.active(user, page) }),
+  listRoute({ ...listed, path: '/calls/missed', summary: 'Calls you did not answer', load: (ctx, { user }, page) => ctx.services.calls.missed(user, page) }),
   route({
     method: 'get',
     path: '/calls/ice-servers',
@@ -106,29 +74,17 @@ export const callRoutes = [
       return { ice_servers: ctx.services.calls.iceServers() };
     },
   }),
-  route({
-    method: 'get',
-    path: '/calls/:id',
-    summary: 'A call you take part in',
-    tag: 'calls',
+  retrieveRoute({ ...one, summary: 'A call you take part in', response: responses.call, load: (ctx, { user, id }) => ctx.services.calls.get(user, id), present: asIs }),
+  ...updateRoutes({
+    ...one,
+    summary: { put: UPDATE_SUMMARY, patch: UPDATE_SUMMARY },
     response: responses.call,
-    async handler(ctx, { user }) {
-      return ctx.services.calls.get(user, idParam(ctx));
-    },
+    put: putBody,
+    patch: patchBody,
+    update: (ctx, { body, user, id }) => ctx.services.calls.update(user, id, body),
   }),
-  updateRoute('put', putBody as unknown as typeof patchBody),
-  updateRoute('patch', patchBody),
-  route({
-    method: 'delete',
-    path: '/calls/:id',
-    summary: 'Delete a call from the records (a live call is hung up first)',
-    tag: 'calls',
-    status: 204,
-    async handler(ctx, { user }) {
-      await ctx.services.calls.delete(user, idParam(ctx));
-    },
-  }),
-  actionRoute('accept', 'Answer a ringing call (callee only)'),
-  actionRoute('reject', 'Decline a ringing call (callee only)'),
-  actionRoute('end', 'Hang up (either side); an unanswered call becomes missed'),
+  destroyRoute({ ...one, summary: 'Delete a call from the records (a live call is hung up first)', destroy: (ctx, { user, id }) => ctx.services.calls.delete(user, id) }),
+  transitionRoute('accept', 'Answer a ringing call (callee only)'),
+  transitionRoute('reject', 'Decline a ringing call (callee only)'),
+  transitionRoute('end', 'Hang up (either side); an unanswered call becomes missed'),
 ];

@@ -1,13 +1,10 @@
 import { z } from 'zod';
-import { idParam, route } from '../route.js';
-import { pageRequest, pageSchema, sendPage } from '../pagination.js';
+import { actionRoute, createRoute, destroyRoute, listRoute, retrieveRoute, updateRoutes } from '../builders.js';
+import { pageSchema } from '../pagination.js';
 import { presentGroup, presentMember } from '../../presenters/group.js';
 import { viewerOf } from '../viewer.js';
 import { uploadedFile } from '../middleware/uploads.js';
 import { text } from '../../validation.js';
-import type { GroupRow } from '../../services/rows.js';
-import type { Page, PageRequest } from '../../services/pagination.js';
-import type { ApiContext } from '../context.js';
 import * as responses from '../responses.js';
 
 const NAME_MAX = 100;
@@ -18,108 +15,66 @@ const createBody = z.object({ name: text(NAME_MAX), description: description.opt
 const patchBody = z.object({ name: text(NAME_MAX).optional(), description: description.optional() });
 const putBody = z.object({ name: text(NAME_MAX), description: description.optional() });
 
-const updateRoute = (method: 'put' | 'patch', body: typeof patchBody) =>
-  route({
-    method,
-    path: '/groups/:id',
-    summary: `Update a group (${method === 'put' ? 'full' : 'partial'}; creator/admins only); multipart accepts image`,
-    tag: 'groups',
-    response: responses.group,
-    file: 'image',
-    body,
-    async handler(ctx, { body: b, user }) {
-      const group = await ctx.services.groups.update(user, idParam(ctx), { name: b.name, description: b.description }, uploadedFile(ctx, 'image'));
-      return presentGroup(group, viewerOf(ctx));
-    },
-  });
+const listed = { tag: 'groups', response: responses.groups, query: pageSchema, present: presentGroup };
+const one = { path: '/groups/:id', tag: 'groups' };
 
-const listRoute = (path: string, summary: string, load: (ctx: ApiContext, viewerId: number, page: PageRequest) => Promise<Page<GroupRow>>) =>
-  route({
-    method: 'get',
-    path,
+/** Joining and leaving differ only in the service call and the words. */
+const membershipRoute = (action: 'join' | 'leave', summary: string, message: string) =>
+  actionRoute({
+    path: `/groups/:id/${action}`,
     summary,
     tag: 'groups',
-    response: responses.groups,
-    query: pageSchema,
-    async handler(ctx, { query, user }) {
-      const page = await load(ctx, user.id, pageRequest(query));
-      const viewer = viewerOf(ctx);
-      return sendPage(ctx, page, (g) => presentGroup(g, viewer));
+    response: responses.message,
+    async act(ctx, { user, id }) {
+      await ctx.services.groups[action](user, id);
+      return { message };
     },
   });
 
 export const groupRoutes = [
-  route({
-    method: 'post',
+  createRoute({
     path: '/groups',
     summary: 'Create a group (multipart: name, description, optional image); you become its admin',
     tag: 'groups',
     response: responses.group,
     file: 'image',
-    status: 201,
     body: createBody,
-    async handler(ctx, { body, user }) {
+    async create(ctx, { body, user }) {
       const group = await ctx.services.groups.create(user, { name: body.name, description: body.description, image: uploadedFile(ctx, 'image') });
       return presentGroup(group, viewerOf(ctx));
     },
   }),
-  listRoute('/groups', 'All groups, newest first', (ctx, viewerId, page) => ctx.services.groups.list(viewerId, page)),
-  listRoute('/groups/my_groups', 'Groups you belong to', (ctx, viewerId, page) => ctx.services.groups.myGroups(viewerId, page)),
-  route({
-    method: 'get',
-    path: '/groups/:id',
-    summary: 'A group by id',
-    tag: 'groups',
+  listRoute({ ...listed, path: '/groups', summary: 'All groups, newest first', load: (ctx, { user }, page) => ctx.services.groups.list(user.id, page) }),
+  listRoute({ ...listed, path: '/groups/my_groups', summary: 'Groups you belong to', load: (ctx, { user }, page) => ctx.services.groups.myGroups(user.id, page) }),
+  retrieveRoute({ ...one, summary: 'A group by id', response: responses.group, load: (ctx, { id, user }) => ctx.services.groups.get(id, user.id), present: presentGroup }),
+  ...updateRoutes({
+    ...one,
+    summary: {
+      put: 'Update a group (full; creator/admins only); multipart accepts image',
+      patch: 'Update a group (partial; creator/admins only); multipart accepts image',
+    },
     response: responses.group,
-    async handler(ctx, { user }) {
-      return presentGroup(await ctx.services.groups.get(idParam(ctx), user.id), viewerOf(ctx));
+    file: 'image',
+    put: putBody,
+    patch: patchBody,
+    async update(ctx, { body, user, id }) {
+      const group = await ctx.services.groups.update(user, id, { name: body.name, description: body.description }, uploadedFile(ctx, 'image'));
+      return presentGroup(group, viewerOf(ctx));
     },
   }),
-  updateRoute('patch', patchBody),
-  updateRoute('put', putBody as unknown as typeof patchBody),
-  route({
-    method: 'delete',
-    path: '/groups/:id',
+  destroyRoute({
+    ...one,
     summary: 'Delete a group with its members and messages (creator/admins only)',
-    tag: 'groups',
-    status: 204,
-    async handler(ctx, { user }) {
-      await ctx.services.groups.delete(user, idParam(ctx));
-    },
+    destroy: (ctx, { user, id }) => ctx.services.groups.delete(user, id),
   }),
-  route({
-    method: 'post',
-    path: '/groups/:id/join',
-    summary: 'Join a group (400 if already a member)',
-    tag: 'groups',
-    response: responses.message,
-    async handler(ctx, { user }) {
-      await ctx.services.groups.join(user, idParam(ctx));
-      return { message: 'Joined group successfully' };
-    },
-  }),
-  route({
-    method: 'post',
-    path: '/groups/:id/leave',
-    summary: 'Leave a group (400 if not a member; the creator cannot leave)',
-    tag: 'groups',
-    response: responses.message,
-    async handler(ctx, { user }) {
-      await ctx.services.groups.leave(user, idParam(ctx));
-      return { message: 'Left group successfully' };
-    },
-  }),
-  route({
-    method: 'get',
+  membershipRoute('join', 'Join a group (400 if already a member)', 'Joined group successfully'),
+  membershipRoute('leave', 'Leave a group (400 if not a member; the creator cannot leave)', 'Left group successfully'),
+  listRoute({
+    ...listed,
     path: '/groups/:id/members',
     summary: "A group's members as users, each with its role (admin or member)",
-    tag: 'groups',
     response: responses.members,
-    query: pageSchema,
-    async handler(ctx, { query, user }) {
-      const page = await ctx.services.groups.members(idParam(ctx), user.id, pageRequest(query));
-      const viewer = viewerOf(ctx);
-      return sendPage(ctx, page, (u) => presentMember(u, viewer));
-    },
+    present: presentMember,
+    load: (ctx, { id, user }, page) => ctx.services.groups.members(id, user.id, page),
   }),
 ];

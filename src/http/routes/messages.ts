@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { idParam, route } from '../route.js';
+import { actionRoute, createRoute, listRoute, retrieveRoute } from '../builders.js';
 import { sendLimit } from '../middleware/rateLimit.js';
-import { pageRequest, pageSchema, sendPage } from '../pagination.js';
+import { pageSchema } from '../pagination.js';
 import { presentConversation, presentDirectMessage } from '../../presenters/message.js';
-import { viewerOf } from '../viewer.js';
 import { id, text } from '../../validation.js';
 import * as responses from '../responses.js';
 
@@ -21,73 +20,57 @@ const sendBody = z.object({
 });
 
 export const messageRoutes = [
-  route({
-    method: 'post',
+  createRoute({
     path: '/messages',
     summary: 'Send a direct message to `receiver` (id) or `receiver_username`; optional `client_id` makes retries idempotent',
     tag: 'messages',
     response: responses.directMessage,
     before: [sendLimit],
-    status: 201,
     body: sendBody,
-    async handler(ctx, { body, user }) {
+    async create(ctx, { body, user }) {
       return ctx.services.messages.send(user, { receiverId: body.receiver, receiverUsername: body.receiver_username, content: body.content, clientId: body.client_id });
     },
   }),
-  route({
-    method: 'get',
+  listRoute({
     path: '/messages',
     summary: 'Every message you sent or received, newest first',
     tag: 'messages',
     response: responses.directMessages,
     query: pageSchema,
-    async handler(ctx, { query, user }) {
-      return sendPage(ctx, await ctx.services.messages.list(user, pageRequest(query)), presentDirectMessage);
-    },
+    load: (ctx, { user }, page) => ctx.services.messages.list(user, page),
+    present: presentDirectMessage,
   }),
-  route({
-    method: 'get',
+  listRoute({
     path: '/messages/conversations',
     summary: 'One entry per person you talk with (user, last_message, unread_count), most recent first',
     tag: 'messages',
     response: responses.conversations,
     query: pageSchema,
-    async handler(ctx, { query, user }) {
-      const page = await ctx.services.messages.conversations(user, pageRequest(query));
-      const viewer = viewerOf(ctx);
-      return sendPage(ctx, page, (c) => presentConversation(c, viewer));
-    },
+    load: (ctx, { user }, page) => ctx.services.messages.conversations(user, page),
+    present: presentConversation,
   }),
-  route({
-    method: 'get',
+  listRoute({
     path: '/messages/with_user',
     summary: 'Your conversation with ?user_id= or ?username=, oldest first; ?before= pages to older messages',
     tag: 'messages',
     response: responses.directMessages,
     query: pageSchema.extend({ user_id: id().optional(), username: usernameRef.optional() }),
-    async handler(ctx, { query, user }) {
-      const page = await ctx.services.messages.withUser(user, { userId: query.user_id, username: query.username }, pageRequest(query));
-      return sendPage(ctx, page, presentDirectMessage);
-    },
+    load: (ctx, { query, user }, page) => ctx.services.messages.withUser(user, { userId: query.user_id, username: query.username }, page),
+    present: presentDirectMessage,
   }),
-  route({
-    method: 'get',
+  retrieveRoute({
     path: '/messages/:id',
     summary: 'A message you sent or received',
     tag: 'messages',
     response: responses.directMessage,
-    async handler(ctx, { user }) {
-      return presentDirectMessage(await ctx.services.messages.get(user, idParam(ctx)));
-    },
+    load: (ctx, { user, id }) => ctx.services.messages.get(user, id),
+    present: presentDirectMessage,
   }),
-  route({
-    method: 'post',
+  actionRoute({
     path: '/messages/:id/mark_as_read',
     summary: 'Mark a message you received as read',
     tag: 'messages',
     response: responses.directMessage,
-    async handler(ctx, { user }) {
-      return ctx.services.messages.markRead(user, idParam(ctx));
-    },
+    act: (ctx, { user, id }) => ctx.services.messages.markRead(user, id),
   }),
 ];

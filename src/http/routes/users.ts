@@ -1,14 +1,11 @@
 import { z } from 'zod';
-import { idParam, route } from '../route.js';
-import { pageRequest, pageSchema, sendPage } from '../pagination.js';
+import { actionRoute, destroyRoute, listRoute, retrieveRoute, updateRoutes } from '../builders.js';
+import { pageSchema } from '../pagination.js';
 import { presentUser } from '../../presenters/user.js';
 import { viewerOf } from '../viewer.js';
 import { uploadedFile } from '../middleware/uploads.js';
 import { emailField, usernameField } from './auth.js';
 import type { ProfileInput } from '../../services/users.js';
-import type { Page, PageRequest } from '../../services/pagination.js';
-import type { UserRow } from '../../services/rows.js';
-import type { ApiContext } from '../context.js';
 import * as responses from '../responses.js';
 
 const profileFields = {
@@ -29,127 +26,68 @@ const toProfile = (b: z.infer<typeof patchBody>): ProfileInput => ({
   bio: b.bio,
 });
 
-const updateRoute = (method: 'put' | 'patch', body: typeof patchBody) =>
-  route({
-    method,
-    path: '/users/:id',
-    summary: method === 'put' ? 'Update your profile (full)' : 'Update your profile (partial); multipart accepts profile_picture',
+const listed = { tag: 'users', response: responses.users, present: presentUser };
+const one = { path: '/users/:id', tag: 'users' };
+
+const presenceRoute = (status: 'online' | 'offline', summary: string) =>
+  actionRoute({
+    path: `/users/set-${status}`,
+    summary,
     tag: 'users',
-    response: responses.user,
-    file: 'profile_picture',
-    body,
-    async handler(ctx, { body: b, user }) {
-      const updated = await ctx.services.users.update(user, idParam(ctx), toProfile(b), uploadedFile(ctx, 'profile_picture'));
-      return presentUser(updated, viewerOf(ctx));
+    response: responses.presence,
+    async act(ctx, { user }) {
+      await ctx.services.users.setPresence(user, status === 'online');
+      return { status };
     },
   });
 
-const listRoute = (path: string, summary: string, load: (ctx: ApiContext, viewerId: number, page: PageRequest) => Promise<Page<UserRow>>) =>
-  route({
-    method: 'get',
-    path,
+const followRoute = (action: 'follow' | 'unfollow', summary: string, message: (username: string) => string) =>
+  actionRoute({
+    path: `/users/:id/${action}`,
     summary,
     tag: 'users',
-    response: responses.users,
-    query: pageSchema,
-    async handler(ctx, { query, user }) {
-      const page = await load(ctx, user.id, pageRequest(query));
-      const viewer = viewerOf(ctx);
-      return sendPage(ctx, page, (u) => presentUser(u, viewer));
+    response: responses.message,
+    async act(ctx, { user, id }) {
+      const target = await ctx.services.users[action](user, id);
+      return { message: message(target.username) };
     },
   });
 
 export const userRoutes = [
-  route({
-    method: 'get',
+  listRoute({
+    ...listed,
     path: '/users',
     summary: 'List users, newest first; ?search= matches username, first and last name',
-    tag: 'users',
-    response: responses.users,
     query: pageSchema.extend({ search: z.string().trim().max(150).optional() }),
-    async handler(ctx, { query, user }) {
-      const page = await ctx.services.users.list(user.id, pageRequest(query), query.search || undefined);
-      const viewer = viewerOf(ctx);
-      return sendPage(ctx, page, (u) => presentUser(u, viewer));
-    },
+    load: (ctx, { query, user }, page) => ctx.services.users.list(user.id, page, query.search || undefined),
   }),
-  route({
-    method: 'get',
+  retrieveRoute({
     path: '/users/me',
     summary: 'Your own profile',
     tag: 'users',
     response: responses.user,
-    async handler(ctx, { user }) {
-      return presentUser(await ctx.services.users.get(user.id, user.id), viewerOf(ctx));
-    },
+    load: (ctx, { user }) => ctx.services.users.get(user.id, user.id),
+    present: presentUser,
   }),
-  listRoute('/users/online', 'Users who are online now', (ctx, viewerId, page) => ctx.services.users.online(viewerId, page)),
-  route({
-    method: 'post',
-    path: '/users/set-online',
-    summary: 'Mark yourself online',
-    tag: 'users',
-    response: responses.presence,
-    async handler(ctx, { user }) {
-      await ctx.services.users.setPresence(user, true);
-      return { status: 'online' };
-    },
-  }),
-  route({
-    method: 'post',
-    path: '/users/set-offline',
-    summary: 'Mark yourself offline (updates last_seen)',
-    tag: 'users',
-    response: responses.presence,
-    async handler(ctx, { user }) {
-      await ctx.services.users.setPresence(user, false);
-      return { status: 'offline' };
-    },
-  }),
-  route({
-    method: 'get',
-    path: '/users/:id',
-    summary: 'A user by id',
-    tag: 'users',
+  listRoute({ ...listed, path: '/users/online', summary: 'Users who are online now', query: pageSchema, load: (ctx, { user }, page) => ctx.services.users.online(user.id, page) }),
+  presenceRoute('online', 'Mark yourself online'),
+  presenceRoute('offline', 'Mark yourself offline (updates last_seen)'),
+  retrieveRoute({ ...one, summary: 'A user by id', response: responses.user, load: (ctx, { id, user }) => ctx.services.users.get(id, user.id), present: presentUser }),
+  ...updateRoutes({
+    ...one,
+    summary: { put: 'Update your profile (full)', patch: 'Update your profile (partial); multipart accepts profile_picture' },
     response: responses.user,
-    async handler(ctx, { user }) {
-      return presentUser(await ctx.services.users.get(idParam(ctx), user.id), viewerOf(ctx));
+    file: 'profile_picture',
+    put: putBody,
+    patch: patchBody,
+    async update(ctx, { body, user, id }) {
+      const updated = await ctx.services.users.update(user, id, toProfile(body), uploadedFile(ctx, 'profile_picture'));
+      return presentUser(updated, viewerOf(ctx));
     },
   }),
-  updateRoute('put', putBody as unknown as typeof patchBody),
-  updateRoute('patch', patchBody),
-  route({
-    method: 'delete',
-    path: '/users/:id',
-    summary: 'Delete your account and everything you posted',
-    tag: 'users',
-    status: 204,
-    async handler(ctx, { user }) {
-      await ctx.services.users.delete(user, idParam(ctx));
-    },
-  }),
-  route({
-    method: 'post',
-    path: '/users/:id/follow',
-    summary: 'Follow a user (idempotent)',
-    tag: 'users',
-    response: responses.message,
-    async handler(ctx, { user }) {
-      const target = await ctx.services.users.follow(user, idParam(ctx));
-      return { message: `Now following ${target.username}` };
-    },
-  }),
-  route({
-    method: 'post',
-    path: '/users/:id/unfollow',
-    summary: 'Stop following a user',
-    tag: 'users',
-    response: responses.message,
-    async handler(ctx, { user }) {
-      const target = await ctx.services.users.unfollow(user, idParam(ctx));
-      return { message: `Unfollowed ${target.username}` };
-    },
-  }),
-  listRoute('/users/:id/followers', "A user's followers", (ctx, viewerId, page) => ctx.services.users.followers(idParam(ctx), viewerId, page)),
-  listRoute('/users/:id/following', 'Users this user follows', (ctx, viewerId, page) => ctx.services.users.following(idParam(ctx), viewerId, page)),
+  destroyRoute({ ...one, summary: 'Delete your account and everything you posted', destroy: (ctx, { user, id }) => ctx.services.users.delete(user, id) }),
+  followRoute('follow', 'Follow a user (idempotent)', (username) => `Now following ${username}`),
+  followRoute('unfollow', 'Stop following a user', (username) => `Unfollowed ${username}`),
+  listRoute({ ...listed, path: '/users/:id/followers', summary: "A user's followers", query: pageSchema, load: (ctx, { id, user }, page) => ctx.services.users.followers(id, user.id, page) }),
+  listRoute({ ...listed, path: '/users/:id/following', summary: 'Users this user follows', query: pageSchema, load: (ctx, { id, user }, page) => ctx.services.users.following(id, user.id, page) }),
 ];
