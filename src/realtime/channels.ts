@@ -12,7 +12,7 @@ import type { EventBus } from '../events/bus.js';
 import type { SendLimiter } from '../services/sendLimit.js';
 import type { CallSignal } from '../events/types.js';
 import { groupMemberIds } from '../events/outbox.js';
-import { AppError, NotFound, ValidationError } from '../errors.js';
+import { AppError, flattenFieldErrors, NotFound, ValidationError } from '../errors.js';
 import { id, parse, text } from '../validation.js';
 import { MESSAGE_MAX, clientIdField } from '../http/routes/messages.js';
 import { rooms } from './hub.js';
@@ -142,10 +142,7 @@ export function matchEndpoint(pathname: string): { endpoint: Endpoint; params: n
 /** Why a client request was refused, in the API's words; undefined for unexpected errors (not the client's fault). */
 export function refusal(err: unknown): { message: string; status: number } | undefined {
   if (err instanceof ValidationError) {
-    const message = Object.entries(err.fields)
-      .map(([field, messages]) => (field === 'non_field_errors' ? messages.join(' ') : `${field}: ${messages.join(' ')}`))
-      .join(' ');
-    return { message, status: err.status };
+    return { message: flattenFieldErrors(err.fields, ' '), status: err.status };
   }
   if (err instanceof AppError) return { message: err.message, status: err.status };
   return undefined;
