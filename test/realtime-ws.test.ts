@@ -3,7 +3,7 @@ import type { Test } from 'tap';
 import type WebSocket from 'ws';
 import { startTestServer } from './helpers/server.js';
 import { Api, makeUser, type TestUser } from './helpers/api.js';
-import { buffered, closeCode, connectWs, framesBeforePong, noFrame, nextFrame, sendJson, wsUrl, type ConnectOptions, type Frame } from './helpers/ws.js';
+import { buffered, closeCode, connectWs, framesBeforePong, nextFrame, sendJson, wsUrl, type ConnectOptions, type Frame } from './helpers/ws.js';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 const ofType = (type: string) => (f: Frame) => f.type === type;
