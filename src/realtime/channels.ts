@@ -72,12 +72,18 @@ async function relay(actor: User, { services, bus }: ChannelDeps, callId: number
   await bus.publish('call.signal', { callId, fromUserId: actor.id, toUserId: other, signal });
 }
 
+/** The id an endpoint's path captured (its regex guarantees one; none is a bug in the endpoint). */
+function pathId([id]: number[]): number {
+  if (id === undefined) throw new Error('this endpoint path captures no id');
+  return id;
+}
+
 // Ids are capped at 9 digits: anything longer cannot exist and would overflow an INTEGER column.
 export const endpoints: Endpoint[] = [
   {
     path: /^\/ws\/messages\/(\d{1,9})\/?$/,
-    async open(actor, [peerId], { services, sendLimiter }) {
-      const peer = await services.users.get(peerId);
+    async open(actor, params, { services, sendLimiter }) {
+      const peer = await services.users.get(pathId(params));
       return {
         rooms: [rooms.dm(actor.id, peer.id)],
         handlers: {
@@ -93,7 +99,8 @@ export const endpoints: Endpoint[] = [
   },
   {
     path: /^\/ws\/group\/(\d{1,9})\/?$/,
-    async open(actor, [groupId], { services, sendLimiter }) {
+    async open(actor, params, { services, sendLimiter }) {
+      const groupId = pathId(params);
       await services.groups.requireMember(actor, groupId);
       return {
         rooms: [rooms.group(groupId)],
