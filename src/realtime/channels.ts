@@ -1,5 +1,5 @@
 /**
- * What each realtime endpoint does, independent of the transport: who may open a seed
+ * What each realtime endpoint does, independent of the transport: who may open a raw ws
  * endpoint (the checks throw the usual domain errors), which rooms it listens to, how it
  * answers each client frame, and the socket.io channel's acknowledged requests. Input is
  * validated like REST bodies and handled by the same services, so a message sent over a
@@ -58,7 +58,7 @@ const iceFrame = z.object({
   sdpMLineIndex: z.number().int().min(0).nullable().default(null),
 });
 
-/** Every endpoint answers the seed's keepalive. */
+/** Every endpoint answers the `ping` keepalive with `pong`. */
 const ping: FrameHandler = async () => pongFrame();
 
 const CALL_UNAVAILABLE = 'Call not found or unauthorized';

@@ -2,7 +2,7 @@
  * Presence in a group's live room (/ws/group/{id}/): a member is in the room while they hold at
  * least one connection to it, from any device, on any server process. When someone's first
  * connection there opens, the members already connected hear `user-joined`; when their last one
- * closes, `user-left` (CONTRACT.md, Realtime). The hub reports connections entering and leaving
+ * closes, `user-left` (README, Realtime). The hub reports connections entering and leaving
  * group rooms and delivers the announcements; this module decides when to announce.
  *
  * It works like online presence (presence.ts) and shares its machinery: each process counts its
