@@ -4,6 +4,23 @@
  */
 export type FieldErrors = Record<string, string[]>;
 
+/**
+ * A DRF field-error body as people read it: `field: message message`, errors not tied to a field
+ * bare, entries joined by `separator`. Takes unknown values because the CLI flattens bodies as
+ * they came over the wire (nested serializers give objects, some views give plain strings).
+ */
+export function flattenFieldErrors(fields: Record<string, unknown>, separator: string): string {
+  return Object.entries(fields)
+    .map(([field, value]) => (field === 'non_field_errors' ? flattenValue(value) : `${field}: ${flattenValue(value)}`))
+    .join(separator);
+}
+
+function flattenValue(value: unknown): string {
+  if (Array.isArray(value)) return value.map(flattenValue).join(' ');
+  if (value && typeof value === 'object') return Object.entries(value).map(([k, v]) => `${k}: ${flattenValue(v)}`).join('; ');
+  return String(value);
+}
+
 export abstract class AppError extends Error {
   abstract readonly status: number;
   /** Extra response headers (e.g. Retry-After). */

@@ -1,6 +1,6 @@
 /**
  * Interop: a browser (Debian's headless Chromium, driven by playwright-core) calls a terminal
- * running `jvai answer`, the way a web client would: REST for the call, the seed's
+ * running `jvai answer`, the way a web client would: REST for the call, the
  * /ws/calls/?token= socket for signaling, its own WebRTC stack. Chromium's fake microphone
  * plays a 440 Hz WAV, which must arrive in the terminal's recording; the terminal's 660 Hz
  * must arrive in the browser.

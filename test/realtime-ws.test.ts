@@ -7,11 +7,11 @@ import { buffered, closeCode, connectWs, framesBeforePong, nextFrame, sendJson, 
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 const ofType = (type: string) => (f: Frame) => f.type === type;
-/** Frames of logged events carry the recipient's seq beside the seed's fields, which are checked without it. */
-const seedFields = (t: Test, frame: Frame): Frame => {
-  const { seq, ...seed } = frame;
+/** Frames of logged events carry the recipient's seq beside the documented fields, which are checked without it. */
+const withoutSeq = (t: Test, frame: Frame): Frame => {
+  const { seq, ...fields } = frame;
   t.ok(Number.isInteger(seq) && seq > 0, `${frame.type} carries its seq`);
-  return seed;
+  return fields;
 };
 
 t.test('raw websocket endpoints', async (t) => {
@@ -87,10 +87,10 @@ t.test('raw websocket endpoints', async (t) => {
 
     sendJson(aliceWs, { type: 'message', content: 'Hello!' });
     const expected = { type: 'message', message_id: Number, sender_id: alice.id, sender_username: alice.username, receiver_id: bob.id, content: 'Hello!', created_at: ISO };
-    const atBob = seedFields(t, await nextFrame(bobWs, ofType('message')));
+    const atBob = withoutSeq(t, await nextFrame(bobWs, ofType('message')));
     t.match(atBob, expected);
     t.same(Object.keys(atBob).sort(), ['content', 'created_at', 'message_id', 'receiver_id', 'sender_id', 'sender_username', 'type']);
-    t.same(seedFields(t, await nextFrame(aliceWs, ofType('message'))), atBob, 'the sender sees its own message too');
+    t.same(withoutSeq(t, await nextFrame(aliceWs, ofType('message'))), atBob, 'the sender sees its own message too');
     const stored = await bob.api.get(`/api/messages/${atBob.message_id}/`);
     t.equal(stored.body.content, 'Hello!', 'stored before it was delivered');
 
@@ -127,16 +127,16 @@ t.test('raw websocket endpoints', async (t) => {
     const aliceWs = await open(t, `/ws/group/${group.id}/`, alice);
 
     t.equal((await bob.api.post(`/api/groups/${group.id}/join/`)).status, 200);
-    t.same(seedFields(t, await nextFrame(aliceWs, ofType('member-joined'))), { type: 'member-joined', user_id: bob.id, username: bob.username });
+    t.same(withoutSeq(t, await nextFrame(aliceWs, ofType('member-joined'))), { type: 'member-joined', user_id: bob.id, username: bob.username });
 
     const bobWs = await open(t, `/ws/group/${group.id}`, bob);
     t.same(await nextFrame(aliceWs, ofType('user-joined')), { type: 'user-joined', user_id: bob.id, username: bob.username }, 'entering the room: live only, no seq');
     sendJson(bobWs, { type: 'message', content: 'Hello group!' });
     const expected = { type: 'message', message_id: Number, sender_id: bob.id, sender_username: bob.username, group_id: group.id, content: 'Hello group!', created_at: ISO };
-    const atAlice = seedFields(t, await nextFrame(aliceWs, ofType('message')));
+    const atAlice = withoutSeq(t, await nextFrame(aliceWs, ofType('message')));
     t.match(atAlice, expected);
     t.same(Object.keys(atAlice).sort(), ['content', 'created_at', 'group_id', 'message_id', 'sender_id', 'sender_username', 'type']);
-    t.same(seedFields(t, await nextFrame(bobWs, ofType('message'))), atAlice);
+    t.same(withoutSeq(t, await nextFrame(bobWs, ofType('message'))), atAlice);
 
     const rest = await alice.api.post('/api/group-messages/', { group: group.id, content: 'via REST' });
     t.equal(rest.status, 201);
@@ -147,7 +147,7 @@ t.test('raw websocket endpoints', async (t) => {
 
     const bobClosed = closeCode(bobWs);
     t.equal((await bob.api.post(`/api/groups/${group.id}/leave/`)).status, 200);
-    t.same(seedFields(t, await nextFrame(aliceWs, ofType('member-left'))), { type: 'member-left', user_id: bob.id, username: bob.username });
+    t.same(withoutSeq(t, await nextFrame(aliceWs, ofType('member-left'))), { type: 'member-left', user_id: bob.id, username: bob.username });
     t.equal(await bobClosed, 4403, 'a member who left is cut off');
     t.same(await nextFrame(aliceWs, ofType('user-left')), { type: 'user-left', user_id: bob.id, username: bob.username }, 'and so leaves the live room');
 
@@ -173,7 +173,7 @@ t.test('raw websocket endpoints', async (t) => {
     t.match(await nextFrame(bobPhone, ofType('user-joined')), { user_id: carol.id });
     // Each announcement reaches every connection of the room at once: what came before it is already buffered.
     t.same([...buffered(bobPhone, about('user-joined', bob)), ...buffered(bobLaptop, about('user-joined', bob))], [], 'bob heard nothing about himself');
-    t.same(buffered(carolWs, ofType('user-joined')), [], 'who arrives is not told who was there (the seed has no such frame)');
+    t.same(buffered(carolWs, ofType('user-joined')), [], 'who arrives is not told who was there (there is no such frame)');
 
     bobPhone.close();
     bobLaptop.close();
@@ -226,7 +226,7 @@ t.test('raw websocket endpoints', async (t) => {
     const started = await alice.api.post('/api/calls/', { receiver: bob.id, call_type: 'video' });
     t.equal(started.status, 201);
     const callId = started.body.id;
-    t.same(seedFields(t, await nextFrame(bobWs, ofType('incoming_call'))), {
+    t.same(withoutSeq(t, await nextFrame(bobWs, ofType('incoming_call'))), {
       type: 'incoming_call', call_id: callId, caller: { id: alice.id, username: alice.username, full_name: started.body.caller.full_name }, call_type: 'video',
     });
     t.notOk((await framesBeforePong(aliceWs)).some(ofType('incoming_call')), 'the caller is not rung');
@@ -237,8 +237,8 @@ t.test('raw websocket endpoints', async (t) => {
 
     t.equal((await bob.api.post(`/api/calls/${callId}/accept/`)).status, 200);
     const accepted = { type: 'call_accepted', call_id: callId, user_id: bob.id };
-    t.same(seedFields(t, await nextFrame(aliceWs, ofType('call_accepted'))), accepted);
-    t.same(seedFields(t, await nextFrame(bobWs, ofType('call_accepted'))), accepted, "the actor's other devices hear it too");
+    t.same(withoutSeq(t, await nextFrame(aliceWs, ofType('call_accepted'))), accepted);
+    t.same(withoutSeq(t, await nextFrame(bobWs, ofType('call_accepted'))), accepted, "the actor's other devices hear it too");
 
     sendJson(bobWs, { type: 'answer', call_id: callId, sdp: 'v=0 answer' });
     t.same(await nextFrame(aliceWs, ofType('answer')), { type: 'answer', call_id: callId, from_user: bob.id, sdp: 'v=0 answer' });
@@ -260,19 +260,19 @@ t.test('raw websocket endpoints', async (t) => {
     t.notOk((await framesBeforePong(carolWs)).some((f) => f.call_id === callId && f.type !== 'error'), 'strangers hear nothing of the call');
 
     t.equal((await alice.api.post(`/api/calls/${callId}/end/`)).status, 200);
-    t.same(seedFields(t, await nextFrame(bobWs, ofType('call_ended'))), { type: 'call_ended', call_id: callId, user_id: alice.id });
+    t.same(withoutSeq(t, await nextFrame(bobWs, ofType('call_ended'))), { type: 'call_ended', call_id: callId, user_id: alice.id });
     sendJson(bobWs, { type: 'answer', call_id: callId, sdp: 'late' });
     t.same(await nextFrame(bobWs, ofType('error')), refused, 'no signaling once the call is over');
 
     const second = (await bob.api.post('/api/calls/start/', { callee: alice.id, call_type: 'audio' })).body;
     t.match(await nextFrame(aliceWs, ofType('incoming_call')), { call_id: second.id, caller: { id: bob.id }, call_type: 'audio' });
     t.equal((await alice.api.post(`/api/calls/${second.id}/reject/`)).status, 200);
-    t.same(seedFields(t, await nextFrame(bobWs, ofType('call_rejected'))), { type: 'call_rejected', call_id: second.id, user_id: alice.id });
+    t.same(withoutSeq(t, await nextFrame(bobWs, ofType('call_rejected'))), { type: 'call_rejected', call_id: second.id, user_id: alice.id });
 
     const third = (await alice.api.post('/api/calls/', { receiver_username: bob.username })).body;
     await nextFrame(bobWs, ofType('incoming_call'));
     t.equal((await alice.api.post(`/api/calls/${third.id}/end/`)).status, 200);
-    t.same(seedFields(t, await nextFrame(bobWs, ofType('call_ended'))), { type: 'call_ended', call_id: third.id, user_id: alice.id }, 'a call hung up while ringing (missed) ends');
+    t.same(withoutSeq(t, await nextFrame(bobWs, ofType('call_ended'))), { type: 'call_ended', call_id: third.id, user_id: alice.id }, 'a call hung up while ringing (missed) ends');
   });
 
   t.test('a ring that times out ends the call for both sides', async (t) => {
@@ -282,8 +282,8 @@ t.test('raw websocket endpoints', async (t) => {
     const call = (await alice.api.post('/api/calls/', { receiver: bob.id })).body;
     await nextFrame(bobWs, ofType('incoming_call'));
     const ended = { type: 'call_ended', call_id: call.id, user_id: bob.id };
-    t.same(seedFields(t, await nextFrame(aliceWs, ofType('call_ended'), 4000)), ended, "the callee's silence ended it");
-    t.same(seedFields(t, await nextFrame(bobWs, ofType('call_ended'))), ended);
+    t.same(withoutSeq(t, await nextFrame(aliceWs, ofType('call_ended'), 4000)), ended, "the callee's silence ended it");
+    t.same(withoutSeq(t, await nextFrame(bobWs, ofType('call_ended'))), ended);
   });
 
   t.test('revoked sessions close every socket of the user with 4401', async (t) => {

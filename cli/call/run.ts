@@ -7,7 +7,8 @@
 import type { SessionContext } from '../commands/client/context.js';
 import type { NestedUser } from '../client/types.js';
 import { DiscardSink, openAudio, SilenceSource, type CallAudio } from './audio.js';
-import { CallSession, webRtcLoaded, type CallEnd, type CallState } from './session.js';
+import { CallSession, type CallEnd, type CallState } from './session.js';
+import { loadWebRtc, webRtcLoaded } from './webrtc.js';
 
 export interface CallCommandOptions {
   input?: string;
@@ -94,6 +95,8 @@ export async function runCall(ctx: SessionContext, options: CallCommandOptions, 
 
   let happened = false;
   try {
+    // Media needs node-webrtc: find out it is missing before a call rings anywhere.
+    if (options.audio !== false) await loadWebRtc();
     await session.open();
     happened = session.state !== 'ended' && (await start(session, say));
     const end = happened ? await session.ended : null;

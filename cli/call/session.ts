@@ -14,8 +14,7 @@ import type { Call, NestedUser } from '../client/types.js';
 import type { AudioSink, AudioSource } from './audio.js';
 import { CallSocket, type CallServerFrame } from './signaling.js';
 import { FRAME_SAMPLES, SAMPLE_RATE, frameToMono48k } from './wav.js';
-
-type Wrtc = typeof import('@roamhq/wrtc');
+import { loadWebRtc, type RtcAudioSink, type RtcAudioSource } from './webrtc.js';
 
 export type CallState = 'idle' | 'ringing' | 'connecting' | 'connected' | 'ended';
 
@@ -68,16 +67,6 @@ const MEDIA_TIMEOUT_MS = 8_000;
 const CONNECT_TIMEOUT_MS = 20_000;
 const STATS_INTERVAL_MS = 1_000;
 
-let wrtcModule: Promise<Wrtc> | null = null;
-/** node-webrtc is a large native module: loaded on the first call, not at startup. */
-const loadWrtc = (): Promise<Wrtc> => (wrtcModule ??= import('@roamhq/wrtc').then((m) => ((m as { default?: Wrtc }).default ?? m) as Wrtc));
-
-/**
- * Whether node-webrtc was loaded. A process that loaded it must end with process.exit():
- * left to exit naturally, Node's teardown of its native objects crashes (SIGSEGV).
- */
-export const webRtcLoaded = (): boolean => wrtcModule !== null;
-
 interface RemoteCandidate {
   candidate: string;
   sdpMid: string | null;
@@ -104,8 +93,8 @@ export class CallSession extends EventEmitter<SessionEvents> {
   private socket: CallSocket | null = null;
   private iceServers: RTCIceServer[] = [];
   private pc: RTCPeerConnection | null = null;
-  private outgoing: { source: import('@roamhq/wrtc').nonstandard.RTCAudioSource; track: MediaStreamTrack } | null = null;
-  private receiver: import('@roamhq/wrtc').nonstandard.RTCAudioSink | null = null;
+  private outgoing: { source: RtcAudioSource; track: MediaStreamTrack } | null = null;
+  private receiver: RtcAudioSink | null = null;
   private pendingCandidates: RemoteCandidate[] = [];
   private timers: NodeJS.Timeout[] = [];
   private finishing = false;
@@ -333,7 +322,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
 
   /** The peer connection with our audio track, feeding received audio to the sink. */
   private async createPeer(): Promise<RTCPeerConnection> {
-    const wrtc = await loadWrtc();
+    const wrtc = await loadWebRtc();
     const pc = new wrtc.RTCPeerConnection({ iceServers: this.iceServers });
     this.pc = pc;
     const source = new wrtc.nonstandard.RTCAudioSource();
@@ -347,7 +336,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
     pc.ontrack = ({ track: remote }) => {
       if (remote.kind !== 'audio' || this.receiver) return;
       const receiver = new wrtc.nonstandard.RTCAudioSink(remote);
-      receiver.ondata = (data: { samples: Int16Array; sampleRate: number; channelCount?: number }) => {
+      receiver.ondata = (data) => {
         // Until media flows the sink plays out silence; only the call's own audio is kept.
         if (this.state === 'connected') this.options.sink.write(frameToMono48k(data.samples, data.sampleRate, data.channelCount ?? 1));
       };

@@ -1,5 +1,5 @@
 /**
- * The seed's call signaling socket, /ws/calls/?token=<access>: call state frames from the
+ * The call signaling socket, /ws/calls/?token=<access> (README, Realtime): call state frames from the
  * server, and offers, answers and ICE candidates relayed between the two participants.
  * Outgoing frames are paced below the server's per-socket rate limit, so a burst of ICE
  * candidates is delayed a little instead of being refused.

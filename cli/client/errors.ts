@@ -6,6 +6,8 @@
  * own text, flattened to one line.
  */
 
+import { flattenFieldErrors } from '../../src/errors.js';
+
 /** What was asked, so a message can name it. */
 export interface FailedRequest {
   method: string;
@@ -19,17 +21,10 @@ export function describeErrorBody(status: number, statusText: string, body: unkn
   if (body && typeof body === 'object' && !Array.isArray(body)) {
     const record = body as Record<string, unknown>;
     if (typeof record.detail === 'string') return record.detail;
-    const parts = Object.entries(record).map(([field, value]) => (field === 'non_field_errors' ? flatten(value) : `${field}: ${flatten(value)}`));
-    if (parts.length) return parts.join('; ');
+    if (Object.keys(record).length) return flattenFieldErrors(record, '; ');
   }
-  if (Array.isArray(body) && body.length) return flatten(body);
+  if (Array.isArray(body) && body.length) return flattenFieldErrors({ non_field_errors: body }, '; ');
   return `HTTP ${status}${statusText ? ` ${statusText}` : ''}`;
-}
-
-function flatten(value: unknown): string {
-  if (Array.isArray(value)) return value.map(flatten).join(' ');
-  if (value && typeof value === 'object') return Object.entries(value).map(([k, v]) => `${k}: ${flatten(v)}`).join('; ');
-  return String(value);
 }
 
 /** A thing of a kind with an id, as a user reads it: `post 5`, `user with id 5`. */

@@ -1,7 +1,7 @@
 /**
- * The JSON the jvai REST API returns (CONTRACT.md "Shapes"). Messages and calls reuse the
- * server's event payload types: the same objects travel over REST and WebSockets, so the
- * client and the server share one definition of them.
+ * The JSON the jvai REST API returns, as the OpenAPI document served at /api/schema/ describes
+ * it. Messages and calls reuse the server's event payload types: the same objects travel over
+ * REST and WebSockets, so the client and the server share one definition of them.
  */
 import type { CallPayload, DirectMessagePayload, GroupMessagePayload, NestedUserPayload } from '../../src/events/types.js';
 

@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError, loadConfig, readConfig, type Config } from '../../src/config.js';
-import { ValidationError } from '../../src/errors.js';
+import { flattenFieldErrors, ValidationError } from '../../src/errors.js';
 import { say } from '../conventions.js';
 import type { AdminContext } from '../../src/admin/context.js';
 import type { User } from '../../src/models/index.js';
@@ -23,9 +23,7 @@ class AdminFailure extends Error {}
 
 function describe(err: unknown): string {
   if (err instanceof ValidationError) {
-    return Object.entries(err.fields)
-      .map(([field, messages]) => (field === 'non_field_errors' ? messages.join(' ') : `${field}: ${messages.join(' ')}`))
-      .join('\n');
+    return flattenFieldErrors(err.fields, '\n');
   }
   if (err instanceof Error) {
     // Database driver errors carry the useful text on `parent` (Sequelize wraps them).

@@ -2,7 +2,7 @@
 import { render } from 'ink';
 import type { SessionContext } from '../commands/client/context.js';
 import type { AudioOptions } from '../call/audio.js';
-import { webRtcLoaded } from '../call/session.js';
+import { webRtcLoaded } from '../call/webrtc.js';
 import { App } from './App.js';
 import { ChatModel } from './model.js';
 

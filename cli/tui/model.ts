@@ -464,9 +464,11 @@ export class ChatModel extends EventEmitter<{ change: []; quit: [] }> {
   }
 
   private async newSession(withAudio: boolean): Promise<CallSession | null> {
-    const [{ CallSession }, audioModule] = await Promise.all([import('../call/session.js'), import('../call/audio.js')]);
+    const [{ CallSession }, audioModule, { loadWebRtc }] = await Promise.all([import('../call/session.js'), import('../call/audio.js'), import('../call/webrtc.js')]);
     let audio: { source: import('../call/audio.js').AudioSource; sink: import('../call/audio.js').AudioSink; notice?: string };
     try {
+      // Media needs node-webrtc: find out it is missing before a call rings anywhere.
+      if (withAudio) await loadWebRtc();
       audio = withAudio
         ? audioModule.openAudio({ ...this.options.audio, problem: (message) => this.tell(message) })
         : { source: new audioModule.SilenceSource(), sink: new audioModule.DiscardSink() };

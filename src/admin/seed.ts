@@ -60,6 +60,13 @@ function prng(seed: number): () => number {
   };
 }
 
+/** items[i] for an index drawn within bounds: out of bounds is a bug in this generator. */
+function nth<T>(items: readonly T[], i: number): T {
+  const item = items[i];
+  if (item === undefined) throw new RangeError(`index ${i} is outside 0..${items.length - 1}`);
+  return item;
+}
+
 class Generator {
   readonly random: () => number;
   constructor(seed: number) {
@@ -69,7 +76,7 @@ class Generator {
     return Math.floor(this.random() * n);
   }
   pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)];
+    return nth(items, this.int(items.length));
   }
   /** Skewed towards 0: a few popular accounts, a long tail, as in real networks. */
   popular(n: number): number {
@@ -78,7 +85,7 @@ class Generator {
   sentence(min: number, max: number): string {
     const words = Array.from({ length: min + this.int(max - min + 1) }, () => this.pick(WORDS));
     const text = words.join(' ');
-    return `${text[0].toUpperCase()}${text.slice(1)}.`;
+    return `${text.charAt(0).toUpperCase()}${text.slice(1)}.`;
   }
 }
 
@@ -164,27 +171,28 @@ export async function seedDemoData(sequelize: Sequelize, wanted: SeedCounts, opt
     return [a, b];
   });
   const followed = timeline(follows.length, 90);
-  await insert('follows', Follow, follows.map(([a, b], i) => ({ followerId: userIds[a], followingId: userIds[b], createdAt: followed(i) })));
+  await insert('follows', Follow, follows.map(([a, b], i) => ({ followerId: nth(userIds, a), followingId: nth(userIds, b), createdAt: followed(i) })));
 
   const p = n ? Math.floor(wanted.posts) : 0;
   const posted = timeline(p, 60);
   const postTimes: Date[] = [];
   const postIds = await insert('posts', Post, Array.from({ length: p }, (_, i) => {
-    postTimes.push(posted(i));
-    return { authorId: userIds[gen.int(n)], content: gen.sentence(5, 40), createdAt: postTimes[i], updatedAt: postTimes[i] };
+    const createdAt = posted(i);
+    postTimes.push(createdAt);
+    return { authorId: nth(userIds, gen.int(n)), content: gen.sentence(5, 40), createdAt, updatedAt: createdAt };
   }));
 
   // Sorted by post: the (post, user) index fills in order, and like times roughly follow post times.
   const likes = distinctPairs(p ? Math.floor(wanted.likes) : 0, p * n, n, () => [gen.int(p), gen.int(n)]).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
   const liked = timeline(likes.length, 60);
-  await insert('likes', PostLike, likes.map(([post, user], i) => ({ postId: postIds[post], userId: userIds[user], createdAt: liked(i) })));
+  await insert('likes', PostLike, likes.map(([post, user], i) => ({ postId: nth(postIds, post), userId: nth(userIds, user), createdAt: liked(i) })));
 
   // Comments come a little after their post, sorted so that ids follow time as in real use.
   const now = Date.now();
   const comments = Array.from({ length: p ? Math.floor(wanted.comments) : 0 }, () => {
     const post = gen.int(p);
-    const at = new Date(Math.min(now - 1000, postTimes[post].getTime() + gen.int(86_400_000)));
-    return { postId: postIds[post], authorId: userIds[gen.int(n)], content: gen.sentence(2, 20), createdAt: at, updatedAt: at };
+    const at = new Date(Math.min(now - 1000, nth(postTimes, post).getTime() + gen.int(86_400_000)));
+    return { postId: nth(postIds, post), authorId: nth(userIds, gen.int(n)), content: gen.sentence(2, 20), createdAt: at, updatedAt: at };
   }).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
   await insert('comments', Comment, comments);
 
@@ -200,7 +208,7 @@ export async function seedDemoData(sequelize: Sequelize, wanted: SeedCounts, opt
     if (gen.random() < 0.5) [a, b] = [b, a];
     const createdAt = sent(i);
     const isRead = i < readBefore;
-    return { senderId: userIds[a], receiverId: userIds[b], content: gen.sentence(1, 25), isRead, readAt: isRead ? new Date(createdAt.getTime() + 60_000) : null, createdAt };
+    return { senderId: nth(userIds, a), receiverId: nth(userIds, b), content: gen.sentence(1, 25), isRead, readAt: isRead ? new Date(createdAt.getTime() + 60_000) : null, createdAt };
   }));
 
   // A bulk load leaves the planner's statistics stale (PostgreSQL's feed ran 100× slower).

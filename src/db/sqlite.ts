@@ -127,9 +127,7 @@ class ReadPool implements SqlRunner {
   private async pick(): Promise<Connection> {
     this.connections ??= Promise.all(Array.from({ length: this.size }, () => Connection.open(this.file, sqlite3.OPEN_READONLY, 'PRAGMA query_only = ON')));
     const connections = await this.connections;
-    let best = connections[0];
-    for (const c of connections) if (c.inFlight < best.inFlight) best = c;
-    return best;
+    return connections.reduce((best, c) => (c.inFlight < best.inFlight ? c : best));
   }
 
   async all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {

@@ -52,6 +52,13 @@ export async function groupMemberIds(groupId: number, transaction?: Transaction)
   return rows.map((m) => m.userId);
 }
 
+/** A recipient's new seq: the counters' upsert returned one for every recipient, so none is a bug. */
+function seqOf(seqs: Seqs, userId: number): number {
+  const seq = seqs[userId];
+  if (seq === undefined) throw new Error(`no event seq was assigned to user ${userId}`);
+  return seq;
+}
+
 type Audience<K extends LoggedEventName> = (e: LoggedEvents[K], transaction: Transaction) => number[] | Promise<number[]>;
 
 const callParties = ({ call }: { call: CallPayload }) => [call.caller.id, call.callee.id];
@@ -155,7 +162,7 @@ export class EventLog {
       const chunk = recipients.slice(i, i + LOG_CHUNK);
       await db.exec(
         `INSERT INTO user_events (user_id, seq, name, payload, payload_id, created_at) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
-        chunk.flatMap((userId) => [userId, seqs[userId], name, json, payloadId ?? null, now]),
+        chunk.flatMap((userId) => [userId, seqOf(seqs, userId), name, json, payloadId ?? null, now]),
       );
     }
     return seqs;

@@ -42,7 +42,7 @@ export interface CallPayload {
   duration: number | null;
 }
 
-/** A WebRTC offer/answer or ICE candidate, as the seed's /ws/calls/ frames carry it. */
+/** A WebRTC offer/answer or ICE candidate, as /ws/calls/ frames carry it. */
 export type CallSignal =
   | { type: 'offer' | 'answer'; sdp: string }
   | { type: 'ice_candidate'; candidate: string; sdpMid: string | null; sdpMLineIndex: number | null };

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Route } from './route.js';
 import { responseSchemas } from './responses.js';
 
-/** `/users/:id/follow` → `/api/users/{id}/follow/` (the seed's form, trailing slash included). */
+/** `/users/:id/follow` → `/api/users/{id}/follow/` (the form the API serves, trailing slash included). */
 export function openApiPath(path: string): string {
   return `/api${path.replace(/:(\w+)/g, '{$1}')}/`.replace(/\/+$/, '/');
 }

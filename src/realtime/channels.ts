@@ -1,5 +1,5 @@
 /**
- * What each realtime endpoint does, independent of the transport: who may open a seed
+ * What each realtime endpoint does, independent of the transport: who may open a raw ws
  * endpoint (the checks throw the usual domain errors), which rooms it listens to, how it
  * answers each client frame, and the socket.io channel's acknowledged requests. Input is
  * validated like REST bodies and handled by the same services, so a message sent over a
@@ -12,7 +12,7 @@ import type { EventBus } from '../events/bus.js';
 import type { SendLimiter } from '../services/sendLimit.js';
 import type { CallSignal } from '../events/types.js';
 import { groupMemberIds } from '../events/outbox.js';
-import { AppError, NotFound, ValidationError } from '../errors.js';
+import { AppError, flattenFieldErrors, NotFound, ValidationError } from '../errors.js';
 import { id, parse, text } from '../validation.js';
 import { MESSAGE_MAX, clientIdField } from '../http/routes/messages.js';
 import { rooms } from './hub.js';
@@ -58,7 +58,7 @@ const iceFrame = z.object({
   sdpMLineIndex: z.number().int().min(0).nullable().default(null),
 });
 
-/** Every endpoint answers the seed's keepalive. */
+/** Every endpoint answers the `ping` keepalive with `pong`. */
 const ping: FrameHandler = async () => pongFrame();
 
 const CALL_UNAVAILABLE = 'Call not found or unauthorized';
@@ -72,12 +72,18 @@ async function relay(actor: User, { services, bus }: ChannelDeps, callId: number
   await bus.publish('call.signal', { callId, fromUserId: actor.id, toUserId: other, signal });
 }
 
+/** The id an endpoint's path captured (its regex guarantees one; none is a bug in the endpoint). */
+function pathId([id]: number[]): number {
+  if (id === undefined) throw new Error('this endpoint path captures no id');
+  return id;
+}
+
 // Ids are capped at 9 digits: anything longer cannot exist and would overflow an INTEGER column.
 export const endpoints: Endpoint[] = [
   {
     path: /^\/ws\/messages\/(\d{1,9})\/?$/,
-    async open(actor, [peerId], { services, sendLimiter }) {
-      const peer = await services.users.get(peerId);
+    async open(actor, params, { services, sendLimiter }) {
+      const peer = await services.users.get(pathId(params));
       return {
         rooms: [rooms.dm(actor.id, peer.id)],
         handlers: {
@@ -93,7 +99,8 @@ export const endpoints: Endpoint[] = [
   },
   {
     path: /^\/ws\/group\/(\d{1,9})\/?$/,
-    async open(actor, [groupId], { services, sendLimiter }) {
+    async open(actor, params, { services, sendLimiter }) {
+      const groupId = pathId(params);
       await services.groups.requireMember(actor, groupId);
       return {
         rooms: [rooms.group(groupId)],
@@ -142,10 +149,7 @@ export function matchEndpoint(pathname: string): { endpoint: Endpoint; params: n
 /** Why a client request was refused, in the API's words; undefined for unexpected errors (not the client's fault). */
 export function refusal(err: unknown): { message: string; status: number } | undefined {
   if (err instanceof ValidationError) {
-    const message = Object.entries(err.fields)
-      .map(([field, messages]) => (field === 'non_field_errors' ? messages.join(' ') : `${field}: ${messages.join(' ')}`))
-      .join(' ');
-    return { message, status: err.status };
+    return { message: flattenFieldErrors(err.fields, ' '), status: err.status };
   }
   if (err instanceof AppError) return { message: err.message, status: err.status };
   return undefined;

@@ -1,5 +1,5 @@
 /**
- * The JSON frames the seed's WebSocket endpoints speak, the socket.io channel's events, and
+ * The JSON frames the raw WebSocket endpoints speak (README, Realtime), the socket.io channel's events, and
  * the presenters that turn domain event payloads into them. Frames of logged events get their
  * `seq` from the transport, per recipient.
  */
@@ -83,7 +83,7 @@ type Unsequenced<T> = T extends unknown ? Omit<T, 'seq'> : never;
 /** A socket.io event as the hub routes it; `seq` is added per recipient on the way out. */
 export type ChannelEvent = { [K in ServerEventName]: { event: K; data: Unsequenced<Parameters<ServerToClientEvents[K]>[0]> } }[ServerEventName];
 
-/** Anything a connection is sent: a seed frame (raw ws) or a socket.io event. */
+/** Anything a connection is sent: a raw ws frame or a socket.io event. */
 export type Outbound = Frame | ChannelEvent;
 
 export const channelEvent = <K extends ServerEventName>(event: K, data: Unsequenced<Parameters<ServerToClientEvents[K]>[0]>): ChannelEvent =>

@@ -73,10 +73,10 @@ const toCall = (call: CallPayload, frame: Outbound): Delivery[] => [
   { room: rooms.calls(call.callee.id), frame },
 ];
 
-/** The seed endpoints' frames of each logged event, by room. */
+/** The raw ws endpoints' frames of each logged event, by room (README, Realtime). */
 const endpointRoutes: { [K in LoggedEventName]: (e: LoggedEvents[K]) => Delivery[] } = {
   'dm.created': ({ message }) => [{ room: rooms.dm(message.sender, message.receiver), frame: directMessageFrame(message) }],
-  // The seed has no read-receipt frame.
+  // The raw ws endpoints have no read-receipt frame.
   'dm.read': () => [],
   'group_message.created': ({ message }) => [{ room: rooms.group(message.group), frame: groupMessageFrame(message) }],
   // Membership of the group; `user-joined`/`user-left` are presence in its live room (see the hub).
@@ -89,7 +89,7 @@ const endpointRoutes: { [K in LoggedEventName]: (e: LoggedEvents[K]) => Delivery
   'call.accepted': ({ call, byUserId }) => toCall(call, callStateFrame('call_accepted', call.id, byUserId)),
   'call.rejected': ({ call, byUserId }) => toCall(call, callStateFrame('call_rejected', call.id, byUserId)),
   'call.ended': ({ call, byUserId }) => toCall(call, callStateFrame('call_ended', call.id, byUserId)),
-  // The seed has no "missed" frame: the call simply ended, by whoever hung up, or by the
+  // /ws/calls/ has no "missed" frame: the call simply ended, by whoever hung up, or by the
   // callee's silence when the ring timed out.
   'call.missed': ({ call, byUserId }) => toCall(call, callStateFrame('call_ended', call.id, byUserId ?? call.callee.id)),
 };
@@ -188,7 +188,7 @@ export class Hub {
       }),
     );
 
-    // Only the socket.io inbox: the seed's endpoints have no post frame. Not logged, so a
+    // Only the socket.io inbox: the raw ws endpoints have no post frame. Not logged, so a
     // client that was away re-reads its feed over REST.
     on('post.created', (e) =>
       this.fanOut.run(e.authorId, async () => {

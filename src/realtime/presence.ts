@@ -38,6 +38,12 @@ export interface HoldRegistry<K extends number | string = number> {
   close?(): Promise<void>;
 }
 
+/** Whether any process holds a connection for one key. */
+export async function isHeld<K extends number | string>(registry: HoldRegistry<K>, key: K): Promise<boolean> {
+  const [held] = await registry.held([key]);
+  return held === true;
+}
+
 export interface RegistryHooks<K extends number | string = number> {
   /** Keys a dead process held: their flag must be re-derived. */
   orphaned(keys: K[]): void;
@@ -114,10 +120,10 @@ export class PresenceTracker {
 
   private async reconcile(userId: number): Promise<void> {
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const [online] = await this.registry.held([userId]);
+      const online = await isHeld(this.registry, userId);
       if (!(await this.users.flipPresence(userId, online))) return;
       // Our write changed the row; if the registry moved since we read it, it may now be wrong.
-      const [after] = await this.registry.held([userId]);
+      const after = await isHeld(this.registry, userId);
       if (after === online) return;
     }
     this.logger.warn({ userId }, 'presence kept changing while being written; the next change will settle it');

@@ -136,7 +136,7 @@ export interface SocketAuth {
 export type ServerEventName = keyof ServerToClientEvents;
 
 /**
- * The notices of the raw WebSocket `/ws/group/{id}/` (the seed's endpoint, beside its `message`
+ * The notices of the raw WebSocket `/ws/group/{id}/` (README, Realtime; beside its `message`
  * frames), all `{type, user_id, username}`:
  * - `user-joined` / `user-left`: presence in the live room. A member's first connection to the
  *   room (over all their devices and all server processes) opened / their last one closed. Sent to

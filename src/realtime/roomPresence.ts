@@ -2,7 +2,7 @@
  * Presence in a group's live room (/ws/group/{id}/): a member is in the room while they hold at
  * least one connection to it, from any device, on any server process. When someone's first
  * connection there opens, the members already connected hear `user-joined`; when their last one
- * closes, `user-left` (CONTRACT.md, Realtime). The hub reports connections entering and leaving
+ * closes, `user-left` (README, Realtime). The hub reports connections entering and leaving
  * group rooms and delivers the announcements; this module decides when to announce.
  *
  * It works like online presence (presence.ts) and shares its machinery: each process counts its
@@ -16,7 +16,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { EventBus } from '../events/bus.js';
 import type { UserService } from '../services/users.js';
-import type { HoldRegistry } from './presence.js';
+import { isHeld, type HoldRegistry } from './presence.js';
 import { KeyedSerial } from './serial.js';
 
 /** What the room was last told about each `<group id>:<user id>`. */
@@ -149,11 +149,11 @@ export class RoomPresence {
     // Looked up first, so that the announcement follows the flip without another wait.
     const username = await this.deps.users.usernameOf(userId);
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const [present] = await this.registry.held([key]);
+      const present = await isHeld(this.registry, key);
       if (!(await this.flags.flip(key, present))) return;
       // A deleted user's sockets are being closed; nobody needs to hear about them.
       if (username !== null) await this.deps.bus.publish('group.presence', { groupId, userId, username, present: present });
-      const [after] = await this.registry.held([key]);
+      const after = await isHeld(this.registry, key);
       if (after === present) return;
     }
     this.deps.logger.warn({ groupId, userId }, 'group room presence kept changing while being announced; the next change will settle it');

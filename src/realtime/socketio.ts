@@ -156,7 +156,7 @@ export class SocketIoTransport {
     }
   }
 
-  /** Only channel events travel here; the seed's frames belong to the raw ws endpoints' rooms. */
+  /** Only channel events travel here; the raw ws frames belong to those endpoints' rooms. */
   private emit(socket: IoSocket, frame: Outbound, seq?: number): void {
     if (!('event' in frame)) return;
     const data = seq === undefined ? frame.data : { ...frame.data, seq };

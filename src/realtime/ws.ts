@@ -1,5 +1,5 @@
 /**
- * The raw WebSocket transport (the seed's /ws/... paths), on the HTTP server's 'upgrade'
+ * The raw WebSocket transport (the /ws/... paths; README, Realtime), on the HTTP server's 'upgrade'
  * event. It authenticates, asks the endpoint whether the user may connect, registers the
  * socket with the hub and presence (after replaying the log from `?since=<seq>`, when given),
  * and feeds client frames to the endpoint's handlers.

@@ -30,7 +30,8 @@ export class CommentService {
   async get(id: number, viewerId: number | null): Promise<CommentRow> {
     const row = await this.sql.read.get<CommentRow>(`SELECT ${COMMENT_COLUMNS} FROM comments c JOIN users a ON a.id = c.author_id WHERE c.id = ?`, [id]);
     if (!row) throw new NotFound();
-    return (await this.markLiked([row], viewerId))[0];
+    await this.markLiked([row], viewerId);
+    return row;
   }
 
   async create(actor: User, postId: number, content: string): Promise<CommentRow> {

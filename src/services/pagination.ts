@@ -27,7 +27,8 @@ export function pageQuery(page: PageRequest, column = 'id'): { where: WhereOptio
 /** Cuts the look-ahead row fetched by pageQuery() and computes the next cursor. */
 export function toPage<T>(rows: T[], page: PageRequest, idOf: (row: T) => number): Page<T> {
   const items = rows.slice(0, page.limit);
-  return { items, nextBefore: rows.length > page.limit ? idOf(items[items.length - 1]) : null };
+  const last = items.at(-1);
+  return { items, nextBefore: rows.length > page.limit && last !== undefined ? idOf(last) : null };
 }
 
 /**

@@ -66,6 +66,7 @@ export class PostService {
     const post = await this.sql.read.get<PostRow>(`SELECT ${POST_COLUMNS} ${FROM_POSTS} WHERE p.id = ?`, [id]);
     if (!post) throw new NotFound();
     const [view] = await this.views([post], viewerId);
+    if (!view) throw new Error('views() gives one view per post');
     return view;
   }
 

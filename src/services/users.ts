@@ -53,7 +53,8 @@ export class UserService {
   async get(id: number, viewerId: number | null = null): Promise<UserRow> {
     const user = await this.sql.read.get<UserRow>(`SELECT ${USER_COLUMNS} FROM users u WHERE u.id = ?`, [id]);
     if (!user) throw new NotFound();
-    return (await this.markFollowing([user], viewerId))[0];
+    await this.markFollowing([user], viewerId);
+    return user;
   }
 
   /** The model, for the write paths. */
@@ -309,7 +310,8 @@ export class UserService {
       'SELECT u.username, f.follower_id FROM users u LEFT JOIN follows f ON f.following_id = u.id WHERE u.id = :id',
       { type: QueryTypes.SELECT, replacements: { id: authorId } },
     );
-    if (!rows.length) return null;
-    return { username: rows[0].username, followers: rows.flatMap((r) => (r.follower_id === null ? [] : [Number(r.follower_id)])) };
+    const [first] = rows;
+    if (!first) return null;
+    return { username: first.username, followers: rows.flatMap((r) => (r.follower_id === null ? [] : [Number(r.follower_id)])) };
   }
 }

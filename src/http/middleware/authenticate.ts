@@ -4,10 +4,10 @@ import { AuthenticationFailed } from '../../errors.js';
 /** Bearer-token authentication for protected routes. */
 export const authenticate: ApiMiddleware = async (ctx, next) => {
   const header = ctx.get('Authorization');
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!header) throw new AuthenticationFailed();
-  if (!match) throw new AuthenticationFailed('Authorization header must contain two space-delimited values', 'bad_authorization_header');
-  const { user, sessionId } = await ctx.services.tokens.authenticate(match[1]);
+  const token = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
+  if (!token) throw new AuthenticationFailed('Authorization header must contain two space-delimited values', 'bad_authorization_header');
+  const { user, sessionId } = await ctx.services.tokens.authenticate(token);
   ctx.state.user = user;
   ctx.state.sessionId = sessionId;
   await next();

@@ -17,7 +17,7 @@ export function trustFunction(setting: Config['trustProxy']): Trust {
 }
 
 /** A forwarded header's first value (a trusted proxy sets it for its client). */
-const first = (value: string) => value.split(',', 1)[0].trim();
+const first = (value: string) => value.replace(/,.*$/s, '').trim();
 
 export function forwarded(setting: Config['trustProxy']): Middleware {
   const trust = trustFunction(setting);
