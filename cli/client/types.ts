@@ -1,111 +1,33 @@
 /**
- * The JSON the jvai REST API returns, as the OpenAPI document served at /api/schema/ describes
- * it. Messages and calls reuse the server's event payload types: the same objects travel over
- * REST and WebSockets, so the client and the server share one definition of them.
+ * The JSON the jvai REST API returns: the response schemas the server declares for its routes
+ * (src/http/responses.ts — the same ones the served OpenAPI document and the tests check), so a
+ * field added on the server cannot be missed by the client. Types only: no schema code is loaded.
  */
-import type { CallPayload, DirectMessagePayload, GroupMessagePayload, NestedUserPayload } from '../../src/events/types.js';
+import type { z } from 'zod';
+import type * as responses from '../../src/http/responses.js';
 
-/** A user inside another object (calls, messages). */
-export type NestedUser = NestedUserPayload;
+type Of<S extends z.ZodType> = z.output<S>;
 
+/** A user inside another object (calls). */
+export type NestedUser = Of<typeof responses.nestedUser>;
 /** A post's or comment's author: a nested user with the avatar. */
-export interface Author extends NestedUser {
-  profile_picture: string | null;
-}
-
-export interface User {
-  id: number;
-  username: string;
-  /** Shown to its owner only; `null` for everyone else. */
-  email: string | null;
-  first_name: string;
-  last_name: string;
-  full_name: string;
-  bio: string | null;
-  profile_picture: string | null;
-  is_online: boolean;
-  last_seen: string | null;
-  followers_count: number;
-  following_count: number;
-  is_following: boolean;
-}
-
+export type Author = Of<typeof responses.author>;
+/** Email is shown to its owner only (`null` for everyone else). */
+export type User = Of<typeof responses.user>;
 /** A group member: the user plus their role in the group. */
-export interface GroupMember extends User {
-  role: 'admin' | 'member';
-}
-
-export interface Comment {
-  id: number;
-  post: number;
-  author: number;
-  author_username: string;
-  author_details: Author;
-  content: string;
-  created_at: string;
-  updated_at: string;
-  likes_count: number;
-  user_liked: boolean;
-}
-
-export interface Post {
-  id: number;
-  author: number;
-  author_details: Author;
-  author_username: string;
-  content: string;
-  image: string | null;
-  created_at: string;
-  updated_at: string;
-  likes_count: number;
-  comments_count: number;
-  user_liked: boolean;
-  /** The newest 50 comments, oldest first. */
-  comments: Comment[];
-}
-
-export interface Group {
-  id: number;
-  name: string;
-  description: string;
-  image: string | null;
-  creator: number;
-  creator_username: string;
-  members_count: number;
-  is_member: boolean;
-  is_admin: boolean;
-  created_at: string;
-  updated_at: string;
-}
-
-export type DirectMessage = DirectMessagePayload;
-export type GroupMessage = GroupMessagePayload;
-export type Call = CallPayload;
-
-export interface Conversation {
-  /** The other participant. */
-  user: Author & { is_online: boolean; last_seen: string | null };
-  last_message: DirectMessage;
-  unread_count: number;
-}
-
+export type GroupMember = Of<typeof responses.member>;
+export type Comment = Of<typeof responses.comment>;
+/** `comments`: the newest 50, oldest first. */
+export type Post = Of<typeof responses.post>;
+export type Group = Of<typeof responses.group>;
+export type DirectMessage = Of<typeof responses.directMessage>;
+export type GroupMessage = Of<typeof responses.groupMessage>;
+export type Call = Of<typeof responses.call>;
+/** `user`: the other participant. */
+export type Conversation = Of<typeof responses.conversations>[number];
 /** What register and login answer. */
-export interface AuthResponse {
-  user: User;
-  access: string;
-  refresh: string;
-}
-
+export type AuthResponse = Of<typeof responses.session>;
 /** An access + refresh token pair (refresh tokens rotate on every use). */
-export interface TokenPair {
-  access: string;
-  refresh: string;
-}
-
-export interface MessageResponse {
-  message: string;
-}
-
-export interface LikeResponse extends MessageResponse {
-  liked: boolean;
-}
+export type TokenPair = Of<typeof responses.tokenPair>;
+export type MessageResponse = Of<typeof responses.message>;
+export type LikeResponse = Of<typeof responses.likeToggled>;
