@@ -3,18 +3,14 @@
  * (through Redis) every process. A low budget here (1/s sustained + 4 extra per minute) so a
  * flood hits it at once; every send is either stored and confirmed, or refused and told so.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import crypto from 'node:crypto';
 import t from 'tap';
 import type WebSocket from 'ws';
-import { startTestServer, PG_URL, createPgDatabase } from './helpers/server.js';
+import { startTestServer, testConfig } from './helpers/server.js';
 import { Api, makeUser, type TestUser } from './helpers/api.js';
 import { closeCode, connectWs, nextFrame, sendJson, wsUrl, type Frame } from './helpers/ws.js';
 import { connectIo, request } from './helpers/socketio.js';
 import { REDIS_URL, redisAvailable } from './helpers/redis.js';
-import { loadConfig } from '../src/config.js';
 import { startServer } from '../src/server.js';
 import { createLogger } from '../src/logger.js';
 
@@ -109,31 +105,14 @@ t.test('per-user sending budget on one server', async (t) => {
 const redisSkip = (await redisAvailable()) ? false : `*** Redis at ${REDIS_URL} not reachable: shared sending budget NOT tested`;
 
 t.test('two servers sharing Redis share the budget', { skip: redisSkip }, async (t) => {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-flood-'));
-  const db = PG_URL ? await createPgDatabase(PG_URL) : null;
-  const config = loadConfig({
-    env: {},
-    file: false,
-    flags: {
-      host: '127.0.0.1',
-      port: 0,
-      dataDir,
-      databaseUrl: db?.url,
-      redisUrl: REDIS_URL,
-      redisPrefix: `jvai-test-${crypto.randomBytes(6).toString('hex')}`,
-      logLevel: 'silent',
-      authRateLimit: 10_000,
-      jwtSecret: crypto.randomBytes(32).toString('hex'),
-      ...LIMITS,
-    },
-  });
+  // One database and one Redis namespace for both servers.
+  const { config, cleanup } = await testConfig({ redisUrl: REDIS_URL, redisPrefix: `jvai-test-${crypto.randomBytes(6).toString('hex')}`, ...LIMITS });
   const a = await startServer(config, createLogger(config));
   const b = await startServer(config, createLogger(config));
   t.teardown(async () => {
     await a.close();
     await b.close();
-    await db?.drop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await cleanup();
   });
   const [alice, bob] = [await makeUser(new Api(a.url)), await makeUser(new Api(a.url))];
   const send = (server: typeof a, i: number) => new Api(server.url).as(alice).post('/api/messages/', { receiver: bob.id, content: `shared ${i}` });

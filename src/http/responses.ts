@@ -50,37 +50,28 @@ export const users = named('UserList', z.array(user));
 export const member = named('GroupMember', z.strictObject({ ...userFields, role: z.enum(['admin', 'member']) }));
 export const members = named('GroupMemberList', z.array(member));
 
-export const comment = named(
-  'Comment',
-  z.strictObject({
-    id,
-    post: id,
-    author: id,
-    author_username: z.string(),
-    author_details: author,
-    content: z.string(),
-    created_at: timestamp,
-    updated_at: timestamp,
-    likes_count: count,
-    user_liked: z.boolean(),
-  }),
-);
+/** What posts and comments both show: their author, text, times, likes and the viewer's like. */
+const authoredFields = {
+  id,
+  author: id,
+  author_username: z.string(),
+  author_details: author,
+  content: z.string(),
+  created_at: timestamp,
+  updated_at: timestamp,
+  likes_count: count,
+  user_liked: z.boolean(),
+};
+
+export const comment = named('Comment', z.strictObject({ ...authoredFields, post: id }));
 export const comments = named('CommentList', z.array(comment));
 
 export const post = named(
   'Post',
   z.strictObject({
-    id,
-    author: id,
-    author_details: author,
-    author_username: z.string(),
-    content: z.string(),
+    ...authoredFields,
     image: mediaUrl,
-    created_at: timestamp,
-    updated_at: timestamp,
-    likes_count: count,
     comments_count: count,
-    user_liked: z.boolean(),
     /** The newest 50, oldest first. */
     comments: z.array(comment),
   }),

@@ -8,7 +8,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import pg from 'pg';
 import type { Test } from 'tap';
-import { loadConfig, type ConfigInput } from '../../src/config.js';
+import { loadConfig, type Config, type ConfigInput } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { createLogger } from '../../src/logger.js';
 import type { Logger } from 'pino';
@@ -41,10 +41,11 @@ export interface TestServer extends RunningServer {
 }
 
 /**
- * `realtime` tunes the WebSocket transport's limits (heartbeat interval, buffers) for tests of
- * them; `logger` receives the server's logs (silent by default).
+ * A test server's configuration: its own data dir and (in the PostgreSQL pass) its own database,
+ * and limits that tests of other things never hit. `cleanup` drops both; call it after the
+ * servers using them have closed.
  */
-export async function startTestServer(t: Test, overrides: ConfigInput = {}, realtime: Partial<WsTransportOptions> = {}, logger?: Logger): Promise<TestServer> {
+export async function testConfig(overrides: ConfigInput = {}): Promise<{ config: Config; dataDir: string; cleanup: () => Promise<void> }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-test-'));
   const db = PG_URL ? await createPgDatabase(PG_URL) : null;
   const config = loadConfig({
@@ -64,11 +65,23 @@ export async function startTestServer(t: Test, overrides: ConfigInput = {}, real
       ...overrides,
     },
   });
+  const cleanup = async () => {
+    await db?.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+  return { config, dataDir, cleanup };
+}
+
+/**
+ * `realtime` tunes the WebSocket transport's limits (heartbeat interval, buffers) for tests of
+ * them; `logger` receives the server's logs (silent by default).
+ */
+export async function startTestServer(t: Test, overrides: ConfigInput = {}, realtime: Partial<WsTransportOptions> = {}, logger?: Logger): Promise<TestServer> {
+  const { config, dataDir, cleanup } = await testConfig(overrides);
   const server = await startServer(config, logger ?? createLogger(config), realtime);
   t.teardown(async () => {
     await server.close();
-    await db?.drop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await cleanup();
   });
   return { ...server, dataDir };
 }
