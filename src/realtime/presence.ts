@@ -21,112 +21,40 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { User } from '../models/index.js';
 import type { UserService } from '../services/users.js';
-import { KeyedSerial } from './serial.js';
+import { HoldTracker, type HoldRegistry, type RegistryHooks } from './holdTracker.js';
 
-/**
- * Who holds connections of what, across the processes that share it. Keys are user ids for
- * online presence, and `<group id>:<user id>` for presence in a group's live room (roomPresence.ts).
- */
-export interface HoldRegistry<K extends number | string = number> {
-  /** Records whether this process holds connections for the key. */
-  set(key: K, held: boolean): Promise<void>;
-  /** For each key, whether any process holds a connection for it. */
-  held(keys: K[]): Promise<boolean[]>;
-  /** Starts heartbeats and the sweep of dead processes (shared registries only). */
-  start?(hooks: RegistryHooks<K>): Promise<void>;
-  /** Withdraws this process; call once its holds are released. */
-  close?(): Promise<void>;
-}
-
-/** Whether any process holds a connection for one key. */
-export async function isHeld<K extends number | string>(registry: HoldRegistry<K>, key: K): Promise<boolean> {
-  const [held] = await registry.held([key]);
-  return held === true;
-}
-
-export interface RegistryHooks<K extends number | string = number> {
-  /** Keys a dead process held: their flag must be re-derived. */
-  orphaned(keys: K[]): void;
-  /** This process was taken for dead (a long stall, Redis lost its data): register again. */
-  lost(): void;
-}
+export type { HoldRegistry, RegistryHooks } from './holdTracker.js';
 
 type PresenceUsers = Pick<UserService, 'flipPresence' | 'onlineIds'>;
 
-/** Re-reads after a write at most this often; more than a couple of rounds means constant churn. */
-const MAX_ROUNDS = 5;
-
-export class PresenceTracker {
-  private readonly counts = new Map<number, number>();
-  private readonly writes: KeyedSerial<number>;
-  private readonly registry: HoldRegistry;
-
+export class PresenceTracker extends HoldTracker<number> {
   constructor(
     private readonly users: PresenceUsers,
-    private readonly logger: Logger,
+    logger: Logger,
     registry?: HoldRegistry,
   ) {
-    this.writes = new KeyedSerial((err) => logger.error({ err }, 'presence update failed'));
-    // A single process knows every connection: its own counts are the whole truth.
-    this.registry = registry ?? { set: async () => {}, held: async (ids) => ids.map((id) => this.counts.has(id)) };
+    super(logger, 'presence update failed', registry);
   }
 
   /** Joins the registry, then flags offline whoever is flagged online but held by no one. */
   async start(): Promise<void> {
-    await this.registry.start?.({
-      orphaned: (ids) => ids.forEach((id) => this.writes.run(id, () => this.reconcile(id))),
-      lost: () => [...this.counts.keys()].forEach((id) => this.sync(id)),
-    });
-    const flagged = await this.users.onlineIds();
-    const held = await this.registry.held(flagged);
-    const stale = flagged.filter((_, i) => !held[i]);
-    if (stale.length) this.logger.info({ users: stale.length }, 'flagging offline users no live connection holds');
-    for (const id of stale) this.writes.run(id, () => this.reconcile(id));
-    await this.writes.idle();
+    const stale = await this.join(() => this.users.onlineIds());
+    if (stale) this.logger.info({ users: stale }, 'flagged offline users no live connection held');
   }
 
   connected(user: User): void {
-    const count = (this.counts.get(user.id) ?? 0) + 1;
-    this.counts.set(user.id, count);
-    if (count === 1) this.sync(user.id);
+    this.add(user.id);
   }
 
   disconnected(user: User): void {
-    const count = (this.counts.get(user.id) ?? 0) - 1;
-    if (count > 0) {
-      this.counts.set(user.id, count);
-      return;
+    this.remove(user.id);
+  }
+
+  protected async reconcile(userId: number): Promise<void> {
+    // flipPresence is a conditional UPDATE: only the process whose write changed the row announces.
+    if (!(await this.settle(userId, (online) => this.users.flipPresence(userId, online)))) {
+      this.logger.warn({ userId }, 'presence kept changing while being written; the next change will settle it');
     }
-    this.counts.delete(user.id);
-    this.sync(user.id);
-  }
-
-  /** Waits for pending writes (call after the transports dropped their connections), then leaves the registry. */
-  async close(): Promise<void> {
-    // Release every hold before withdrawing: a hold left behind an unregistered process is never swept.
-    await this.writes.idle();
-    await this.registry.close?.();
-    // A sweep that was under way may have queued reconciles.
-    await this.writes.idle();
-  }
-
-  /** Records this process's current hold (level, not edge: queued syncs collapse) and reconciles. */
-  private sync(userId: number): void {
-    this.writes.run(userId, async () => {
-      await this.registry.set(userId, this.counts.has(userId));
-      await this.reconcile(userId);
-    });
-  }
-
-  private async reconcile(userId: number): Promise<void> {
-    for (let round = 0; round < MAX_ROUNDS; round++) {
-      const online = await isHeld(this.registry, userId);
-      if (!(await this.users.flipPresence(userId, online))) return;
-      // Our write changed the row; if the registry moved since we read it, it may now be wrong.
-      const after = await isHeld(this.registry, userId);
-      if (after === online) return;
-    }
-    this.logger.warn({ userId }, 'presence kept changing while being written; the next change will settle it');
   }
 }
 

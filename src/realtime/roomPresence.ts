@@ -5,7 +5,7 @@
  * closes, `user-left` (README, Realtime). The hub reports connections entering and leaving
  * group rooms and delivers the announcements; this module decides when to announce.
  *
- * It works like online presence (presence.ts) and shares its machinery: each process counts its
+ * It works like online presence (presence.ts) and shares its machinery (holdTracker.ts): each process counts its
  * own connections per (group, user) and records whether it holds any in a HoldRegistry (in memory,
  * or in Redis under the `rooms` namespace, where the holds of a process that dies are reclaimed
  * by the survivors). A flag per (group, user) says what the room was last told; it is reconciled
@@ -16,8 +16,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { EventBus } from '../events/bus.js';
 import type { UserService } from '../services/users.js';
-import { isHeld, type HoldRegistry } from './presence.js';
-import { KeyedSerial } from './serial.js';
+import { HoldTracker, type HoldRegistry } from './holdTracker.js';
 
 /** What the room was last told about each `<group id>:<user id>`. */
 export interface RoomFlags {
@@ -77,85 +76,42 @@ export interface RoomPresenceDeps {
   flags?: RoomFlags;
 }
 
-/** Re-reads after a flip at most this often (as presence.ts). */
-const MAX_ROUNDS = 5;
-
 const keyOf = (groupId: number, userId: number): string => `${groupId}:${userId}`;
 
-export class RoomPresence {
-  private readonly counts = new Map<string, number>();
-  private readonly writes: KeyedSerial<string>;
-  private readonly registry: HoldRegistry<string>;
+export class RoomPresence extends HoldTracker<string> {
   private readonly flags: RoomFlags;
 
   constructor(private readonly deps: RoomPresenceDeps) {
-    this.writes = new KeyedSerial((err) => deps.logger.error({ err }, 'group room presence update failed'));
-    // A single process knows every connection: its own counts are the whole truth.
-    this.registry = deps.registry ?? { set: async () => {}, held: async (keys) => keys.map((key) => this.counts.has(key)) };
+    super(deps.logger, 'group room presence update failed', deps.registry);
     this.flags = deps.flags ?? new MemoryRoomFlags();
   }
 
   /** Joins the registry, then clears the flags nobody holds any more (their user left when a process died). */
   async start(): Promise<void> {
-    await this.registry.start?.({
-      orphaned: (keys) => keys.forEach((key) => this.writes.run(key, () => this.reconcile(key))),
-      lost: () => [...this.counts.keys()].forEach((key) => this.sync(key)),
-    });
-    const flagged = await this.flags.flagged();
-    const held = await this.registry.held(flagged);
-    const stale = flagged.filter((_, i) => !held[i]);
-    if (stale.length) this.deps.logger.info({ holds: stale.length }, 'clearing group room presence no live connection holds');
-    for (const key of stale) this.writes.run(key, () => this.reconcile(key));
-    await this.writes.idle();
+    const stale = await this.join(() => this.flags.flagged());
+    if (stale) this.logger.info({ holds: stale }, 'cleared group room presence no live connection held');
   }
 
   /** A connection of the user opened in the group's room. */
   entered(groupId: number, userId: number): void {
-    const key = keyOf(groupId, userId);
-    const count = (this.counts.get(key) ?? 0) + 1;
-    this.counts.set(key, count);
-    if (count === 1) this.sync(key);
+    this.add(keyOf(groupId, userId));
   }
 
   /** A connection of the user in the group's room closed. */
   left(groupId: number, userId: number): void {
-    const key = keyOf(groupId, userId);
-    const count = (this.counts.get(key) ?? 0) - 1;
-    if (count > 0) {
-      this.counts.set(key, count);
-      return;
-    }
-    this.counts.delete(key);
-    this.sync(key);
+    this.remove(keyOf(groupId, userId));
   }
 
-  /** Waits for pending announcements (call after the transports dropped their connections), then leaves the registry. */
-  async close(): Promise<void> {
-    await this.writes.idle();
-    await this.registry.close?.();
-    await this.writes.idle();
-  }
-
-  /** Records this process's current hold (level, not edge: queued syncs collapse) and reconciles. */
-  private sync(key: string): void {
-    this.writes.run(key, async () => {
-      await this.registry.set(key, this.counts.has(key));
-      await this.reconcile(key);
-    });
-  }
-
-  private async reconcile(key: string): Promise<void> {
+  protected async reconcile(key: string): Promise<void> {
     const [groupId, userId] = key.split(':').map(Number) as [number, number];
     // Looked up first, so that the announcement follows the flip without another wait.
     const username = await this.deps.users.usernameOf(userId);
-    for (let round = 0; round < MAX_ROUNDS; round++) {
-      const present = await isHeld(this.registry, key);
-      if (!(await this.flags.flip(key, present))) return;
+    const settled = await this.settle(key, async (present) => {
+      if (!(await this.flags.flip(key, present))) return false;
       // A deleted user's sockets are being closed; nobody needs to hear about them.
-      if (username !== null) await this.deps.bus.publish('group.presence', { groupId, userId, username, present: present });
-      const after = await isHeld(this.registry, key);
-      if (after === present) return;
-    }
-    this.deps.logger.warn({ groupId, userId }, 'group room presence kept changing while being announced; the next change will settle it');
+      if (username !== null) await this.deps.bus.publish('group.presence', { groupId, userId, username, present });
+      return true;
+    });
+    if (!settled) this.deps.logger.warn({ groupId, userId }, 'group room presence kept changing while being announced; the next change will settle it');
   }
 }
