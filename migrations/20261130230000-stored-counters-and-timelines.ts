@@ -12,6 +12,7 @@
 import { DataTypes, type QueryInterface } from 'sequelize';
 import type { MigrationParams } from 'umzug';
 import { rebuildReadModels } from '../src/db/readModels.js';
+import { createTrigger, dropTrigger, type RowTrigger } from '../src/db/triggers.js';
 
 type Params = MigrationParams<QueryInterface>;
 
@@ -45,7 +46,7 @@ const COUNTER_TRIGGERS: CounterTrigger[] = [
 ];
 
 /** Statements run by each trigger, per dialect-neutral event. `NEW`/`OLD` as in both dialects. */
-function triggerBodies(dialect: string): { name: string; table: string; event: 'INSERT' | 'DELETE' | 'UPDATE OF is_read'; when?: string; body: string[] }[] {
+function triggerBodies(dialect: string): RowTrigger[] {
   const greatest = dialect === 'postgres' ? 'GREATEST' : 'MAX';
   const counters = COUNTER_TRIGGERS.flatMap(({ source, key, target, column }) => [
     { name: `${source}_${column}_ins`, table: source, event: 'INSERT' as const, body: [`UPDATE ${target} SET ${column} = ${column} + 1 WHERE id = NEW.${key}`] },
@@ -100,33 +101,11 @@ function triggerBodies(dialect: string): { name: string; table: string; event: '
 }
 
 async function createTriggers(qi: QueryInterface): Promise<void> {
-  const dialect = qi.sequelize.getDialect();
-  for (const t of triggerBodies(dialect)) {
-    if (dialect === 'postgres') {
-      await qi.sequelize.query(
-        `CREATE FUNCTION jvai_${t.name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${t.body.map((s) => `${s};`).join(' ')} RETURN NULL; END $$`,
-      );
-      await qi.sequelize.query(
-        `CREATE TRIGGER jvai_${t.name} AFTER ${t.event} ON ${t.table} FOR EACH ROW${t.when ? ` WHEN (${t.when})` : ''} EXECUTE FUNCTION jvai_${t.name}()`,
-      );
-    } else {
-      await qi.sequelize.query(
-        `CREATE TRIGGER jvai_${t.name} AFTER ${t.event} ON ${t.table} FOR EACH ROW${t.when ? ` WHEN ${t.when}` : ''} BEGIN ${t.body.map((s) => `${s};`).join(' ')} END`,
-      );
-    }
-  }
+  for (const t of triggerBodies(qi.sequelize.getDialect())) await createTrigger(qi, t);
 }
 
 async function dropTriggers(qi: QueryInterface): Promise<void> {
-  const dialect = qi.sequelize.getDialect();
-  for (const t of triggerBodies(dialect)) {
-    if (dialect === 'postgres') {
-      await qi.sequelize.query(`DROP TRIGGER IF EXISTS jvai_${t.name} ON ${t.table}`);
-      await qi.sequelize.query(`DROP FUNCTION IF EXISTS jvai_${t.name}()`);
-    } else {
-      await qi.sequelize.query(`DROP TRIGGER IF EXISTS jvai_${t.name}`);
-    }
-  }
+  for (const t of triggerBodies(qi.sequelize.getDialect())) await dropTrigger(qi, t);
 }
 
 export async function up({ context: qi }: Params): Promise<void> {

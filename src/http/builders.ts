@@ -10,6 +10,8 @@ import { viewerOf } from './viewer.js';
 import type { ApiContext, ApiMiddleware } from './context.js';
 import type { Viewer } from '../presenters/context.js';
 import type { Page, PageRequest } from '../services/pagination.js';
+import { NotFound } from '../errors.js';
+import { JsonText } from './jsonText.js';
 
 /** What every route documents about itself, and the schema of what it answers. */
 interface Described {
@@ -21,6 +23,10 @@ interface Described {
 
 type Step<B, Q, R> = (ctx: ApiContext, input: RouteInput<B, Q>) => Promise<R>;
 type Present<T> = (item: T, viewer: Viewer) => unknown;
+/** Renders several items at once to JSON, each as chunks of bytes (items gone meanwhile left out). */
+export type Render<T> = (ctx: ApiContext, items: T[], viewer: Viewer) => Promise<Buffer[][]>;
+/** Items are presented one by one, or rendered together (through a cache of renderings). */
+type Presentation<T> = { present: Present<T>; render?: never } | { render: Render<T>; present?: never };
 
 /** POST a new object: 201 with it. */
 export function createRoute<B>(
@@ -32,28 +38,35 @@ export function createRoute<B>(
 
 /** GET one page (`?limit=&before=`), each item presented; a next page is linked in `Link`. */
 export function listRoute<T, Q extends PageQuery>(
-  spec: Described & { query: z.ZodType<Q>; load: (ctx: ApiContext, input: RouteInput<undefined, Q>, page: PageRequest) => Promise<Page<T>>; present: Present<T> },
+  spec: Described & { query: z.ZodType<Q>; load: (ctx: ApiContext, input: RouteInput<undefined, Q>, page: PageRequest) => Promise<Page<T>> } & Presentation<T>,
 ): Route {
-  const { load, present, ...described } = spec;
+  const { load, present, render, ...described } = spec;
   return route<undefined, Q>({
     ...described,
     method: 'get',
     async handler(ctx, input) {
-      const page = await load(ctx, input, pageRequest(input.query));
+      const items = sendPage(ctx, await load(ctx, input, pageRequest(input.query)));
       const viewer = viewerOf(ctx);
-      return sendPage(ctx, page, (item) => present(item, viewer));
+      if (render) return JsonText.array(await render(ctx, items, viewer));
+      return items.map((item) => present(item, viewer));
     },
   });
 }
 
 /** GET one object, presented. */
-export function retrieveRoute<T>(spec: Described & { load: Step<undefined, undefined, T>; present: Present<T> }): Route {
-  const { load, present, ...described } = spec;
+export function retrieveRoute<T>(spec: Described & { load: Step<undefined, undefined, T> } & Presentation<T>): Route {
+  const { load, present, render, ...described } = spec;
   return route({
     ...described,
     method: 'get',
     async handler(ctx, input) {
-      return present(await load(ctx, input), viewerOf(ctx));
+      const item = await load(ctx, input);
+      const viewer = viewerOf(ctx);
+      if (!render) return present(item, viewer);
+      const [chunks] = await render(ctx, [item], viewer);
+      // Deleted between the two reads.
+      if (!chunks) throw new NotFound();
+      return JsonText.of(chunks);
     },
   });
 }

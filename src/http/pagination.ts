@@ -16,12 +16,12 @@ export function pageRequest(query: PageQuery): PageRequest {
   return { limit: query.limit, before: query.before };
 }
 
-/** Sets the RFC 8288 `Link: <…>; rel="next"` header and returns the presented items. */
-export function sendPage<T, R>(ctx: ApiContext, page: Page<T>, present: (item: T) => R): R[] {
+/** Sets the RFC 8288 `Link: <…>; rel="next"` header; returns the page's items. */
+export function sendPage<T>(ctx: ApiContext, page: Page<T>): T[] {
   if (page.nextBefore !== null) {
     const url = new URL(ctx.href);
     url.searchParams.set('before', String(page.nextBefore));
     ctx.set('Link', `<${url.toString()}>; rel="next"`);
   }
-  return page.items.map(present);
+  return page.items;
 }

@@ -8,6 +8,7 @@ import type { ApiContext, ApiMiddleware, AppCustom, AppState } from './context.j
 import type { User } from '../models/index.js';
 import { MAX_ID, parse } from '../validation.js';
 import { AuthenticationFailed, NotFound } from '../errors.js';
+import { JsonText } from './jsonText.js';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -98,7 +99,11 @@ export function mountRoutes(
     const handler: ApiMiddleware = async (ctx) => {
       const result = await spec.handle(ctx);
       ctx.status = spec.status ?? 200;
-      if (ctx.status !== 204) ctx.body = result;
+      if (ctx.status === 204) return;
+      if (result instanceof JsonText) {
+        ctx.body = result.body;
+        ctx.type = 'application/json';
+      } else ctx.body = result;
     };
     const chain = [...(spec.public ? [] : [authenticate]), ...(spec.before ?? []), handler];
     router.register(spec.path, [spec.method.toUpperCase()], chain);

@@ -3,7 +3,8 @@ import { authorOf, type CommentRow } from '../services/rows.js';
 import { iso, type Viewer } from './context.js';
 import { presentAuthor } from './user.js';
 
-export function presentComment(comment: CommentRow, viewer: Viewer) {
+/** Everything but the viewer's own flag (`user_liked`, the last field): the same for every viewer. */
+export function commentFields(comment: CommentRow, viewer: Viewer) {
   return {
     id: comment.id,
     post: comment.postId,
@@ -14,6 +15,9 @@ export function presentComment(comment: CommentRow, viewer: Viewer) {
     created_at: iso(comment.createdAt),
     updated_at: iso(comment.updatedAt),
     likes_count: num(comment.likesCount),
-    user_liked: bool(comment.userLiked),
   };
+}
+
+export function presentComment(comment: CommentRow, viewer: Viewer) {
+  return { ...commentFields(comment, viewer), user_liked: bool(comment.userLiked) };
 }

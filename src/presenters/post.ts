@@ -1,11 +1,12 @@
 import { bool, num } from '../db/sql.js';
 import type { PostView } from '../services/posts.js';
-import { authorOf } from '../services/rows.js';
+import { authorOf, type PostRow } from '../services/rows.js';
 import { iso, type Viewer } from './context.js';
 import { presentAuthor } from './user.js';
 import { presentComment } from './comment.js';
 
-export function presentPost({ post, comments }: PostView, viewer: Viewer) {
+/** Everything before the viewer's flag and the nested comments (the last two fields): the same for every viewer. */
+export function postFields(post: PostRow, viewer: Viewer) {
   return {
     id: post.id,
     author: post.authorId,
@@ -17,7 +18,9 @@ export function presentPost({ post, comments }: PostView, viewer: Viewer) {
     updated_at: iso(post.updatedAt),
     likes_count: num(post.likesCount),
     comments_count: num(post.commentsCount),
-    user_liked: bool(post.userLiked),
-    comments: comments.map((c) => presentComment(c, viewer)),
   };
+}
+
+export function presentPost({ post, comments }: PostView, viewer: Viewer) {
+  return { ...postFields(post, viewer), user_liked: bool(post.userLiked), comments: comments.map((c) => presentComment(c, viewer)) };
 }

@@ -8,8 +8,8 @@ import type { Sql, SqlValue } from '../db/sql.js';
 import { keyset, toPage, type Page, type PageRequest } from './pagination.js';
 import { toggleLike } from './likes.js';
 import type { CommentService } from './comments.js';
-import { AUTHOR_COLUMNS, POST_LIKES, viewerMarks } from './reads.js';
-import type { CommentRow, PostRow } from './rows.js';
+import { AUTHOR_COLUMNS, COMMENT_LIKES, idsParam, POST_LIKES, viewerMarks } from './reads.js';
+import type { CommentRow, PostRow, PostStampRow } from './rows.js';
 
 export const MAX_POST_LENGTH = 5000;
 /** How many of the newest comments travel inside each post. */
@@ -30,10 +30,18 @@ export interface PostChanges {
 
 /** A post's columns (likes and comments counts are stored), from `posts` as `p` and its author as `a`. */
 const POST_COLUMNS = `p.id, p.author_id AS "authorId", p.content, p.image, p.created_at AS "createdAt", p.updated_at AS "updatedAt",
-  p.likes_count AS "likesCount", p.comments_count AS "commentsCount", ${AUTHOR_COLUMNS}`;
-const FROM_POSTS = 'FROM posts p JOIN users a ON a.id = p.author_id';
-const FROM_TIMELINE = 'FROM home_timeline h JOIN posts p ON p.id = h.post_id JOIN users a ON a.id = p.author_id';
+  p.likes_count AS "likesCount", p.comments_count AS "commentsCount", p.comments_version AS "commentsVersion", ${AUTHOR_COLUMNS}`;
+/** What a page lists per post (see PostStampRow): one row each, no author, no text. */
+const STAMP_COLUMNS = `p.id, p.updated_at AS "updatedAt", p.likes_count AS "likesCount", p.comments_count AS "commentsCount",
+  p.comments_version AS "commentsVersion", EXISTS (SELECT 1 FROM post_likes l WHERE l.post_id = p.id AND l.user_id = ?) AS "userLiked"`;
+const FROM_POSTS = 'FROM posts p';
+const FROM_TIMELINE = 'FROM home_timeline h JOIN posts p ON p.id = h.post_id';
 
+/**
+ * Reads come in two steps, so that renderings can be cached per post (src/presenters/postTexts.ts):
+ * a page lists stamps (ids, counters, versions and the viewer's likes), then only the posts whose
+ * rendering is missing or stale are loaded in full.
+ */
 export class PostService {
   private readonly sql: Sql;
 
@@ -41,37 +49,56 @@ export class PostService {
     this.sql = sqlOf(deps.sequelize);
   }
 
-  /**
-   * Adds the viewer's like flags and the nested comments (with their own flags): three queries
-   * for the whole page, the first two side by side.
-   */
-  private async views(posts: PostRow[], viewerId: number | null): Promise<PostView[]> {
-    const ids = posts.map((p) => p.id);
-    const [liked, comments] = await Promise.all([viewerMarks(this.sql, POST_LIKES, viewerId, ids), this.comments.latestFor(ids, viewerId, NESTED_COMMENTS)]);
-    return posts.map((post) => {
-      post.userLiked = liked.has(post.id);
-      return { post, comments: comments.get(post.id) ?? [] };
-    });
+  /** Posts in full with their newest comments, in the order of `ids` (gone ones left out); no viewer flags. */
+  async load(ids: readonly number[]): Promise<PostView[]> {
+    if (!ids.length) return [];
+    const list = idsParam(this.sql, ids);
+    // The post rows before their comments: a rendering is never newer than the stamp it is kept under.
+    const rows = await this.sql.read.all<PostRow>(`SELECT ${POST_COLUMNS} FROM posts p JOIN users a ON a.id = p.author_id WHERE p.id${list.match}`, [list.param]);
+    const comments = await this.comments.latestFor(rows.map((p) => p.id), null, NESTED_COMMENTS);
+    const byId = new Map(rows.map((post) => [post.id, { post, comments: comments.get(post.id) ?? [] }]));
+    return ids.flatMap((id) => byId.get(id) ?? []);
   }
 
-  /** One page, newest first: `from` and `where` select the posts, `column` is the id the keyset walks. */
-  private async page(from: string, where: string, params: SqlValue[], column: string, viewerId: number, page: PageRequest): Promise<Page<PostView>> {
+  /** Which of these comments the viewer likes. */
+  likedComments(viewerId: number | null, commentIds: readonly number[]): Promise<Set<number>> {
+    return viewerMarks(this.sql, COMMENT_LIKES, viewerId, commentIds);
+  }
+
+  /** One page of stamps, newest first: `from` and `where` select the posts, `column` is the id the keyset walks. */
+  private async page(from: string, where: string, params: SqlValue[], column: string, viewerId: number, page: PageRequest): Promise<Page<PostStampRow>> {
     const k = keyset(page, column);
-    const rows = await this.sql.read.all<PostRow>(`SELECT ${POST_COLUMNS} ${from} WHERE ${where}${k.and} ORDER BY ${column} DESC LIMIT ?`, [...params, ...k.params, k.limit]);
-    const { items, nextBefore } = toPage(rows, page, (p) => p.id);
-    return { items: await this.views(items, viewerId), nextBefore };
+    const rows = await this.sql.read.all<PostStampRow>(`SELECT ${STAMP_COLUMNS} ${from} WHERE ${where}${k.and} ORDER BY ${column} DESC LIMIT ?`, [
+      viewerId,
+      ...params,
+      ...k.params,
+      k.limit,
+    ]);
+    return toPage(rows, page, (p) => p.id);
   }
 
+  /** One post's stamp (the detail view renders through the same cache as lists). */
+  async stamp(id: number, viewerId: number | null): Promise<PostStampRow> {
+    const row = await this.sql.read.get<PostStampRow>(`SELECT ${STAMP_COLUMNS} ${FROM_POSTS} WHERE p.id = ?`, [viewerId ?? 0, id]);
+    if (!row) throw new NotFound();
+    return row;
+  }
+
+  /** One post in full with the viewer's flags, as a write answers with it. */
   async get(id: number, viewerId: number | null): Promise<PostView> {
-    const post = await this.sql.read.get<PostRow>(`SELECT ${POST_COLUMNS} ${FROM_POSTS} WHERE p.id = ?`, [id]);
-    if (!post) throw new NotFound();
-    const [view] = await this.views([post], viewerId);
-    if (!view) throw new Error('views() gives one view per post');
+    const [view] = await this.load([id]);
+    if (!view) throw new NotFound();
+    const [liked, likedComments] = await Promise.all([
+      viewerMarks(this.sql, POST_LIKES, viewerId, [id]),
+      this.likedComments(viewerId, view.comments.map((c) => c.id)),
+    ]);
+    view.post.userLiked = liked.has(id);
+    for (const comment of view.comments) comment.userLiked = likedComments.has(comment.id);
     return view;
   }
 
   /** Every post, newest first. */
-  list(viewerId: number, page: PageRequest): Promise<Page<PostView>> {
+  list(viewerId: number, page: PageRequest): Promise<Page<PostStampRow>> {
     return this.page(FROM_POSTS, '1 = 1', [], 'p.id', viewerId, page);
   }
 
@@ -80,11 +107,11 @@ export class PostService {
    * (filled on write by triggers) read in its primary key's order, so a page costs the same
    * however many authors are followed and however much they wrote.
    */
-  feed(viewerId: number, page: PageRequest): Promise<Page<PostView>> {
+  feed(viewerId: number, page: PageRequest): Promise<Page<PostStampRow>> {
     return this.page(FROM_TIMELINE, 'h.user_id = ?', [viewerId], 'h.post_id', viewerId, page);
   }
 
-  myPosts(viewerId: number, page: PageRequest): Promise<Page<PostView>> {
+  myPosts(viewerId: number, page: PageRequest): Promise<Page<PostStampRow>> {
     return this.page(FROM_POSTS, 'p.author_id = ?', [viewerId], 'p.id', viewerId, page);
   }
 

@@ -79,8 +79,22 @@ export interface PostRow extends AuthoredRow {
   updatedAt: DbDate;
   likesCount: DbCount;
   commentsCount: DbCount;
+  commentsVersion: DbCount;
   /** Set by the service from one query per page. */
   userLiked: boolean;
+}
+
+/**
+ * What a post's cached rendering is checked against (its own row: the counters, the last edit,
+ * and comments_version, which triggers bump on any change to its comments), with the viewer's like.
+ */
+export interface PostStampRow {
+  id: number;
+  updatedAt: DbDate;
+  likesCount: DbCount;
+  commentsCount: DbCount;
+  commentsVersion: DbCount;
+  userLiked: DbBool;
 }
 
 export interface GroupRow {

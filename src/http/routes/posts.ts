@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { actionRoute, createRoute, destroyRoute, listRoute, retrieveRoute, updateRoutes } from '../builders.js';
+import { actionRoute, createRoute, destroyRoute, listRoute, retrieveRoute, updateRoutes, type Render } from '../builders.js';
 import { sendLimit } from '../middleware/rateLimit.js';
 import { pageSchema } from '../pagination.js';
 import { viewerOf } from '../viewer.js';
 import { uploadedFile } from '../middleware/uploads.js';
 import { presentPost } from '../../presenters/post.js';
 import { MAX_POST_LENGTH } from '../../services/posts.js';
+import type { PostStampRow } from '../../services/rows.js';
 import * as responses from '../responses.js';
 
 const content = z.string().trim().max(MAX_POST_LENGTH);
@@ -14,7 +15,9 @@ const noFile = z.union([z.null(), z.literal('')], { error: 'The submitted data w
 const patchBody = z.object({ content: content.optional(), image: noFile });
 const putBody = patchBody.extend({ content });
 
-const listed = { tag: 'posts', response: responses.posts, query: pageSchema, present: presentPost };
+/** Lists and the detail view render through the cache of renderings (src/presenters/postTexts.ts). */
+const render: Render<PostStampRow> = (ctx, stamps, viewer) => ctx.services.postTexts.render(stamps, viewer, ctx.services.posts);
+const listed = { tag: 'posts', response: responses.posts, query: pageSchema, render };
 const one = { path: '/posts/:id', tag: 'posts' };
 
 export const postRoutes = [
@@ -42,8 +45,8 @@ export const postRoutes = [
     ...one,
     summary: 'A post with its newest 50 comments',
     response: responses.post,
-    load: (ctx, { id, user }) => ctx.services.posts.get(id, user.id),
-    present: presentPost,
+    load: (ctx, { id, user }) => ctx.services.posts.stamp(id, user.id),
+    render,
   }),
   ...updateRoutes({
     ...one,

@@ -1,0 +1,98 @@
+/**
+ * Posts rendered to JSON once and reused for every viewer and page that shows them — the
+ * serializer cache Mastodon keeps per status. What every viewer sees alike (the post, its author,
+ * its newest comments) is kept as text; the viewer's own flags (`user_liked` on the post and on
+ * each comment) are filled in per request. An entry is used only while its stamp matches the
+ * post's row (counters, last edit, comments_version: triggers bump it on any change to the
+ * comments), so edits, likes, comments and deletions — by any process, `jvai admin` included —
+ * show on the very next read. What the row cannot tell, a changed author profile, empties the
+ * cache through the bus (`user.updated`).
+ */
+import { LRUCache } from 'lru-cache';
+import { bool, num } from '../db/sql.js';
+import type { PostView } from '../services/posts.js';
+import type { PostRow, PostStampRow } from '../services/rows.js';
+import { iso, type Viewer } from './context.js';
+import { commentFields } from './comment.js';
+import { postFields } from './post.js';
+
+/** Where the rendered posts come from when the cache lacks them, and the viewer's comment likes. */
+export interface PostSource {
+  load(ids: readonly number[]): Promise<PostView[]>;
+  likedComments(viewerId: number | null, commentIds: readonly number[]): Promise<Set<number>>;
+}
+
+interface RenderedPost {
+  stamp: string;
+  /** `{"id":…,"comments_count":n` — the post's JSON up to its `user_liked`. */
+  head: Buffer;
+  /** Each nested comment's JSON up to its `user_liked`. */
+  comments: { id: number; head: Buffer }[];
+}
+
+/** Bytes of JSON kept at most: posts with many comments weigh more. */
+const MAX_BYTES = 32 * 1024 * 1024;
+
+const stampOf = (row: Pick<PostRow | PostStampRow, 'updatedAt' | 'likesCount' | 'commentsCount' | 'commentsVersion'>): string =>
+  `${iso(row.updatedAt)}|${num(row.likesCount)}|${num(row.commentsCount)}|${num(row.commentsVersion)}`;
+
+/** An object's JSON without its closing brace, for the fields that follow to be appended. */
+const open = (fields: object): Buffer => Buffer.from(JSON.stringify(fields).slice(0, -1));
+
+/** The viewer's flag, closing a comment, and the same opening the post's comments. */
+const COMMENT_LIKED = { true: Buffer.from(',"user_liked":true}'), false: Buffer.from(',"user_liked":false}') };
+const POST_LIKED = { true: Buffer.from(',"user_liked":true,"comments":['), false: Buffer.from(',"user_liked":false,"comments":[') };
+const COMMA = Buffer.from(',');
+const END = Buffer.from(']}');
+
+export class PostTexts {
+  private readonly cache = new LRUCache<string, RenderedPost>({ maxSize: MAX_BYTES, sizeCalculation: sizeOf });
+
+  /** Forgets every rendering (an author's name or picture changed). */
+  clear(): void {
+    this.cache.clear();
+  }
+
+  /** The JSON of each listed post still there, in order, as `viewer` sees it: chunks of bytes per post. */
+  async render(stamps: readonly PostStampRow[], viewer: Viewer, source: PostSource): Promise<Buffer[][]> {
+    // Media URLs are absolute: a rendering belongs to the base URL it was made for.
+    const keyOf = (id: number) => `${viewer.baseUrl}\n${id}`;
+    const found = new Map<number, RenderedPost>();
+    const missing: number[] = [];
+    for (const row of stamps) {
+      const cached = this.cache.get(keyOf(row.id));
+      if (cached?.stamp === stampOf(row)) found.set(row.id, cached);
+      else missing.push(row.id);
+    }
+    for (const view of await source.load(missing)) {
+      const rendered = render(view, viewer);
+      this.cache.set(keyOf(view.post.id), rendered);
+      found.set(view.post.id, rendered);
+    }
+    const shown = stamps.flatMap((row) => {
+      const rendered = found.get(row.id);
+      return rendered ? [{ row, rendered }] : [];
+    });
+    const liked = await source.likedComments(
+      viewer.userId,
+      shown.flatMap(({ rendered }) => rendered.comments.map((c) => c.id)),
+    );
+    return shown.map(({ row, rendered }) => {
+      const chunks = [rendered.head, POST_LIKED[`${bool(row.userLiked)}`]];
+      rendered.comments.forEach((c, i) => {
+        if (i) chunks.push(COMMA);
+        chunks.push(c.head, COMMENT_LIKED[`${liked.has(c.id)}`]);
+      });
+      chunks.push(END);
+      return chunks;
+    });
+  }
+}
+
+function render({ post, comments }: PostView, viewer: Viewer): RenderedPost {
+  return { stamp: stampOf(post), head: open(postFields(post, viewer)), comments: comments.map((c) => ({ id: c.id, head: open(commentFields(c, viewer)) })) };
+}
+
+function sizeOf(rendered: RenderedPost): number {
+  return rendered.comments.reduce((n, c) => n + c.head.length, rendered.head.length + rendered.stamp.length) || 1;
+}
