@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import { sqlOf } from '../src/db/connection.js';
 import sharp from 'sharp';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { Api, makeUser, type TestUser } from './helpers/api.js';
@@ -272,9 +273,22 @@ t.test('posts', async (t) => {
     const sequelize = server.app.services.deps.sequelize;
     let counting = false;
     let n = 0;
+    // Hot reads go through the raw SQL layer; anything else through Sequelize: both are counted.
     sequelize.addHook('beforeQuery', 'count-queries', () => void (counting && n++));
     t.teardown(() => void sequelize.removeHook('beforeQuery', 'count-queries'));
-    const queriesFor = async (path: string) => {
+    const { read } = sqlOf(sequelize);
+    for (const method of ['all', 'get'] as const) {
+      const original = read[method];
+      read[method] = ((...args: Parameters<typeof original>) => {
+        if (counting) n++;
+        return original.apply(read, args);
+      }) as typeof original;
+      t.teardown(() => void (read[method] = original));
+    }
+    const { postTexts } = server.app.services;
+    /** Cold: no post rendered yet, so every post on the page is loaded in full. */
+    const queriesFor = async (path: string, cold = true) => {
+      if (cold) postTexts.clear();
       [counting, n] = [true, 0];
       const res = await bob.api.get(path);
       counting = false;
@@ -286,6 +300,7 @@ t.test('posts', async (t) => {
     t.equal(many.posts, 20);
     t.equal(many.n, one.n);
     t.ok(many.n <= 4, `${many.n} queries`);
+    t.equal((await queriesFor('/api/posts/?limit=20', false)).n, 1, 'rendered already: one query for the page and the viewer flags');
   });
 });
 

@@ -4,7 +4,7 @@ import { Post, PostLike, type User } from '../models/index.js';
 import { NotFound, PermissionDenied, ValidationError } from '../errors.js';
 import type { Upload } from '../media/store.js';
 import { sqlOf } from '../db/connection.js';
-import type { Sql, SqlValue } from '../db/sql.js';
+import type { Dialect, Sql, SqlValue } from '../db/sql.js';
 import { keyset, toPage, type Page, type PageRequest } from './pagination.js';
 import { toggleLike } from './likes.js';
 import type { CommentService } from './comments.js';
@@ -31,9 +31,17 @@ export interface PostChanges {
 /** A post's columns (likes and comments counts are stored), from `posts` as `p` and its author as `a`. */
 const POST_COLUMNS = `p.id, p.author_id AS "authorId", p.content, p.image, p.created_at AS "createdAt", p.updated_at AS "updatedAt",
   p.likes_count AS "likesCount", p.comments_count AS "commentsCount", p.comments_version AS "commentsVersion", ${AUTHOR_COLUMNS}`;
-/** What a page lists per post (see PostStampRow): one row each, no author, no text. */
-const STAMP_COLUMNS = `p.id, p.updated_at AS "updatedAt", p.likes_count AS "likesCount", p.comments_count AS "commentsCount",
-  p.comments_version AS "commentsVersion", EXISTS (SELECT 1 FROM post_likes l WHERE l.post_id = p.id AND l.user_id = ?) AS "userLiked"`;
+/**
+ * What a page lists per post (see PostStampRow): one row each, no author, no text; with the
+ * viewer's like and which of the post's nested comments they like (bound: the viewer twice).
+ */
+function stampColumns(dialect: Dialect): string {
+  const list = dialect === 'postgres' ? "string_agg(cl.comment_id::text, ',')" : 'group_concat(cl.comment_id)';
+  return `p.id, p.updated_at AS "updatedAt", p.likes_count AS "likesCount", p.comments_count AS "commentsCount",
+  p.comments_version AS "commentsVersion", EXISTS (SELECT 1 FROM post_likes l WHERE l.post_id = p.id AND l.user_id = ?) AS "userLiked",
+  (SELECT ${list} FROM comment_likes cl WHERE cl.user_id = ?
+     AND cl.comment_id IN (SELECT c.id FROM comments c WHERE c.post_id = p.id ORDER BY c.id DESC LIMIT ${NESTED_COMMENTS})) AS "likedComments"`;
+}
 const FROM_POSTS = 'FROM posts p';
 const FROM_TIMELINE = 'FROM home_timeline h JOIN posts p ON p.id = h.post_id';
 
@@ -44,9 +52,11 @@ const FROM_TIMELINE = 'FROM home_timeline h JOIN posts p ON p.id = h.post_id';
  */
 export class PostService {
   private readonly sql: Sql;
+  private readonly stampColumns: string;
 
   constructor(private readonly deps: ServiceDeps, private readonly comments: CommentService) {
     this.sql = sqlOf(deps.sequelize);
+    this.stampColumns = stampColumns(this.sql.dialect);
   }
 
   /** Posts in full with their newest comments, in the order of `ids` (gone ones left out); no viewer flags. */
@@ -60,15 +70,11 @@ export class PostService {
     return ids.flatMap((id) => byId.get(id) ?? []);
   }
 
-  /** Which of these comments the viewer likes. */
-  likedComments(viewerId: number | null, commentIds: readonly number[]): Promise<Set<number>> {
-    return viewerMarks(this.sql, COMMENT_LIKES, viewerId, commentIds);
-  }
-
   /** One page of stamps, newest first: `from` and `where` select the posts, `column` is the id the keyset walks. */
   private async page(from: string, where: string, params: SqlValue[], column: string, viewerId: number, page: PageRequest): Promise<Page<PostStampRow>> {
     const k = keyset(page, column);
-    const rows = await this.sql.read.all<PostStampRow>(`SELECT ${STAMP_COLUMNS} ${from} WHERE ${where}${k.and} ORDER BY ${column} DESC LIMIT ?`, [
+    const rows = await this.sql.read.all<PostStampRow>(`SELECT ${this.stampColumns} ${from} WHERE ${where}${k.and} ORDER BY ${column} DESC LIMIT ?`, [
+      viewerId,
       viewerId,
       ...params,
       ...k.params,
@@ -79,7 +85,7 @@ export class PostService {
 
   /** One post's stamp (the detail view renders through the same cache as lists). */
   async stamp(id: number, viewerId: number | null): Promise<PostStampRow> {
-    const row = await this.sql.read.get<PostStampRow>(`SELECT ${STAMP_COLUMNS} ${FROM_POSTS} WHERE p.id = ?`, [viewerId ?? 0, id]);
+    const row = await this.sql.read.get<PostStampRow>(`SELECT ${this.stampColumns} ${FROM_POSTS} WHERE p.id = ?`, [viewerId ?? 0, viewerId ?? 0, id]);
     if (!row) throw new NotFound();
     return row;
   }
@@ -90,7 +96,7 @@ export class PostService {
     if (!view) throw new NotFound();
     const [liked, likedComments] = await Promise.all([
       viewerMarks(this.sql, POST_LIKES, viewerId, [id]),
-      this.likedComments(viewerId, view.comments.map((c) => c.id)),
+      viewerMarks(this.sql, COMMENT_LIKES, viewerId, view.comments.map((c) => c.id)),
     ]);
     view.post.userLiked = liked.has(id);
     for (const comment of view.comments) comment.userLiked = likedComments.has(comment.id);

@@ -95,6 +95,8 @@ export interface PostStampRow {
   commentsCount: DbCount;
   commentsVersion: DbCount;
   userLiked: DbBool;
+  /** The viewer's likes among the post's nested comments: comma-separated ids, or NULL. */
+  likedComments: string | null;
 }
 
 export interface GroupRow {
