@@ -146,8 +146,14 @@ export function matchEndpoint(pathname: string): { endpoint: Endpoint; params: n
   return undefined;
 }
 
-/** Why a client request was refused, in the API's words; undefined for unexpected errors (not the client's fault). */
-export function refusal(err: unknown): { message: string; status: number } | undefined {
+/** Why a client request was refused, in the API's words. */
+export interface Refusal {
+  message: string;
+  status: number;
+}
+
+/** The refusal an error stands for; undefined for unexpected errors (not the client's fault). */
+export function refusal(err: unknown): Refusal | undefined {
   if (err instanceof ValidationError) {
     return { message: flattenFieldErrors(err.fields, ' '), status: err.status };
   }
