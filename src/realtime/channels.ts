@@ -17,7 +17,7 @@ import { parse } from '../validation.js';
 import { dmReadRequest, dmSendRequest, groupSendRequest, iceFrame, messageFrame, sdpFrame, signalRequest, typingRequest } from '../schemas/realtime.js';
 import { rooms } from './hub.js';
 import { errorFrame, pongFrame, type ErrorFrame, type Frame } from './frames.js';
-import type { ClientToServerEvents } from './protocol.js';
+import type { ClientToServerEvents } from '../schemas/protocol.js';
 
 export interface ChannelDeps {
   services: Services;
@@ -177,7 +177,7 @@ async function typingAudience(actor: User, services: Services, input: z.output<t
   return (await groupMemberIds(input.group_id as number)).filter((userId) => userId !== actor.id);
 }
 
-/** The socket.io channel's requests (see protocol.ts), for one authenticated user. */
+/** The socket.io channel's requests (see schemas/protocol.ts), for one authenticated user. */
 export function channelRequests(actor: User, deps: ChannelDeps): Record<keyof ClientToServerEvents, RequestHandler> {
   const { services, bus, sendLimiter } = deps;
   return {

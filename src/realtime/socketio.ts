@@ -1,5 +1,5 @@
 /**
- * The socket.io transport at /socket.io (protocol.ts): one authenticated connection per
+ * The socket.io transport at /socket.io (schemas/protocol.ts): one authenticated connection per
  * client carrying everything its user can receive, beside the raw ws endpoints. An adapter
  * over the same connection core (connections.ts) and request rules (channels.ts): refusals
  * are connect_errors, acknowledgements and a 'closing' event before a disconnect.
@@ -13,11 +13,12 @@ import { AppError } from '../errors.js';
 import { rooms, type Hub } from './hub.js';
 import type { PresenceTracker } from './presence.js';
 import { channelRequests } from './channels.js';
-import { channelEvent, type Outbound } from './frames.js';
+import type { Outbound } from './frames.js';
+import { channelEvent } from '../presenters/events.js';
 import { bearerToken, Connections, readSince, type Grant, type Wire } from './connections.js';
 import type { SendLimiter } from '../services/sendLimit.js';
 import type { WsTransportOptions } from './ws.js';
-import { SOCKET_IO_PATH, type ClientToServerEvents, type ServerToClientEvents } from './protocol.js';
+import { SOCKET_IO_PATH, type ClientToServerEvents, type ServerToClientEvents } from '../schemas/protocol.js';
 
 type IoServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, Grant>;
 type IoSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, Grant>;

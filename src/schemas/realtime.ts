@@ -1,6 +1,6 @@
 /**
  * What clients send over the realtime transports: the raw ws endpoints' frames and the
- * socket.io channel's requests (realtime/protocol.ts has their TypeScript shapes), validated
+ * socket.io channel's requests (protocol.ts has their TypeScript shapes), validated
  * like REST bodies.
  */
 import { z } from 'zod';
