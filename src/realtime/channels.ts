@@ -11,7 +11,6 @@ import type { Services } from '../services/index.js';
 import type { EventBus } from '../events/bus.js';
 import type { SendLimiter } from '../services/sendLimit.js';
 import type { CallSignal } from '../events/types.js';
-import { groupMemberIds } from '../events/outbox.js';
 import { AppError, flattenFieldErrors, NotFound, ValidationError } from '../errors.js';
 import { parse } from '../validation.js';
 import { dmReadRequest, dmSendRequest, groupSendRequest, iceFrame, messageFrame, sdpFrame, signalRequest, typingRequest } from '../schemas/realtime.js';
@@ -174,7 +173,7 @@ async function typingAudience(actor: User, services: Services, input: z.output<t
     return [peer.id];
   }
   await services.groups.requireMember(actor, input.group_id as number);
-  return (await groupMemberIds(input.group_id as number)).filter((userId) => userId !== actor.id);
+  return (await services.groups.memberIds(input.group_id as number)).filter((userId) => userId !== actor.id);
 }
 
 /** The socket.io channel's requests (see schemas/protocol.ts), for one authenticated user. */
