@@ -13,7 +13,7 @@ import { rooms, type Hub } from './hub.js';
 import type { PresenceTracker } from './presence.js';
 import type { Outbound } from './frames.js';
 import type { EventLog } from '../events/outbox.js';
-import { refusal, type Refusal } from './channels.js';
+import { refusal, type ChannelDeps, type Refusal } from './channels.js';
 import { Throttle } from './tokenBucket.js';
 import { ResumableConnection } from './resume.js';
 import { guardSession } from './sessionGuard.js';
@@ -46,6 +46,9 @@ export interface ConnectionsDeps {
   services: Services;
   logger: Logger;
 }
+
+/** What a transport needs: the core's dependencies and the channels' (channels.ts). */
+export type TransportDeps = ConnectionsDeps & ChannelDeps;
 
 export interface ConnectionsOptions {
   /** Names the transport in logs. */

@@ -5,32 +5,18 @@
  * are connect_errors, acknowledgements and a 'closing' event before a disconnect.
  */
 import type http from 'node:http';
-import type { Logger } from 'pino';
 import { Server, type Socket } from 'socket.io';
-import type { Services } from '../services/index.js';
-import type { EventBus } from '../events/bus.js';
 import { AppError } from '../errors.js';
-import { rooms, type Hub } from './hub.js';
-import type { PresenceTracker } from './presence.js';
+import { rooms } from './hub.js';
 import { channelRequests } from './channels.js';
 import type { Outbound } from './frames.js';
 import { channelEvent } from '../presenters/events.js';
-import { bearerToken, Connections, readSince, type Grant, type Wire } from './connections.js';
-import type { SendLimiter } from '../services/sendLimit.js';
+import { bearerToken, Connections, readSince, type Grant, type TransportDeps, type Wire } from './connections.js';
 import type { WsTransportOptions } from './ws.js';
 import { SOCKET_IO_PATH, type ClientToServerEvents, type ServerToClientEvents } from '../schemas/protocol.js';
 
 type IoServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, Grant>;
 type IoSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, Grant>;
-
-export interface SocketIoTransportDeps {
-  hub: Hub;
-  presence: PresenceTracker;
-  services: Services;
-  bus: EventBus;
-  logger: Logger;
-  sendLimiter: SendLimiter;
-}
 
 /** A connect_error for the client: the API's detail as message, the HTTP status as data. */
 function connectError(message: string, status: number): Error {
@@ -50,7 +36,7 @@ export class SocketIoTransport {
 
   constructor(
     server: http.Server,
-    private readonly deps: SocketIoTransportDeps,
+    private readonly deps: TransportDeps,
     options: WsTransportOptions,
   ) {
     // A flood is refused request by request, each with its acknowledgement; never by
@@ -99,8 +85,7 @@ export class SocketIoTransport {
       fail: () => socket.disconnect(true),
     });
     // Listeners before returning: socket.io drops requests that arrive before them.
-    const { services, bus, sendLimiter } = this.deps;
-    for (const [name, handler] of Object.entries(channelRequests(user, { services, bus, sendLimiter }))) {
+    for (const [name, handler] of Object.entries(channelRequests(user, this.deps))) {
       socket.on(name as keyof ClientToServerEvents, (request: unknown, ack?: unknown) => {
         const reply = typeof ack === 'function' ? (ack as (result: object) => void) : () => undefined;
         if (client.throttle.check() !== 'ok') return reply({ ok: false, error: 'Too many messages; slow down.', status: 429 });

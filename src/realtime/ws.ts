@@ -9,17 +9,12 @@
  */
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Logger } from 'pino';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
-import type { Services } from '../services/index.js';
-import type { EventBus } from '../events/bus.js';
 import { AppError, Throttled } from '../errors.js';
-import { CLOSE, type Hub } from './hub.js';
-import type { PresenceTracker } from './presence.js';
+import { CLOSE } from './hub.js';
 import { matchEndpoint, type Channel, type FrameHandler } from './channels.js';
 import { errorFrame, resyncFrame, type Outbound } from './frames.js';
-import { bearerToken, Connections, readSince, type Connection, type Grant, type Wire } from './connections.js';
-import type { SendLimiter } from '../services/sendLimit.js';
+import { bearerToken, Connections, readSince, type Connection, type Grant, type TransportDeps, type Wire } from './connections.js';
 
 export interface WsTransportOptions {
   /** Largest client frame; bigger ones close the socket with 1009. */
@@ -47,13 +42,7 @@ export const WS_DEFAULTS: WsTransportOptions = {
   closeGraceMs: 1_000,
 };
 
-export interface WsTransportDeps {
-  hub: Hub;
-  presence: PresenceTracker;
-  services: Services;
-  bus: EventBus;
-  logger: Logger;
-  sendLimiter: SendLimiter;
+export interface WsTransportDeps extends TransportDeps {
   /** Upgrade paths another transport (socket.io) answers; every other non-/ws path gets a 404. */
   claimedElsewhere?: (pathname: string) => boolean;
 }
@@ -170,10 +159,9 @@ export class WsTransport {
   private async admit(req: http.IncomingMessage, url: URL): Promise<Admission> {
     const match = matchEndpoint(url.pathname);
     if (!match) return { code: CLOSE.notFound, reason: 'Not found.' };
-    const { services, bus, sendLimiter } = this.deps;
     try {
       const grant = await this.clients.authenticate(tokenOf(req, url));
-      const channel = await match.endpoint.open(grant.user, match.params, { services, bus, sendLimiter });
+      const channel = await match.endpoint.open(grant.user, match.params, this.deps);
       return { grant: { ...grant, since: readSince(url.searchParams.get('since')) }, channel };
     } catch (err) {
       // AuthenticationFailed → 4401, ValidationError (since) → 4400, PermissionDenied → 4403, NotFound → 4404.
