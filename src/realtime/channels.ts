@@ -15,7 +15,7 @@ import { AppError, flattenFieldErrors, NotFound, ValidationError } from '../erro
 import { parse } from '../validation.js';
 import { dmReadRequest, dmSendRequest, groupSendRequest, iceFrame, messageFrame, sdpFrame, signalRequest, typingRequest } from '../schemas/realtime.js';
 import { rooms } from './hub.js';
-import { errorFrame, pongFrame, type ErrorFrame, type Frame } from './frames.js';
+import { pongFrame, type Frame } from './frames.js';
 import type { ClientToServerEvents } from '../schemas/protocol.js';
 
 export interface ChannelDeps {
@@ -148,12 +148,6 @@ export function refusal(err: unknown): Refusal | undefined {
   }
   if (err instanceof AppError) return { message: err.message, status: err.status };
   return undefined;
-}
-
-/** The error frame for a refused client frame; undefined for unexpected errors. */
-export function refusalFrame(err: unknown): ErrorFrame | undefined {
-  const refused = refusal(err);
-  return refused && errorFrame(refused.message);
 }
 
 /** A socket.io request handler: validated input in, the acknowledgement's fields out. */
