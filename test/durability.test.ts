@@ -13,7 +13,7 @@ import { io } from 'socket.io-client';
 import { Api, makeUser, type TestUser } from './helpers/api.js';
 import { PG_URL, createPgDatabase } from './helpers/server.js';
 import { exited, freePort, serve } from './helpers/serve.js';
-import type { ClientToServerEvents, ServerToClientEvents } from '../src/realtime/protocol.js';
+import type { ClientToServerEvents, ServerToClientEvents } from '../src/schemas/protocol.js';
 import type { Socket } from 'socket.io-client';
 
 /** Acknowledged sends to wait for before pulling the plug (more are in flight by then). */

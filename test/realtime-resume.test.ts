@@ -5,7 +5,7 @@ import { QueryTypes } from 'sequelize';
 import { startTestServer } from './helpers/server.js';
 import { Api, makeUser, type TestUser } from './helpers/api.js';
 import { closeCode, connectWs, framesBeforePong, nextFrame, wsUrl, type Frame } from './helpers/ws.js';
-import { REPLAY_LIMIT } from '../src/realtime/protocol.js';
+import { REPLAY_LIMIT } from '../src/schemas/protocol.js';
 
 const ofType = (type: string) => (f: Frame) => f.type === type;
 

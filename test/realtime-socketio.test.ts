@@ -2,7 +2,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { startTestServer } from './helpers/server.js';
 import { Api, makeUser, type TestUser } from './helpers/api.js';
-import type { ServerEventName, SocketAuth } from '../src/realtime/protocol.js';
+import type { ServerEventName, SocketAuth } from '../src/schemas/protocol.js';
 import { connectIo, nextEvent, openIo, received, type IoClient } from './helpers/socketio.js';
 
 type Client = IoClient;

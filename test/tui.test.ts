@@ -9,7 +9,7 @@ import { Api, makeUser, type TestUser } from './helpers/api.js';
 import { JvaiClient } from '../cli/client/api.js';
 import { App, type Clock } from '../cli/tui/App.js';
 import { ChatModel } from '../cli/tui/model.js';
-import type { ClientToServerEvents, ServerToClientEvents } from '../src/realtime/protocol.js';
+import type { ClientToServerEvents, ServerToClientEvents } from '../src/schemas/protocol.js';
 
 const KEYS = { up: '\x1b[A', down: '\x1b[B', enter: '\r', tab: '\t', esc: '\x1b' };
 /** The list pane's width (App.tsx). */

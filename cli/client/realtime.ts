@@ -1,5 +1,5 @@
 /**
- * The client of the socket.io channel (src/realtime/protocol.ts), for the TUI and any other
+ * The client of the socket.io channel (src/schemas/protocol.ts), for the TUI and any other
  * command that wants live events. It authenticates with the API client's access token,
  * remembers the last `seq` it saw and, after a drop, reconnects (socket.io's own backoff) with
  * `auth.since`, so the server replays what was missed; it reports how many events that was.
@@ -23,7 +23,7 @@ import {
   type ServerToClientEvents,
   type SocketAuth,
   type TypingRequest,
-} from '../../src/realtime/protocol.js';
+} from '../../src/schemas/protocol.js';
 
 export type RealtimeSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 

@@ -184,7 +184,7 @@ function registerUsers(admin: Command): void {
       guarded(async (username: string, email: string, opts: { password?: string; firstName?: string; lastName?: string; admin?: boolean }, cmd: Command) => {
         const { z } = await import('zod');
         const { parse, optionalText } = await import('../../src/validation.js');
-        const { usernameField, emailField } = await import('../../src/http/routes/auth.js');
+        const { usernameField, emailField } = await import('../../src/schemas/accounts.js');
         // The registration endpoint's field rules, so an admin cannot create what a user could not.
         const input = parse(z.object({ username: usernameField, email: emailField, first_name: optionalText(150), last_name: optionalText(150) }), {
           username,

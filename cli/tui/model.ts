@@ -11,7 +11,7 @@ import type { JvaiClient } from '../client/api.js';
 import { duration } from '../client/format.js';
 import type { Conversation, DirectMessage, Group, GroupMessage, NestedUser, Post } from '../client/types.js';
 import { RealtimeClient, type RealtimeOptions, type RealtimeStatus } from '../client/realtime.js';
-import type { CallEvent, PostCreatedEvent, PresenceEvent, TypingEvent } from '../../src/realtime/protocol.js';
+import type { CallEvent, PostCreatedEvent, PresenceEvent, TypingEvent } from '../../src/schemas/protocol.js';
 import type { AudioOptions } from '../call/audio.js';
 import type { CallEnd, CallSession, CallState, IncomingCall } from '../call/session.js';
 

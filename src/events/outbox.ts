@@ -13,7 +13,6 @@ import { QueryTypes, Transaction, type Sequelize } from 'sequelize';
 import type { Logger } from 'pino';
 import type { EventBus } from './bus.js';
 import type { CallPayload, DomainEvents, LoggedEventName, LoggedEvents, Seqs } from './types.js';
-import { GroupMember } from '../models/index.js';
 import { placeholders, type WriteTx } from '../db/sql.js';
 import { sequelizeStatements, txStatements, type Statements } from '../db/sequelizeRunner.js';
 
@@ -46,10 +45,10 @@ const SHARED_PAYLOAD_FROM = 3;
 
 export const RETENTION: Retention = { maxAgeDays: 30, maxPerUser: 10_000, everyMs: 60 * 60 * 1000 };
 
-/** A group's member ids (inside `transaction` when given). */
-export async function groupMemberIds(groupId: number, transaction?: Transaction): Promise<number[]> {
-  const rows = await GroupMember.findAll({ attributes: ['userId'], where: { groupId }, transaction });
-  return rows.map((m) => m.userId);
+/** A group's member ids, read inside the emitting transaction. */
+async function groupMemberIds(db: Statements, groupId: number): Promise<number[]> {
+  const rows = await db.all<{ user_id: number | string }>('SELECT user_id FROM group_members WHERE group_id = ?', [groupId]);
+  return rows.map((r) => Number(r.user_id));
 }
 
 /** A recipient's new seq: the counters' upsert returned one for every recipient, so none is a bug. */
@@ -59,7 +58,7 @@ function seqOf(seqs: Seqs, userId: number): number {
   return seq;
 }
 
-type Audience<K extends LoggedEventName> = (e: LoggedEvents[K], transaction: Transaction) => number[] | Promise<number[]>;
+type Audience<K extends LoggedEventName> = (e: LoggedEvents[K], db: Statements) => number[] | Promise<number[]>;
 
 const callParties = ({ call }: { call: CallPayload }) => [call.caller.id, call.callee.id];
 
@@ -67,12 +66,12 @@ const callParties = ({ call }: { call: CallPayload }) => [call.caller.id, call.c
 const audiences: { [K in LoggedEventName]: Audience<K> } = {
   'dm.created': ({ message }) => [message.sender, message.receiver],
   'dm.read': ({ message }) => [message.sender, message.receiver],
-  'group_message.created': ({ message }, t) => groupMemberIds(message.group, t),
-  'group.member_joined': (e, t) => groupMemberIds(e.groupId, t),
+  'group_message.created': ({ message }, db) => groupMemberIds(db, message.group),
+  'group.member_joined': (e, db) => groupMemberIds(db, e.groupId),
   // The member already removed in this transaction still hears that they left.
-  'group.member_left': async (e, t) => [...(await groupMemberIds(e.groupId, t)), e.userId],
+  'group.member_left': async (e, db) => [...(await groupMemberIds(db, e.groupId)), e.userId],
   // Emitted before the group's rows are deleted.
-  'group.deleted': (e, t) => groupMemberIds(e.groupId, t),
+  'group.deleted': (e, db) => groupMemberIds(db, e.groupId),
   'call.started': callParties,
   'call.accepted': callParties,
   'call.rejected': callParties,
@@ -119,7 +118,8 @@ export class EventLog {
     const publications = this.pending.get(transaction);
     if (!publications) throw new Error('EventLog.emit() needs a transaction opened by EventLog.transaction()');
     const audience = audiences[name] as Audience<K>;
-    const seqs = await this.record(sequelizeStatements(this.sequelize, transaction), name, payload, await audience(payload, transaction));
+    const db = sequelizeStatements(this.sequelize, transaction);
+    const seqs = await this.record(db, name, payload, await audience(payload, db));
     publications.push(() => this.bus.publish(name, { ...payload, seqs } as DomainEvents[K]));
   }
 

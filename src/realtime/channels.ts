@@ -5,19 +5,18 @@
  * validated like REST bodies and handled by the same services, so a message sent over a
  * socket obeys exactly the rules of POST /api/messages/.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { User } from '../models/index.js';
 import type { Services } from '../services/index.js';
 import type { EventBus } from '../events/bus.js';
 import type { SendLimiter } from '../services/sendLimit.js';
 import type { CallSignal } from '../events/types.js';
-import { groupMemberIds } from '../events/outbox.js';
 import { AppError, flattenFieldErrors, NotFound, ValidationError } from '../errors.js';
-import { id, parse, text } from '../validation.js';
-import { MESSAGE_MAX, clientIdField } from '../http/routes/messages.js';
+import { parse } from '../validation.js';
+import { dmReadRequest, dmSendRequest, groupSendRequest, iceFrame, messageFrame, sdpFrame, signalRequest, typingRequest } from '../schemas/realtime.js';
 import { rooms } from './hub.js';
-import { errorFrame, pongFrame, type ErrorFrame, type Frame } from './frames.js';
-import type { ClientToServerEvents } from './protocol.js';
+import { pongFrame, type Frame } from './frames.js';
+import type { ClientToServerEvents } from '../schemas/protocol.js';
 
 export interface ChannelDeps {
   services: Services;
@@ -47,16 +46,6 @@ const handle =
   <S extends z.ZodType>(schema: S, run: (input: z.output<S>) => Promise<Frame | void>): FrameHandler =>
   (frame) =>
     run(parse(schema, frame));
-
-const messageFrame = z.object({ content: text(MESSAGE_MAX), client_id: clientIdField });
-const sdpFrame = z.object({ call_id: id(), sdp: z.string().min(1) });
-const iceFrame = z.object({
-  call_id: id(),
-  // An empty candidate is WebRTC's end-of-candidates marker.
-  candidate: z.string(),
-  sdpMid: z.string().nullable().default(null),
-  sdpMLineIndex: z.number().int().min(0).nullable().default(null),
-});
 
 /** Every endpoint answers the `ping` keepalive with `pong`. */
 const ping: FrameHandler = async () => pongFrame();
@@ -146,19 +135,19 @@ export function matchEndpoint(pathname: string): { endpoint: Endpoint; params: n
   return undefined;
 }
 
-/** Why a client request was refused, in the API's words; undefined for unexpected errors (not the client's fault). */
-export function refusal(err: unknown): { message: string; status: number } | undefined {
+/** Why a client request was refused, in the API's words. */
+export interface Refusal {
+  message: string;
+  status: number;
+}
+
+/** The refusal an error stands for; undefined for unexpected errors (not the client's fault). */
+export function refusal(err: unknown): Refusal | undefined {
   if (err instanceof ValidationError) {
     return { message: flattenFieldErrors(err.fields, ' '), status: err.status };
   }
   if (err instanceof AppError) return { message: err.message, status: err.status };
   return undefined;
-}
-
-/** The error frame for a refused client frame; undefined for unexpected errors. */
-export function refusalFrame(err: unknown): ErrorFrame | undefined {
-  const refused = refusal(err);
-  return refused && errorFrame(refused.message);
 }
 
 /** A socket.io request handler: validated input in, the acknowledgement's fields out. */
@@ -169,17 +158,8 @@ const request =
   (input) =>
     run(parse(schema, input));
 
-const dmSend = z.object({ to: id(), content: text(MESSAGE_MAX), client_id: clientIdField });
-const groupSend = z.object({ group_id: id(), content: text(MESSAGE_MAX), client_id: clientIdField });
-const dmRead = z.object({ message_id: id() });
-const typing = z.object({ to_user: id().optional(), group_id: id().optional(), is_typing: z.boolean() });
-const signal = z.discriminatedUnion('type', [
-  sdpFrame.extend({ type: z.enum(['offer', 'answer']) }),
-  iceFrame.extend({ type: z.literal('ice_candidate') }),
-]);
-
 /** Who hears that the actor is typing: the one user, or the group's other members. */
-async function typingAudience(actor: User, services: Services, input: z.output<typeof typing>): Promise<number[]> {
+async function typingAudience(actor: User, services: Services, input: z.output<typeof typingRequest>): Promise<number[]> {
   if ((input.to_user === undefined) === (input.group_id === undefined)) throw ValidationError.nonField('Give either to_user or group_id.');
   if (input.to_user !== undefined) {
     const peer = await services.users.get(input.to_user);
@@ -187,23 +167,23 @@ async function typingAudience(actor: User, services: Services, input: z.output<t
     return [peer.id];
   }
   await services.groups.requireMember(actor, input.group_id as number);
-  return (await groupMemberIds(input.group_id as number)).filter((userId) => userId !== actor.id);
+  return (await services.groups.memberIds(input.group_id as number)).filter((userId) => userId !== actor.id);
 }
 
-/** The socket.io channel's requests (see protocol.ts), for one authenticated user. */
+/** The socket.io channel's requests (see schemas/protocol.ts), for one authenticated user. */
 export function channelRequests(actor: User, deps: ChannelDeps): Record<keyof ClientToServerEvents, RequestHandler> {
   const { services, bus, sendLimiter } = deps;
   return {
-    'dm:send': request(dmSend, async ({ to, content, client_id }) => {
+    'dm:send': request(dmSendRequest, async ({ to, content, client_id }) => {
       await sendLimiter.consume(actor.id);
       return { message: await services.messages.send(actor, { receiverId: to, content, clientId: client_id }) };
     }),
-    'group:send': request(groupSend, async ({ group_id, content, client_id }) => {
+    'group:send': request(groupSendRequest, async ({ group_id, content, client_id }) => {
       await sendLimiter.consume(actor.id);
       return { message: await services.groupMessages.send(actor, { groupId: group_id, content, clientId: client_id }) };
     }),
-    'dm:read': request(dmRead, async ({ message_id }) => ({ message: await services.messages.markRead(actor, message_id) })),
-    typing: request(typing, async (input) => {
+    'dm:read': request(dmReadRequest, async ({ message_id }) => ({ message: await services.messages.markRead(actor, message_id) })),
+    typing: request(typingRequest, async (input) => {
       const recipients = await typingAudience(actor, services, input);
       await bus.publish('typing', {
         fromUserId: actor.id,
@@ -215,7 +195,7 @@ export function channelRequests(actor: User, deps: ChannelDeps): Record<keyof Cl
       });
       return {};
     }),
-    'call:signal': request(signal, async ({ call_id, ...rest }) => {
+    'call:signal': request(signalRequest, async ({ call_id, ...rest }) => {
       await relay(actor, deps, call_id, rest);
       return {};
     }),

@@ -1,10 +1,11 @@
 /**
- * The JSON frames the raw WebSocket endpoints speak (README, Realtime), the socket.io channel's events, and
- * the presenters that turn domain event payloads into them. Frames of logged events get their
- * `seq` from the transport, per recipient.
+ * The JSON frames the raw WebSocket endpoints speak (README, Realtime) and the presenters that
+ * turn domain event payloads into them (the socket.io channel's events: presenters/events.ts).
+ * Frames of logged events get their `seq` from the transport, per recipient.
  */
 import type { CallPayload, CallSignal, DirectMessagePayload, DomainEvents, GroupMessagePayload } from '../events/types.js';
-import type { GroupNoticeFrame, ServerEventName, ServerToClientEvents } from './protocol.js';
+import type { GroupNoticeFrame } from '../schemas/protocol.js';
+import type { ChannelEvent } from '../presenters/events.js';
 
 export interface DirectMessageFrame {
   type: 'message';
@@ -78,16 +79,8 @@ export type Frame =
   | ErrorFrame
   | ResyncFrame;
 
-type Unsequenced<T> = T extends unknown ? Omit<T, 'seq'> : never;
-
-/** A socket.io event as the hub routes it; `seq` is added per recipient on the way out. */
-export type ChannelEvent = { [K in ServerEventName]: { event: K; data: Unsequenced<Parameters<ServerToClientEvents[K]>[0]> } }[ServerEventName];
-
 /** Anything a connection is sent: a raw ws frame or a socket.io event. */
 export type Outbound = Frame | ChannelEvent;
-
-export const channelEvent = <K extends ServerEventName>(event: K, data: Unsequenced<Parameters<ServerToClientEvents[K]>[0]>): ChannelEvent =>
-  ({ event, data }) as ChannelEvent;
 
 export function directMessageFrame(m: DirectMessagePayload): DirectMessageFrame {
   return {

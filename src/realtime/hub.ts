@@ -12,18 +12,8 @@ import { LOGGED_EVENT_NAMES, type CallPayload, type DomainEventName, type Domain
 import type { LoggedEvent } from '../events/outbox.js';
 import type { UserService } from '../services/users.js';
 import { KeyedSerial } from './serial.js';
-import {
-  callStateFrame,
-  channelEvent,
-  directMessageFrame,
-  groupMessageFrame,
-  incomingCallFrame,
-  membershipFrame,
-  presenceFrame,
-  signalFrame,
-  type ChannelEvent,
-  type Outbound,
-} from './frames.js';
+import { callStateFrame, directMessageFrame, groupMessageFrame, incomingCallFrame, membershipFrame, presenceFrame, signalFrame, type Outbound } from './frames.js';
+import { channelEvent, inboxEvents } from '../presenters/events.js';
 
 /** Room names. One per audience, so routing is a lookup and never a per-connection filter. */
 export const rooms = {
@@ -94,33 +84,10 @@ const endpointRoutes: { [K in LoggedEventName]: (e: LoggedEvents[K]) => Delivery
   'call.missed': ({ call, byUserId }) => toCall(call, callStateFrame('call_ended', call.id, byUserId ?? call.callee.id)),
 };
 
-const membership = (e: LoggedEvents['group.member_joined']) => ({ group_id: e.groupId, user_id: e.userId, username: e.username });
-const callEvent = ({ call, byUserId }: { call: CallPayload; byUserId?: number }) => ({ call, by_user_id: byUserId ?? null });
-
-/** The socket.io event of each logged event; it goes to the inbox of every recipient. */
-const inboxEvents: { [K in LoggedEventName]: (e: LoggedEvents[K]) => ChannelEvent } = {
-  'dm.created': ({ message }) => channelEvent('dm:new', message),
-  'dm.read': ({ message }) => channelEvent('dm:read', message),
-  'group_message.created': ({ message }) => channelEvent('group:message', message),
-  'group.member_joined': (e) => channelEvent('group:joined', membership(e)),
-  'group.member_left': (e) => channelEvent('group:left', membership(e)),
-  'group.deleted': (e) => channelEvent('group:deleted', { group_id: e.groupId }),
-  'call.started': (e) => channelEvent('call:started', callEvent(e)),
-  'call.accepted': (e) => channelEvent('call:accepted', callEvent(e)),
-  'call.rejected': (e) => channelEvent('call:rejected', callEvent(e)),
-  'call.ended': (e) => channelEvent('call:ended', callEvent(e)),
-  'call.missed': (e) => channelEvent('call:missed', callEvent(e)),
-};
-
 /** Every delivery of a logged event to the given recipients (the users it was logged for). */
 function loggedRoutes<K extends LoggedEventName>(name: K, payload: LoggedEvents[K], recipients: number[]): Delivery[] {
   const frame = inboxEvents[name](payload);
   return [...endpointRoutes[name](payload), ...recipients.map((userId) => ({ room: rooms.inbox(userId), frame }))];
-}
-
-/** The socket.io event a logged event is for its recipient (as GET /api/events/ lists it). */
-export function inboxEventOf(event: LoggedEvent): ChannelEvent {
-  return (inboxEvents[event.name] as (e: LoggedEvents[LoggedEventName]) => ChannelEvent)(event.payload);
 }
 
 /** What one logged event of `userId` replays as on a connection listening to `roomNames`. */

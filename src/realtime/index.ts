@@ -13,7 +13,7 @@ import { PresenceTracker } from './presence.js';
 import { RoomPresence } from './roomPresence.js';
 import { WS_DEFAULTS, WsTransport, type WsTransportOptions } from './ws.js';
 import { SocketIoTransport } from './socketio.js';
-import { SOCKET_IO_PATH } from './protocol.js';
+import { SOCKET_IO_PATH } from '../schemas/protocol.js';
 import { RevocationWatcher } from './revocationWatcher.js';
 import type { SendLimiter } from '../services/sendLimit.js';
 

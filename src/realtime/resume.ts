@@ -8,7 +8,7 @@
 import type { EventLog } from '../events/outbox.js';
 import { replayFrames, type HubConnection } from './hub.js';
 import type { Outbound } from './frames.js';
-import { REPLAY_LIMIT } from './protocol.js';
+import { REPLAY_LIMIT } from '../schemas/protocol.js';
 
 export class ResumableConnection implements HubConnection {
   readonly userId: number;

@@ -1,29 +1,20 @@
 /**
  * The raw WebSocket transport (the /ws/... paths; README, Realtime), on the HTTP server's 'upgrade'
- * event. It authenticates, asks the endpoint whether the user may connect, registers the
- * socket with the hub and presence (after replaying the log from `?since=<seq>`, when given),
- * and feeds client frames to the endpoint's handlers.
- * Protection: a payload cap, a per-socket token bucket (sends also draw on the user's budget),
- * heartbeats that drop dead peers, a bound on what a slow reader may leave buffered, and the
- * session's life (revocation, token expiry: 4401).
+ * event: an adapter over the connection core (connections.ts). It reads the token (header,
+ * `?token=`, subprotocol) and `?since=<seq>`, asks the endpoint whether the user may connect,
+ * and feeds client frames to the endpoint's handlers; refusals are close codes and error frames.
+ * Its own protection: a payload cap, flood strikes that close with 4429 (sends also draw on the
+ * user's budget), heartbeats that drop dead peers, and a bound on what a slow reader may leave
+ * buffered; the session's life (revocation, token expiry: 4401) is the core's.
  */
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Logger } from 'pino';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
-import type { User } from '../models/index.js';
-import type { Services } from '../services/index.js';
-import type { EventBus } from '../events/bus.js';
-import { AppError } from '../errors.js';
-import { CLOSE, rooms, type Hub } from './hub.js';
-import type { PresenceTracker } from './presence.js';
-import { matchEndpoint, refusalFrame, type Channel, type FrameHandler } from './channels.js';
+import { AppError, Throttled } from '../errors.js';
+import { CLOSE } from './hub.js';
+import { matchEndpoint, type Channel, type FrameHandler } from './channels.js';
 import { errorFrame, resyncFrame, type Outbound } from './frames.js';
-import { Throttle } from './tokenBucket.js';
-import { ResumableConnection } from './resume.js';
-import { guardSession } from './sessionGuard.js';
-import type { SendLimiter } from '../services/sendLimit.js';
-import { Throttled } from '../errors.js';
+import { bearerToken, Connections, readSince, type Connection, type Grant, type TransportDeps, type Wire } from './connections.js';
 
 export interface WsTransportOptions {
   /** Largest client frame; bigger ones close the socket with 1009. */
@@ -51,39 +42,23 @@ export const WS_DEFAULTS: WsTransportOptions = {
   closeGraceMs: 1_000,
 };
 
-export interface WsTransportDeps {
-  hub: Hub;
-  presence: PresenceTracker;
-  services: Services;
-  bus: EventBus;
-  logger: Logger;
-  sendLimiter: SendLimiter;
+export interface WsTransportDeps extends TransportDeps {
   /** Upgrade paths another transport (socket.io) answers; every other non-/ws path gets a 404. */
   claimedElsewhere?: (pathname: string) => boolean;
 }
 
-interface Client {
+/** One socket's side of its connection. */
+interface WsWire extends Wire {
   ws: WebSocket;
-  user: User;
-  channel: Channel;
-  connection: ResumableConnection;
   /** Answered the last heartbeat ping. */
   alive: boolean;
-  throttle: Throttle;
-  /** Frames are handled one at a time, so a client's messages are stored in the order sent. */
-  queue: Promise<void>;
-  /** Stops watching the session's expiry. */
-  unguard: () => void;
 }
 
+type Client = Connection<WsWire>;
+
 interface Admitted {
-  user: User;
-  sessionId: string;
-  token: string;
-  /** The access token's expiry (epoch ms): the socket closes then. */
-  expiresAt: number;
+  grant: Grant;
   channel: Channel;
-  since?: number;
 }
 
 type Admission = Admitted | { code: number; reason: string };
@@ -98,8 +73,8 @@ function bearerProtocol(protocols: Iterable<string>): string | undefined {
 
 /** The access token: Authorization header, then ?token=, then the subprotocol. */
 function tokenOf(req: http.IncomingMessage, url: URL): string | undefined {
-  const header = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-  if (header) return header[1];
+  const header = bearerToken(req.headers.authorization);
+  if (header) return header;
   const query = url.searchParams.get('token');
   if (query) return query;
   const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
@@ -126,7 +101,7 @@ const isFrameObject = (value: unknown): value is Record<string, unknown> & { typ
 export class WsTransport {
   private readonly options: WsTransportOptions;
   private readonly wss: WebSocketServer;
-  private readonly clients = new Set<Client>();
+  private readonly clients: Connections<WsWire>;
   private readonly heartbeat: NodeJS.Timeout;
   private closing = false;
 
@@ -136,6 +111,8 @@ export class WsTransport {
     options: Partial<WsTransportOptions> = {},
   ) {
     this.options = { ...WS_DEFAULTS, ...options };
+    const { burst, perSecond, maxStrikes } = this.options;
+    this.clients = new Connections(deps, { label: 'websocket', burst, perSecond, maxStrikes, resync: resyncFrame });
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: this.options.maxPayloadBytes,
@@ -182,118 +159,88 @@ export class WsTransport {
   private async admit(req: http.IncomingMessage, url: URL): Promise<Admission> {
     const match = matchEndpoint(url.pathname);
     if (!match) return { code: CLOSE.notFound, reason: 'Not found.' };
-    const token = tokenOf(req, url);
-    if (!token) return { code: CLOSE.unauthorized, reason: 'Authentication credentials were not provided.' };
-    const { services, bus, sendLimiter } = this.deps;
     try {
-      const { user, sessionId, expiresAt } = await services.tokens.authenticate(token);
-      const channel = await match.endpoint.open(user, match.params, { services, bus, sendLimiter });
-      const since = url.searchParams.get('since');
-      if (since === null) return { user, sessionId, token, expiresAt, channel };
-      if (!/^\d{1,15}$/.test(since)) return { code: CLOSE.badRequest, reason: 'since: A valid integer is required.' };
-      return { user, sessionId, token, expiresAt, channel, since: Number(since) };
+      const grant = await this.clients.authenticate(tokenOf(req, url));
+      const channel = await match.endpoint.open(grant.user, match.params, this.deps);
+      return { grant: { ...grant, since: readSince(url.searchParams.get('since')) }, channel };
     } catch (err) {
-      // AuthenticationFailed → 4401, PermissionDenied → 4403, NotFound → 4404.
+      // AuthenticationFailed → 4401, ValidationError (since) → 4400, PermissionDenied → 4403, NotFound → 4404.
       if (err instanceof AppError) return { code: 4000 + err.status, reason: err.message };
       throw err;
     }
   }
 
-  private attach(ws: WebSocket, { user, sessionId, token, expiresAt, channel, since }: Admitted): void {
-    const client: Client = {
+  private attach(ws: WebSocket, { grant, channel }: Admitted): void {
+    const wire: WsWire = {
       ws,
-      user,
-      channel,
-      connection: new ResumableConnection({ userId: user.id, send: (frame, seq) => this.send(client, frame, seq), close: (code, reason) => ws.close(code, reason) }),
       alive: true,
-      throttle: new Throttle(this.options.burst, this.options.perSecond, this.options.maxStrikes),
-      queue: Promise.resolve(),
-      unguard: () => undefined,
+      send: (frame, seq) => this.send(ws, frame, seq),
+      close: (code, reason) => ws.close(code, reason),
+      fail: () => ws.close(1011, 'Internal error.'),
     };
-    this.clients.add(client);
-    const roomNames = [rooms.session(sessionId), ...channel.rooms];
-    this.deps.hub.add(client.connection, roomNames);
-    client.unguard = guardSession(client.connection, { token, expiresAt }, this.deps.services.tokens, this.deps.logger);
-    this.deps.presence.connected(user);
-    if (since !== undefined) {
-      // On the frame queue: the client's own frames are handled once it has caught up.
-      client.queue = client.connection.replay(this.deps.services.deps.events, since, roomNames, resyncFrame).catch((err: unknown) => {
-        this.deps.logger.error({ err, userId: user.id }, 'websocket replay failed');
-        ws.close(1011, 'Internal error.');
-      });
-    }
+    const client = this.clients.open(grant, channel.rooms, wire);
     ws.on('pong', () => {
-      client.alive = true;
+      wire.alive = true;
     });
-    ws.on('message', (data, isBinary) => this.receive(client, data, isBinary));
-    ws.on('close', () => this.detach(client));
-    ws.on('error', (err) => this.deps.logger.debug({ err, userId: user.id }, 'websocket error'));
+    ws.on('message', (data, isBinary) => this.receive(client, channel, data, isBinary));
+    ws.on('close', () => this.clients.detach(client));
+    ws.on('error', (err) => this.deps.logger.debug({ err, userId: grant.user.id }, 'websocket error'));
   }
 
-  /** Idempotent: runs on 'close', and directly on shutdown so presence is written in time. */
-  private detach(client: Client): void {
-    if (!this.clients.delete(client)) return;
-    client.unguard();
-    this.deps.hub.remove(client.connection);
-    this.deps.presence.disconnected(client.user);
-  }
-
-  private receive(client: Client, data: RawData, isBinary: boolean): void {
+  private receive(client: Client, channel: Channel, data: RawData, isBinary: boolean): void {
+    const reply = (frame: Outbound) => client.wire.send(frame);
     const verdict = client.throttle.check();
     if (verdict !== 'ok') return this.refuseForRate(client, verdict, 'Too many messages; slow down.');
-    if (isBinary) return this.send(client, errorFrame('Frames must be JSON text.'));
+    if (isBinary) return reply(errorFrame('Frames must be JSON text.'));
     let frame: unknown;
     try {
       // binaryType is 'nodebuffer', so a text frame arrives as one Buffer.
       frame = JSON.parse((data as Buffer).toString('utf8'));
     } catch {
-      return this.send(client, errorFrame('Invalid JSON.'));
+      return reply(errorFrame('Invalid JSON.'));
     }
-    if (!isFrameObject(frame)) return this.send(client, errorFrame('A frame must be a JSON object with a "type".'));
+    if (!isFrameObject(frame)) return reply(errorFrame('A frame must be a JSON object with a "type".'));
     // hasOwn: a type like "constructor" must not reach Object.prototype.
-    const handler = Object.hasOwn(client.channel.handlers, frame.type) ? client.channel.handlers[frame.type] : undefined;
-    if (!handler) return this.send(client, errorFrame(`Unknown message type "${frame.type.slice(0, 40)}".`));
+    const handler: FrameHandler | undefined = Object.hasOwn(channel.handlers, frame.type) ? channel.handlers[frame.type] : undefined;
+    if (!handler) return reply(errorFrame(`Unknown message type "${frame.type.slice(0, 40)}".`));
     const parsed = frame;
-    client.queue = client.queue.then(() => this.run(client, handler, parsed));
-  }
-
-  private async run(client: Client, handler: FrameHandler, frame: Record<string, unknown>): Promise<void> {
-    try {
-      const reply = await handler(frame);
-      if (reply) this.send(client, reply);
-    } catch (err) {
-      // The user's sending budget (shared with REST and their other sockets) ran out.
-      if (err instanceof Throttled) return this.refuseForRate(client, client.throttle.strike(), err.message);
-      const refusal = refusalFrame(err);
-      if (!refusal) this.deps.logger.error({ err, userId: client.user.id }, 'websocket frame failed');
-      this.send(client, refusal ?? errorFrame('Internal error.'));
-    }
+    client.request(
+      async () => {
+        const answer = await handler(parsed);
+        if (answer) reply(answer);
+      },
+      (err, refused) => {
+        // The user's sending budget (shared with REST and their other sockets) ran out.
+        if (err instanceof Throttled) return this.refuseForRate(client, client.throttle.strike(), err.message);
+        reply(errorFrame(refused?.message ?? 'Internal error.'));
+      },
+    );
   }
 
   /** Says why a frame was refused; a client that keeps flooding is then disconnected. */
   private refuseForRate(client: Client, verdict: 'refuse' | 'close', message: string): void {
-    this.send(client, errorFrame(message));
-    if (verdict === 'close') client.ws.close(CLOSE.throttled, 'Too many messages.');
+    client.wire.send(errorFrame(message));
+    if (verdict === 'close') client.wire.close(CLOSE.throttled, 'Too many messages.');
   }
 
-  private send(client: Client, frame: Outbound, seq?: number): void {
-    if (client.ws.readyState !== WebSocket.OPEN) return;
+  private send(ws: WebSocket, frame: Outbound, seq?: number): void {
+    if (ws.readyState !== WebSocket.OPEN) return;
     // A client that stops reading must not make the server buffer without bound.
-    if (client.ws.bufferedAmount > this.options.maxBufferedBytes) {
-      client.ws.terminate();
+    if (ws.bufferedAmount > this.options.maxBufferedBytes) {
+      ws.terminate();
       return;
     }
-    client.ws.send(encode(frame, seq));
+    ws.send(encode(frame, seq));
   }
 
   private beat(): void {
-    for (const client of this.clients) {
-      if (!client.alive) {
-        client.ws.terminate();
+    for (const { wire } of this.clients) {
+      if (!wire.alive) {
+        wire.ws.terminate();
         continue;
       }
-      client.alive = false;
-      client.ws.ping();
+      wire.alive = false;
+      wire.ws.ping();
     }
   }
 
@@ -302,17 +249,13 @@ export class WsTransport {
     this.closing = true;
     this.server.off('upgrade', this.onUpgrade);
     clearInterval(this.heartbeat);
-    const clients = [...this.clients];
-    const closed = clients.map((c) => new Promise<void>((resolve) => (c.ws.readyState === WebSocket.CLOSED ? resolve() : c.ws.once('close', () => resolve()))));
-    for (const client of clients) {
-      this.detach(client);
-      client.ws.close(1001, 'Server shutting down.');
-    }
-    await Promise.all(clients.map((c) => c.queue));
+    const sockets = [...this.clients].map((c) => c.wire.ws);
+    const closed = sockets.map((ws) => new Promise<void>((resolve) => (ws.readyState === WebSocket.CLOSED ? resolve() : ws.once('close', () => resolve()))));
+    await this.clients.close(({ wire }) => wire.ws.close(1001, 'Server shutting down.'));
     let grace: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(closed), new Promise<void>((resolve) => (grace = setTimeout(resolve, this.options.closeGraceMs)))]);
     clearTimeout(grace);
-    for (const client of clients) client.ws.terminate();
+    for (const ws of sockets) ws.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 }

@@ -173,6 +173,12 @@ export class GroupService {
     return (await GroupMember.count({ where: { groupId, userId } })) > 0;
   }
 
+  /** Everyone in the group (typing indicators' audience). */
+  async memberIds(groupId: number): Promise<number[]> {
+    const rows = await this.sql.read.all<{ user_id: number | string }>('SELECT user_id FROM group_members WHERE group_id = ?', [groupId]);
+    return rows.map((r) => Number(r.user_id));
+  }
+
   /** For group chat: 404 when the group does not exist, 403 when the actor is not in it. */
   async requireMember(actor: User, groupId: number): Promise<void> {
     await this.find(groupId);

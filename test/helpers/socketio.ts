@@ -4,7 +4,7 @@
  */
 import { io, type Socket } from 'socket.io-client';
 import type { Test } from 'tap';
-import type { ClientToServerEvents, ServerToClientEvents, SocketAuth } from '../../src/realtime/protocol.js';
+import type { ClientToServerEvents, ServerToClientEvents, SocketAuth } from '../../src/schemas/protocol.js';
 
 export type IoClient = Socket<ServerToClientEvents, ClientToServerEvents>;
 type Received = { event: string; data: any };

@@ -5,16 +5,8 @@ import { presentUser } from '../../presenters/user.js';
 import { viewerOf } from '../viewer.js';
 import { AuthenticationFailed, ValidationError } from '../../errors.js';
 import { optionalText } from '../../validation.js';
+import { emailField, usernameField } from '../../schemas/accounts.js';
 import * as responses from '../responses.js';
-
-const USERNAME = /^[\p{L}\p{N}_.@+-]+$/u;
-export const usernameField = z
-  .string()
-  .trim()
-  .min(1)
-  .max(150)
-  .regex(USERNAME, 'Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.');
-export const emailField = z.string().trim().max(254).pipe(z.email({ error: 'Enter a valid email address.' }));
 
 const registerBody = z
   .object({

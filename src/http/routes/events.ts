@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { route } from '../route.js';
-import { inboxEventOf } from '../../realtime/hub.js';
-import { REPLAY_LIMIT } from '../../realtime/protocol.js';
+import { inboxEventOf } from '../../presenters/events.js';
+import { REPLAY_LIMIT } from '../../schemas/protocol.js';
 import * as responses from '../responses.js';
 
 const DEFAULT_EVENTS = 100;

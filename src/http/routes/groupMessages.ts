@@ -3,11 +3,11 @@ import { createRoute, listRoute } from '../builders.js';
 import { sendLimit } from '../middleware/rateLimit.js';
 import { pageSchema } from '../pagination.js';
 import { presentGroupMessage } from '../../presenters/message.js';
-import { id, text } from '../../validation.js';
-import { MESSAGE_MAX, clientIdField } from './messages.js';
+import { id } from '../../validation.js';
+import { clientIdField, messageText } from '../../schemas/messages.js';
 import * as responses from '../responses.js';
 
-const sendBody = z.object({ group: id(), content: text(MESSAGE_MAX), client_id: clientIdField });
+const sendBody = z.object({ group: id(), content: messageText, client_id: clientIdField });
 const listed = { tag: 'group-messages', response: responses.groupMessages, present: presentGroupMessage };
 
 export const groupMessageRoutes = [

@@ -3,19 +3,16 @@ import { actionRoute, createRoute, listRoute, retrieveRoute } from '../builders.
 import { sendLimit } from '../middleware/rateLimit.js';
 import { pageSchema } from '../pagination.js';
 import { presentConversation, presentDirectMessage } from '../../presenters/message.js';
-import { id, text } from '../../validation.js';
+import { id } from '../../validation.js';
+import { clientIdField, messageText } from '../../schemas/messages.js';
 import * as responses from '../responses.js';
 
-/** Longest message body accepted, for direct and group messages alike. */
-export const MESSAGE_MAX = 5000;
-/** Optional client-chosen id that makes a retried send idempotent. */
-export const clientIdField = z.string().trim().min(1).max(64).optional();
 const usernameRef = z.string().trim().min(1).max(150);
 
 const sendBody = z.object({
   receiver: id().optional(),
   receiver_username: usernameRef.optional(),
-  content: text(MESSAGE_MAX),
+  content: messageText,
   client_id: clientIdField,
 });
 

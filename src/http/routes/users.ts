@@ -4,7 +4,7 @@ import { pageSchema } from '../pagination.js';
 import { presentUser } from '../../presenters/user.js';
 import { viewerOf } from '../viewer.js';
 import { uploadedFile } from '../middleware/uploads.js';
-import { emailField, usernameField } from './auth.js';
+import { emailField, usernameField } from '../../schemas/accounts.js';
 import type { ProfileInput } from '../../services/users.js';
 import * as responses from '../responses.js';
 
