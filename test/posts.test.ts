@@ -277,14 +277,15 @@ t.test('posts', async (t) => {
     sequelize.addHook('beforeQuery', 'count-queries', () => void (counting && n++));
     t.teardown(() => void sequelize.removeHook('beforeQuery', 'count-queries'));
     const { read } = sqlOf(sequelize);
-    for (const method of ['all', 'get'] as const) {
-      const original = read[method];
-      read[method] = ((...args: Parameters<typeof original>) => {
+    const { all, get } = read;
+    const counted = <F extends (...args: never[]) => unknown>(f: F): F =>
+      ((...args: Parameters<F>) => {
         if (counting) n++;
-        return original.apply(read, args);
-      }) as typeof original;
-      t.teardown(() => void (read[method] = original));
-    }
+        return f.apply(read, args);
+      }) as F;
+    read.all = counted(all);
+    read.get = counted(get);
+    t.teardown(() => Object.assign(read, { all, get }));
     const { postTexts } = server.app.services;
     /** Cold: no post rendered yet, so every post on the page is loaded in full. */
     const queriesFor = async (path: string, cold = true) => {
