@@ -1,6 +1,6 @@
 /** Direct messages: sending (idempotent per client id), reading, conversations. */
 import type { ServiceDeps } from './deps.js';
-import { findParty, resolveParty } from './parties.js';
+import { findParty, resolveParty, type Party } from './parties.js';
 import type { User } from '../models/index.js';
 import { NotFound, PermissionDenied, ValidationError } from '../errors.js';
 import { DEFAULT_LIMIT, toPage, type Page, type PageRequest } from './pagination.js';
@@ -9,6 +9,7 @@ import type { DirectMessagePayload } from '../events/types.js';
 import { sqlOf } from '../db/connection.js';
 import type { Sql, SqlValue, WriteTx } from '../db/sql.js';
 import type { ConversationRow, DirectMessageRow } from './rows.js';
+import { checkedWrite } from './references.js';
 
 export interface SendDirectMessageInput {
   receiverId?: number;
@@ -64,22 +65,31 @@ export class DirectMessageService {
     return presentDirectMessage(message);
   }
 
+  /** Sends to a receiver named by id or username (a bad value of that field when nobody has it). */
+  async send(actor: User, input: SendDirectMessageInput): Promise<DirectMessagePayload> {
+    if (input.receiverId === undefined && input.receiverUsername === undefined) throw ValidationError.nonField('Either receiver or receiver_username is required.');
+    const receiver = async () => {
+      const party =
+        input.receiverId !== undefined
+          ? await resolveParty(this.sql, { id: input.receiverId }, 'receiver')
+          : await resolveParty(this.sql, { username: input.receiverUsername as string }, 'receiver_username');
+      if (party.id === actor.id) throw ValidationError.nonField('You cannot send a message to yourself.');
+      return party;
+    };
+    const sent = await checkedWrite(receiver, (party) => this.store(actor, party, input));
+    return sent.message ?? this.present(sent.id);
+  }
+
   /**
    * Stores the message and logs `dm.created` for both sides in one write job; the payload is
    * built from what was written (no read back), and the receiver is read without private columns.
+   * `message` is null when the client id was used before (`id` is then the first message's).
    */
-  async send(actor: User, input: SendDirectMessageInput): Promise<DirectMessagePayload> {
-    if (input.receiverId === undefined && input.receiverUsername === undefined) throw ValidationError.nonField('Either receiver or receiver_username is required.');
-    const receiver =
-      input.receiverId !== undefined
-        ? await resolveParty(this.sql, { id: input.receiverId }, 'receiver')
-        : await resolveParty(this.sql, { username: input.receiverUsername as string }, 'receiver_username');
-    if (receiver.id === actor.id) throw ValidationError.nonField('You cannot send a message to yourself.');
+  private store(actor: User, receiver: Party, input: SendDirectMessageInput): Promise<{ id: number; message: DirectMessagePayload | null }> {
     const { events } = this.deps;
     const createdAt = new Date();
-    const clientId = input.clientId ?? null;
-    const sent = await this.sql.write(async (tx) => {
-      const row = { sender_id: actor.id, receiver_id: receiver.id, content: input.content, is_read: false, read_at: null, client_id: clientId, created_at: createdAt };
+    return this.sql.write(async (tx) => {
+      const row = { sender_id: actor.id, receiver_id: receiver.id, content: input.content, is_read: false, read_at: null, client_id: input.clientId ?? null, created_at: createdAt };
       const { id, existing } = await insertOnce(tx, 'direct_messages', row, actor.id, input.clientId);
       if (existing) return { id, message: null };
       const message: DirectMessagePayload = {
@@ -96,7 +106,6 @@ export class DirectMessageService {
       await events.log(tx, 'dm.created', { message }, [actor.id, receiver.id]);
       return { id, message };
     });
-    return sent.message ?? this.present(sent.id);
   }
 
   /** A message its sender or receiver may see; 404 for anyone else. */
