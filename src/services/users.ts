@@ -69,13 +69,6 @@ export class UserService {
     return User.findOne({ where: { usernameLower: username.toLowerCase() } });
   }
 
-  /** Resolves a user given by id or by username, as DM and call endpoints accept both. */
-  async resolve(ref: { id?: number; username?: string }, field: string): Promise<User> {
-    const user = ref.id !== undefined ? await User.findByPk(ref.id) : ref.username !== undefined ? await this.findByUsername(ref.username) : null;
-    if (!user) throw ref.id !== undefined ? ValidationError.unknownPk(field, ref.id) : ValidationError.field(field, 'User not found.');
-    return user;
-  }
-
   /** One page of users, newest first, with `columns`. */
   private async select<R>(columns: string, { join = '', where, params, column = 'u.id' }: UserSelection, page: PageRequest): Promise<R[]> {
     const k = keyset(page, column);
