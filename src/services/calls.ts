@@ -250,9 +250,9 @@ export class CallService {
       const moved = await events.transaction(async (transaction) => {
         const [count] = await Call.update(to === 'active' ? { status: to, answeredAt: now } : { status: to, endedAt: now }, { where: { id: call.id, status: current }, transaction });
         if (!count) return null;
-        const moved = await this.load(call.id, transaction);
-        await events.emit(EVENTS[to], { call: presentCall(moved), byUserId: actor.id }, transaction);
-        return moved;
+        const updated = await this.load(call.id, transaction);
+        await events.emit(EVENTS[to], { call: presentCall(updated), byUserId: actor.id }, transaction);
+        return updated;
       });
       if (moved) return moved;
       // Statuses only move forward, so this loop ends: at worst the call is over and we refuse.
