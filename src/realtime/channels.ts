@@ -15,6 +15,7 @@ import { groupMemberIds } from '../events/outbox.js';
 import { AppError, flattenFieldErrors, NotFound, ValidationError } from '../errors.js';
 import { id, parse, text } from '../validation.js';
 import { MESSAGE_MAX, clientIdField } from '../http/routes/messages.js';
+import { presentDirectMessage, presentGroupMessage } from '../presenters/message.js';
 import { rooms } from './hub.js';
 import { errorFrame, pongFrame, type ErrorFrame, type Frame } from './frames.js';
 import type { ClientToServerEvents } from './protocol.js';
@@ -196,13 +197,13 @@ export function channelRequests(actor: User, deps: ChannelDeps): Record<keyof Cl
   return {
     'dm:send': request(dmSend, async ({ to, content, client_id }) => {
       await sendLimiter.consume(actor.id);
-      return { message: await services.messages.send(actor, { receiverId: to, content, clientId: client_id }) };
+      return { message: presentDirectMessage(await services.messages.send(actor, { receiverId: to, content, clientId: client_id })) };
     }),
     'group:send': request(groupSend, async ({ group_id, content, client_id }) => {
       await sendLimiter.consume(actor.id);
-      return { message: await services.groupMessages.send(actor, { groupId: group_id, content, clientId: client_id }) };
+      return { message: presentGroupMessage(await services.groupMessages.send(actor, { groupId: group_id, content, clientId: client_id })) };
     }),
-    'dm:read': request(dmRead, async ({ message_id }) => ({ message: await services.messages.markRead(actor, message_id) })),
+    'dm:read': request(dmRead, async ({ message_id }) => ({ message: presentDirectMessage(await services.messages.markRead(actor, message_id)) })),
     typing: request(typing, async (input) => {
       const recipients = await typingAudience(actor, services, input);
       await bus.publish('typing', {

@@ -6,7 +6,6 @@ import { NotFound } from '../errors.js';
 import { toPage, type Page, type PageRequest } from './pagination.js';
 import { presentGroupMessage } from '../presenters/message.js';
 import { insertOnce } from './messages.js';
-import type { GroupMessagePayload } from '../events/types.js';
 import { sqlOf } from '../db/connection.js';
 import type { Sql } from '../db/sql.js';
 import type { GroupMessageRow } from './rows.js';
@@ -32,36 +31,37 @@ export class GroupMessageService {
   }
 
   /** Sends to a group the actor is in. */
-  async send(actor: User, input: SendGroupMessageInput): Promise<GroupMessagePayload> {
+  async send(actor: User, input: SendGroupMessageInput): Promise<GroupMessageRow> {
     const member = () => this.groups.requireMember(actor, input.groupId, input.field);
     const sent = await checkedWrite(member, () => this.store(actor, input));
-    return sent.message ?? this.present(sent.id);
+    return sent.message ?? this.stored(sent.id);
   }
 
   /**
-   * Stores the message and logs it for every member in one write job, built from what was written.
+   * Stores the message and logs it for every member in one write job; the row is built from what was written.
    * `message` is null when the client id was used before (`id` is then the first message's).
    */
-  private store(actor: User, input: SendGroupMessageInput): Promise<{ id: number; message: GroupMessagePayload | null }> {
+  private store(actor: User, input: SendGroupMessageInput): Promise<{ id: number; message: GroupMessageRow | null }> {
     const { events } = this.deps;
     const createdAt = new Date();
     return this.sql.write(async (tx) => {
       const row = { group_id: input.groupId, sender_id: actor.id, content: input.content, client_id: input.clientId ?? null, created_at: createdAt };
       const { id, existing } = await insertOnce(tx, 'group_messages', row, actor.id, input.clientId);
       if (existing) return { id, message: null };
-      const message: GroupMessagePayload = { id, group: input.groupId, sender: actor.id, sender_username: actor.username, content: input.content, created_at: createdAt.toISOString() };
+      const message: GroupMessageRow = { id, groupId: input.groupId, senderId: actor.id, senderUsername: actor.username, content: input.content, createdAt };
       // Members as of this transaction: whoever joined or left meanwhile is counted consistently.
       const members = await tx.all<{ userId: number }>('SELECT user_id AS "userId" FROM group_members WHERE group_id = ?', [input.groupId]);
-      await events.log(tx, 'group_message.created', { message }, members.map((m) => Number(m.userId)));
+      await events.log(tx, 'group_message.created', { message: presentGroupMessage(message) }, members.map((m) => Number(m.userId)));
       return { id, message };
     });
   }
 
-  private async present(id: number): Promise<GroupMessagePayload> {
+  /** A message as stored (after a retried send). */
+  private async stored(id: number): Promise<GroupMessageRow> {
     const message = await this.sql.read.get<GroupMessageRow>(`${MESSAGES} WHERE m.id = ?`, [id]);
     // The row can only vanish if the group or the sender was deleted meanwhile.
     if (!message) throw new NotFound();
-    return presentGroupMessage(message);
+    return message;
   }
 
   /** One group's messages, newest first; members only. */
