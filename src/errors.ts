@@ -42,6 +42,10 @@ export class ValidationError extends AppError {
   static nonField(message: string): ValidationError {
     return new ValidationError({ non_field_errors: [message] });
   }
+  /** A request field naming an object by an id that does not exist, in DRF's words. */
+  static unknownPk(name: string, pk: number): ValidationError {
+    return ValidationError.field(name, `Invalid pk "${pk}" - object does not exist.`);
+  }
   override body(): Record<string, unknown> {
     return this.fields;
   }

@@ -1,5 +1,9 @@
 import t from 'tap';
-import { flattenFieldErrors } from '../src/errors.js';
+import sqlite3 from 'sqlite3';
+import { ForeignKeyConstraintError } from 'sequelize';
+import { flattenFieldErrors, NotFound } from '../src/errors.js';
+import { isForeignKeyViolation } from '../src/db/constraints.js';
+import { checkedWrite } from '../src/services/references.js';
 import { describeErrorBody } from '../cli/client/errors.js';
 
 t.test('flattenFieldErrors: fields named, non-field errors bare, the caller picks the separator', async (t) => {
@@ -18,4 +22,40 @@ t.test('describeErrorBody uses the same flattening for object and list bodies', 
   t.equal(describeErrorBody(400, 'Bad Request', ['One.', 'Two.']), 'One. Two.');
   t.equal(describeErrorBody(404, 'Not Found', { detail: 'Not found.' }), 'Not found.');
   t.equal(describeErrorBody(502, 'Bad Gateway', {}), 'HTTP 502 Bad Gateway');
+});
+
+t.test('isForeignKeyViolation knows the raw drivers\' errors and Sequelize\'s', async (t) => {
+  const db = new sqlite3.Database(':memory:');
+  const run = (sql: string) => new Promise<void>((resolve, reject) => db.run(sql, (err) => (err ? reject(err) : resolve())));
+  await run('PRAGMA foreign_keys = ON');
+  await run('CREATE TABLE parent (id INTEGER PRIMARY KEY)');
+  await run('CREATE TABLE child (parent_id INTEGER NOT NULL REFERENCES parent(id) ON DELETE CASCADE)');
+  const sqliteError = await run('INSERT INTO child VALUES (1)').catch((err: unknown) => err);
+  db.close();
+  t.ok(isForeignKeyViolation(sqliteError), 'SQLite');
+  t.ok(isForeignKeyViolation(Object.assign(new Error('insert or update on table "child" violates foreign key constraint'), { code: '23503' })), 'PostgreSQL');
+  t.ok(isForeignKeyViolation(new ForeignKeyConstraintError({})), 'Sequelize');
+  t.notOk(isForeignKeyViolation(Object.assign(new Error('UNIQUE constraint failed: child.parent_id'), { code: 'SQLITE_CONSTRAINT' })), 'another constraint');
+  t.notOk(isForeignKeyViolation(undefined));
+});
+
+t.test('checkedWrite: a foreign-key failure gets the check\'s error when the checked row went meanwhile, and stays a failure otherwise', async (t) => {
+  const violation = Object.assign(new Error('FOREIGN KEY constraint failed'), { code: 'SQLITE_CONSTRAINT' });
+  let exists = true;
+  const check = async () => {
+    if (!exists) throw new NotFound();
+    return 7;
+  };
+  t.equal(await checkedWrite(check, async (id) => id * 2), 14, 'the write gets what the check found');
+  await t.rejects(
+    checkedWrite(check, async () => {
+      exists = false; // deleted between the check and the write
+      throw violation;
+    }),
+    { status: 404, message: 'Not found.' },
+    'the check\'s own error',
+  );
+  exists = true;
+  await t.rejects(checkedWrite(check, async () => Promise.reject(violation)), violation, 'unexplained: the original error');
+  await t.rejects(checkedWrite(check, async () => Promise.reject(new Error('other'))), { message: 'other' });
 });

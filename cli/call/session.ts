@@ -13,8 +13,7 @@ import { ApiError, type JvaiClient, type UserRef } from '../client/api.js';
 import type { Call, NestedUser } from '../client/types.js';
 import type { AudioSink, AudioSource } from './audio.js';
 import { CallSocket, type CallServerFrame } from './signaling.js';
-import { FRAME_SAMPLES, SAMPLE_RATE, frameToMono48k } from './wav.js';
-import { loadWebRtc, type RtcAudioSink, type RtcAudioSource } from './webrtc.js';
+import { PeerMedia, type IceCandidate } from './media.js';
 
 export type CallState = 'idle' | 'ringing' | 'connecting' | 'connected' | 'ended';
 
@@ -65,13 +64,6 @@ interface SessionEvents {
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
 const MEDIA_TIMEOUT_MS = 8_000;
 const CONNECT_TIMEOUT_MS = 20_000;
-const STATS_INTERVAL_MS = 1_000;
-
-interface RemoteCandidate {
-  candidate: string;
-  sdpMid: string | null;
-  sdpMLineIndex: number | null;
-}
 
 export class CallSession extends EventEmitter<SessionEvents> {
   state: CallState = 'idle';
@@ -92,10 +84,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
   private callId: number | null = null;
   private socket: CallSocket | null = null;
   private iceServers: RTCIceServer[] = [];
-  private pc: RTCPeerConnection | null = null;
-  private outgoing: { source: RtcAudioSource; track: MediaStreamTrack } | null = null;
-  private receiver: RtcAudioSink | null = null;
-  private pendingCandidates: RemoteCandidate[] = [];
+  private media: PeerMedia | null = null;
   private timers: NodeJS.Timeout[] = [];
   private finishing = false;
   private resolveEnded!: (end: CallEnd) => void;
@@ -191,7 +180,7 @@ export class CallSession extends EventEmitter<SessionEvents> {
     this.peer = incoming.caller;
     this.callId = incoming.callId;
     this.role = 'callee';
-    await this.createPeer();
+    await this.createMedia();
     this.setState('connecting');
     try {
       this.call = await this.api.request<Call>('POST', `/api/calls/${incoming.callId}/accept/`);
@@ -262,11 +251,10 @@ export class CallSession extends EventEmitter<SessionEvents> {
           await this.onOffer(frame.sdp);
           break;
         case 'answer':
-          await this.pc?.setRemoteDescription({ type: 'answer', sdp: frame.sdp });
-          await this.flushCandidates();
+          await this.media?.answered(frame.sdp);
           break;
         case 'ice_candidate':
-          await this.onCandidate(frame);
+          await this.media?.candidate(frame);
           break;
       }
     } catch (err) {
@@ -277,133 +265,42 @@ export class CallSession extends EventEmitter<SessionEvents> {
 
   private async startAsCaller(): Promise<void> {
     this.setState('connecting');
-    const pc = await this.createPeer();
-    const offer = await pc.createOffer();
-    await pc.setLocalDescription(offer);
-    this.signal({ type: 'offer', sdp: offer.sdp ?? '' });
+    const media = await this.createMedia();
+    this.signal({ type: 'offer', sdp: await media.offer() });
     this.armConnectTimeout();
   }
 
   private async onOffer(sdp: string): Promise<void> {
-    const pc = this.pc;
-    if (!pc) return;
-    await pc.setRemoteDescription({ type: 'offer', sdp });
-    await this.flushCandidates();
-    const answer = await pc.createAnswer();
-    await pc.setLocalDescription(answer);
-    this.signal({ type: 'answer', sdp: answer.sdp ?? '' });
+    if (this.media) this.signal({ type: 'answer', sdp: await this.media.answer(sdp) });
   }
 
-  private async onCandidate(c: RemoteCandidate): Promise<void> {
-    // Candidates may overtake the description they belong to: keep them until it is set.
-    if (!this.pc?.remoteDescription) this.pendingCandidates.push(c);
-    else await this.addCandidate(c);
-  }
-
-  private async flushCandidates(): Promise<void> {
-    const pending = this.pendingCandidates;
-    this.pendingCandidates = [];
-    for (const c of pending) await this.addCandidate(c);
-  }
-
-  private async addCandidate({ candidate, sdpMid, sdpMLineIndex }: RemoteCandidate): Promise<void> {
-    if (!candidate) return; // end-of-candidates: nothing to add
-    try {
-      await this.pc?.addIceCandidate({ candidate, sdpMid, sdpMLineIndex });
-    } catch (err) {
-      // One unusable candidate (say, an address family we lack) does not sink the call.
-      this.emit('warning', `ignored an ICE candidate: ${(err as Error).message}`);
-    }
-  }
-
-  private signal(signal: { type: 'offer' | 'answer'; sdp: string } | { type: 'ice_candidate'; candidate: string; sdpMid: string | null; sdpMLineIndex: number | null }): void {
+  private signal(signal: { type: 'offer' | 'answer'; sdp: string } | ({ type: 'ice_candidate' } & IceCandidate)): void {
     if (this.callId !== null) this.socket?.send({ ...signal, call_id: this.callId });
   }
 
-  /** The peer connection with our audio track, feeding received audio to the sink. */
-  private async createPeer(): Promise<RTCPeerConnection> {
-    const wrtc = await loadWebRtc();
-    const pc = new wrtc.RTCPeerConnection({ iceServers: this.iceServers });
-    this.pc = pc;
-    const source = new wrtc.nonstandard.RTCAudioSource();
-    const track = source.createTrack();
-    this.outgoing = { source, track };
-    // In a stream, so a browser's ontrack gets event.streams[0] to play.
-    pc.addTrack(track, new wrtc.MediaStream([track]));
-    pc.onicecandidate = ({ candidate }) => {
-      if (candidate?.candidate) this.signal({ type: 'ice_candidate', candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex });
-    };
-    pc.ontrack = ({ track: remote }) => {
-      if (remote.kind !== 'audio' || this.receiver) return;
-      const receiver = new wrtc.nonstandard.RTCAudioSink(remote);
-      receiver.ondata = (data) => {
-        // Until media flows the sink plays out silence; only the call's own audio is kept.
-        if (this.state === 'connected') this.options.sink.write(frameToMono48k(data.samples, data.sampleRate, data.channelCount ?? 1));
-      };
-      this.receiver = receiver;
-    };
-    pc.onconnectionstatechange = () => {
-      if (pc.connectionState === 'connected') this.onConnected();
-      else if (pc.connectionState === 'failed') {
-        void this.finish(this.connectedAt === null ? 'failed' : 'lost', { postEnd: true, detail: 'the media connection failed' });
-      }
-    };
-    this.startPacer();
-    return pc;
+  /** The peer connection with our audio; the call is live while connected. */
+  private async createMedia(): Promise<PeerMedia> {
+    const media = await PeerMedia.create({
+      iceServers: this.iceServers,
+      source: this.options.source,
+      sink: this.options.sink,
+      live: () => this.state === 'connected',
+      candidate: (c) => this.signal({ type: 'ice_candidate', ...c }),
+      connected: () => this.onConnected(),
+      failed: () => void this.finish(this.connectedAt === null ? 'failed' : 'lost', { postEnd: true, detail: 'the media connection failed' }),
+      warning: (message) => this.emit('warning', message),
+    });
+    this.media = media;
+    return media;
   }
 
   private onConnected(): void {
     if (this.state !== 'connecting') return;
     this.connectedAt = performance.now();
     this.setState('connected');
-    this.watchMedia();
-  }
-
-  /**
-   * Feeds our audio to WebRTC one 10 ms frame at a time, paced by the clock rather than by
-   * timer ticks (which drift). Before the call connects it sends silence, so a WAV starts
-   * playing when the other side can hear it.
-   */
-  private startPacer(): void {
-    const start = performance.now();
-    let sent = 0;
-    const pump = () => {
-      const due = Math.floor((performance.now() - start) / 10);
-      // After a stall (a busy event loop) skip ahead rather than send a burst of stale audio.
-      if (due - sent > 20) sent = due - 20;
-      for (; sent < due; sent++) {
-        const samples = this.state === 'connected' ? this.options.source.read() : new Int16Array(FRAME_SAMPLES);
-        this.outgoing?.source.onData({ samples, sampleRate: SAMPLE_RATE, channelCount: 1, bitsPerSample: 16, numberOfFrames: FRAME_SAMPLES });
-      }
-    };
-    this.timers.push(setInterval(pump, 10));
-  }
-
-  /**
-   * A peer that vanishes (killed, unplugged) sends no hang-up, and ICE takes a long while to
-   * call it failed; a connected call that receives no packets for mediaTimeoutMs is over.
-   */
-  private watchMedia(): void {
+    // A connected call that receives no packets for mediaTimeoutMs is over.
     const limit = this.options.mediaTimeoutMs ?? MEDIA_TIMEOUT_MS;
-    let lastCount = -1;
-    let lastChange = performance.now();
-    this.timers.push(
-      setInterval(async () => {
-        const pc = this.pc;
-        if (!pc || this.state !== 'connected') return;
-        let packets = 0;
-        (await pc.getStats()).forEach((s: { type: string; kind?: string; packetsReceived?: number }) => {
-          if (s.type === 'inbound-rtp' && s.kind === 'audio') packets += s.packetsReceived ?? 0;
-        });
-        const now = performance.now();
-        if (packets !== lastCount) {
-          lastCount = packets;
-          lastChange = now;
-        } else if (now - lastChange >= limit) {
-          void this.finish('lost', { postEnd: true, detail: `no audio from ${this.peer?.username ?? 'the other side'} for ${Math.round(limit / 1000)} s` });
-        }
-      }, STATS_INTERVAL_MS),
-    );
+    this.media?.watch(limit, () => void this.finish('lost', { postEnd: true, detail: `no audio from ${this.peer?.username ?? 'the other side'} for ${Math.round(limit / 1000)} s` }));
   }
 
   private armConnectTimeout(): void {
@@ -454,12 +351,8 @@ export class CallSession extends EventEmitter<SessionEvents> {
   }
 
   private releaseMedia(): void {
-    this.receiver?.stop();
-    this.receiver = null;
-    this.outgoing?.track.stop();
-    this.outgoing = null;
-    this.pc?.close();
-    this.pc = null;
+    this.media?.close();
+    this.media = null;
     this.options.source.close();
     this.options.sink.close();
   }

@@ -7,7 +7,9 @@ import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { Box, Text, useApp, useInput, useStdout } from 'ink';
 import TextInput from 'ink-text-input';
 import { ago, duration, plural } from '../client/format.js';
-import { parseKey, type CallView, type ChatLine, type ChatModel, type Entry, type Snapshot } from './model.js';
+import type { ChatModel, Snapshot } from './model.js';
+import { parseKey, type ChatLine, type Entry } from './entries.js';
+import type { CallView } from './calls.js';
 
 type Focus = 'list' | 'input';
 /** What the input line is for: a message, or the username of a new conversation (`n`). */
@@ -113,8 +115,8 @@ export function App({ model, clock = systemClock }: { model: ChatModel; clock?: 
     const entry = now.entries[at];
     if (key.ctrl && input === 'c') return model.quit();
     if (now.call?.phase === 'incoming') {
-      if (input === 'a') void model.accept();
-      else if (input === 'r') void model.reject();
+      if (input === 'a') void model.calls.accept();
+      else if (input === 'r') void model.calls.reject();
       return;
     }
     if (key.tab || key.escape) {
@@ -134,8 +136,8 @@ export function App({ model, clock = systemClock }: { model: ChatModel; clock?: 
       setUi({ prompt: 'to', focus: 'input' });
     } else if (input === 'c' && entry) {
       const [kind, id] = parseKey(entry.key);
-      if (kind === 'dm') void model.callUser(id);
-    } else if (input === 'h') void model.hangUp();
+      if (kind === 'dm') void model.calls.callUser(id);
+    } else if (input === 'h') void model.calls.hangUp();
     else if (input === 'q') model.quit();
   });
 

@@ -23,8 +23,6 @@ export function initModels(sequelize: Sequelize): void {
   DirectMessage.belongsTo(User, { as: 'sender', foreignKey: 'senderId' });
   DirectMessage.belongsTo(User, { as: 'receiver', foreignKey: 'receiverId' });
   GroupMessage.belongsTo(User, { as: 'sender', foreignKey: 'senderId' });
-  Call.belongsTo(User, { as: 'caller', foreignKey: 'callerId' });
-  Call.belongsTo(User, { as: 'callee', foreignKey: 'calleeId' });
   Session.belongsTo(User, { as: 'user', foreignKey: 'userId' });
   Follow.belongsTo(User, { as: 'follower', foreignKey: 'followerId' });
   Follow.belongsTo(User, { as: 'following', foreignKey: 'followingId' });

@@ -1,26 +1,24 @@
-import type { Call, User } from '../models/index.js';
 import type { CallPayload } from '../events/types.js';
+import type { CallRow } from '../services/rows.js';
+import { num } from '../db/sql.js';
 import { presentNestedUser } from './user.js';
 import { iso } from './context.js';
 
 /** Whole seconds from start to end; null while the call is not over. */
-export function callDuration(call: Call): number | null {
+export function callDuration(call: Pick<CallRow, 'startedAt' | 'endedAt'>): number | null {
   if (!call.endedAt) return null;
   return Math.max(0, Math.floor((new Date(call.endedAt).getTime() - new Date(call.startedAt).getTime()) / 1000));
 }
 
-/**
- * A call with its caller and callee loaded (CallService includes them). The payload is the
- * same for both participants, so it also travels unchanged in call events.
- */
-export function presentCall(call: Call): CallPayload {
+/** The payload is the same for both participants, so it also travels unchanged in call events. */
+export function presentCall(call: CallRow): CallPayload {
   return {
-    id: call.id,
-    caller: presentNestedUser(call.get('caller') as User),
-    callee: presentNestedUser(call.get('callee') as User),
+    id: num(call.id),
+    caller: presentNestedUser({ id: num(call.callerId), username: call.callerUsername, firstName: call.callerFirstName, lastName: call.callerLastName }),
+    callee: presentNestedUser({ id: num(call.calleeId), username: call.calleeUsername, firstName: call.calleeFirstName, lastName: call.calleeLastName }),
     call_type: call.callType,
     status: call.status,
-    started_at: new Date(call.startedAt).toISOString(),
+    started_at: iso(call.startedAt),
     answered_at: iso(call.answeredAt),
     ended_at: iso(call.endedAt),
     duration: callDuration(call),

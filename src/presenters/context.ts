@@ -1,4 +1,5 @@
 import type { MediaStore } from '../media/store.js';
+import type { DbDate } from '../services/rows.js';
 
 /** Who is looking and how to build absolute URLs: everything a presenter needs besides the model. */
 export interface Viewer {
@@ -10,11 +11,14 @@ export interface Viewer {
 /** SQLite's stored form of a UTC date (see src/db/sqlite.ts sqliteDate), turned into ISO text without parsing. */
 const SQLITE_UTC = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3}) \+00:00$/;
 
-export const iso = (d: Date | string | null | undefined): string | null => {
+/** A timestamp as ISO 8601 text in UTC; null stays null. */
+export function iso(d: DbDate): string;
+export function iso(d: DbDate | null | undefined): string | null;
+export function iso(d: DbDate | null | undefined): string | null {
   if (!d) return null;
   if (typeof d === 'string') {
     const m = SQLITE_UTC.exec(d);
     if (m) return `${m[1]}T${m[2]}Z`;
   }
   return new Date(d).toISOString();
-};
+}

@@ -14,7 +14,7 @@ export function presentDirectMessage(message: DirectMessageRow): DirectMessagePa
     content: message.content,
     is_read: bool(message.isRead),
     read_at: iso(message.readAt),
-    created_at: iso(message.createdAt) as string,
+    created_at: iso(message.createdAt),
   };
 }
 
@@ -25,7 +25,7 @@ export function presentGroupMessage(message: GroupMessageRow): GroupMessagePaylo
     sender: num(message.senderId),
     sender_username: message.senderUsername,
     content: message.content,
-    created_at: iso(message.createdAt) as string,
+    created_at: iso(message.createdAt),
   };
 }
 

@@ -14,6 +14,7 @@ import type { CallSignal } from '../events/types.js';
 import { AppError, flattenFieldErrors, NotFound, ValidationError } from '../errors.js';
 import { parse } from '../validation.js';
 import { dmReadRequest, dmSendRequest, groupSendRequest, iceFrame, messageFrame, sdpFrame, signalRequest, typingRequest } from '../schemas/realtime.js';
+import { presentDirectMessage, presentGroupMessage } from '../presenters/message.js';
 import { rooms } from './hub.js';
 import { pongFrame, type Frame } from './frames.js';
 import type { ClientToServerEvents } from '../schemas/protocol.js';
@@ -176,13 +177,13 @@ export function channelRequests(actor: User, deps: ChannelDeps): Record<keyof Cl
   return {
     'dm:send': request(dmSendRequest, async ({ to, content, client_id }) => {
       await sendLimiter.consume(actor.id);
-      return { message: await services.messages.send(actor, { receiverId: to, content, clientId: client_id }) };
+      return { message: presentDirectMessage(await services.messages.send(actor, { receiverId: to, content, clientId: client_id })) };
     }),
     'group:send': request(groupSendRequest, async ({ group_id, content, client_id }) => {
       await sendLimiter.consume(actor.id);
-      return { message: await services.groupMessages.send(actor, { groupId: group_id, content, clientId: client_id }) };
+      return { message: presentGroupMessage(await services.groupMessages.send(actor, { groupId: group_id, content, clientId: client_id })) };
     }),
-    'dm:read': request(dmReadRequest, async ({ message_id }) => ({ message: await services.messages.markRead(actor, message_id) })),
+    'dm:read': request(dmReadRequest, async ({ message_id }) => ({ message: presentDirectMessage(await services.messages.markRead(actor, message_id)) })),
     typing: request(typingRequest, async (input) => {
       const recipients = await typingAudience(actor, services, input);
       await bus.publish('typing', {

@@ -4,24 +4,28 @@
  */
 import { Op, Transaction, type WhereOptions } from 'sequelize';
 import type { ServiceDeps } from './deps.js';
-import type { UserService } from './users.js';
 import { Call, User } from '../models/index.js';
 import type { CallStatus, CallType } from '../models/call.js';
-import type { CallPayload } from '../events/types.js';
 import { presentCall } from '../presenters/call.js';
 import { BadRequest, Conflict, NotFound, PermissionDenied, ValidationError } from '../errors.js';
-import { pageQuery, toPage, type Page, type PageRequest } from './pagination.js';
+import { keyset, toPage, type Page, type PageRequest } from './pagination.js';
+import { sqlOf } from '../db/connection.js';
+import { placeholders, type Sql, type SqlValue } from '../db/sql.js';
+import { sequelizeStatements } from '../db/sequelizeRunner.js';
+import { resolveParty, type Party } from './parties.js';
+import { checkedWrite } from './references.js';
+import type { CallRow, DbDate } from './rows.js';
 
 const LIVE: CallStatus[] = ['pending', 'active'];
 const FINISHED: CallStatus[] = ['ended', 'rejected', 'missed'];
 
-const USER_FIELDS = ['id', 'username', 'firstName', 'lastName'];
-const WITH_USERS = {
-  include: [
-    { model: User, as: 'caller', attributes: USER_FIELDS },
-    { model: User, as: 'callee', attributes: USER_FIELDS },
-  ],
-};
+/** A call's columns, from `calls` as `c` with its caller (`cr`) and callee (`ce`). */
+const CALLS = `SELECT c.id, c.call_type AS "callType", c.status, c.started_at AS "startedAt", c.answered_at AS "answeredAt", c.ended_at AS "endedAt",
+    c.caller_id AS "callerId", cr.username AS "callerUsername", cr.first_name AS "callerFirstName", cr.last_name AS "callerLastName",
+    c.callee_id AS "calleeId", ce.username AS "calleeUsername", ce.first_name AS "calleeFirstName", ce.last_name AS "calleeLastName"
+  FROM calls c JOIN users cr ON cr.id = c.caller_id JOIN users ce ON ce.id = c.callee_id`;
+/** Calls the user (given twice) takes part in. */
+const INVOLVING = '(c.caller_id = ? OR c.callee_id = ?)';
 
 const EVENTS = { active: 'call.accepted', rejected: 'call.rejected', ended: 'call.ended', missed: 'call.missed' } as const;
 type Outcome = keyof typeof EVENTS;
@@ -67,17 +71,19 @@ export interface Ringing {
   deadline: number;
 }
 
-const involving = (userId: number): WhereOptions => ({ [Op.or]: [{ callerId: userId }, { calleeId: userId }] });
-
 export class CallService {
-  constructor(private readonly deps: ServiceDeps, private readonly users: UserService) {}
+  private readonly sql: Sql;
+
+  constructor(private readonly deps: ServiceDeps) {
+    this.sql = sqlOf(deps.sequelize);
+  }
 
   private get ringTimeoutMs(): number {
     return this.deps.config.ringTimeoutSeconds * 1000;
   }
 
   /** When a call that started at `startedAt` stops ringing (epoch ms). */
-  ringDeadline(startedAt: Date | string): number {
+  ringDeadline(startedAt: DbDate): number {
     return new Date(startedAt).getTime() + this.ringTimeoutMs;
   }
 
@@ -87,11 +93,21 @@ export class CallService {
   }
 
   /** Rings the callee. Caller and callee must both be free: one live call per person. */
-  async start(actor: User, input: StartCallInput): Promise<CallPayload> {
+  async start(actor: User, input: StartCallInput): Promise<CallRow> {
     const field = input.field ?? 'callee';
-    if (input.calleeId === undefined && input.calleeUsername === undefined) throw ValidationError.field(field, 'This field is required.');
-    const callee = await this.users.resolve({ id: input.calleeId, username: input.calleeUsername }, field);
-    if (callee.id === actor.id) throw ValidationError.nonField('You cannot call yourself.');
+    const { calleeId, calleeUsername } = input;
+    const ref = calleeId !== undefined ? { id: calleeId } : calleeUsername !== undefined ? { username: calleeUsername } : null;
+    if (!ref) throw ValidationError.field(field, 'This field is required.');
+    const resolveCallee = async () => {
+      const callee = await resolveParty(this.sql, ref, field);
+      if (callee.id === actor.id) throw ValidationError.nonField('You cannot call yourself.');
+      return callee;
+    };
+    return checkedWrite(resolveCallee, (callee) => this.ring(actor, callee, input.callType));
+  }
+
+  /** Creates the call unless either side is busy, and announces it. */
+  private async ring(actor: User, callee: Party, callType: CallType): Promise<CallRow> {
     const ids = [actor.id, callee.id];
     // A ring that timed out while no timer ran (a restart) must not keep anyone busy.
     await this.sweep({ [Op.or]: [{ callerId: ids }, { calleeId: ids }] });
@@ -103,15 +119,15 @@ export class CallService {
       await User.findAll({ attributes: ['id'], where: { id: ids }, order: [['id', 'ASC']], lock: Transaction.LOCK.UPDATE, transaction });
       const busy = await Call.findOne({ attributes: ['callerId', 'calleeId'], where: { status: LIVE, [Op.or]: [{ callerId: ids }, { calleeId: ids }] }, transaction });
       if (busy) throw new Conflict(busy.callerId === actor.id || busy.calleeId === actor.id ? 'You are already in a call.' : `${callee.username} is already in a call.`);
-      const call = await Call.create({ callerId: actor.id, calleeId: callee.id, callType: input.callType }, { transaction });
-      const payload = presentCall(await this.load(call.id, transaction));
-      await events.emit('call.started', { call: payload }, transaction);
-      return payload;
+      const { id } = await Call.create({ callerId: actor.id, calleeId: callee.id, callType }, { transaction });
+      const call = await this.load(id, transaction);
+      await events.emit('call.started', { call: presentCall(call) }, transaction);
+      return call;
     });
   }
 
-  async get(actor: User, callId: number): Promise<CallPayload> {
-    return presentCall(await this.find(actor, callId));
+  async get(actor: User, callId: number): Promise<CallRow> {
+    return this.find(actor, callId);
   }
 
   /** Who takes part in a call and its status, for the signaling relay; null when there is no such call. */
@@ -120,23 +136,23 @@ export class CallService {
     return call && { callerId: call.callerId, calleeId: call.calleeId, status: call.status };
   }
 
-  async accept(actor: User, callId: number): Promise<CallPayload> {
+  async accept(actor: User, callId: number): Promise<CallRow> {
     return this.act(actor, await this.find(actor, callId), 'accept');
   }
 
-  async reject(actor: User, callId: number): Promise<CallPayload> {
+  async reject(actor: User, callId: number): Promise<CallRow> {
     return this.act(actor, await this.find(actor, callId), 'reject');
   }
 
   /** Hangs up: a call still ringing becomes missed, an active one ended. */
-  async end(actor: User, callId: number): Promise<CallPayload> {
+  async end(actor: User, callId: number): Promise<CallRow> {
     return this.act(actor, await this.find(actor, callId), 'end');
   }
 
   /** `PUT/PATCH {"status"}`: only along the edges of the status machine. */
-  async update(actor: User, callId: number, { status }: { status?: CallStatus }): Promise<CallPayload> {
+  async update(actor: User, callId: number, { status }: { status?: CallStatus }): Promise<CallRow> {
     const call = await this.find(actor, callId);
-    if (status === undefined) return presentCall(call);
+    if (status === undefined) return call;
     const action = actionFor(call.status, status);
     if (!action) throw ValidationError.field('status', `A ${call.status} call cannot become ${status}.`);
     return this.act(actor, call, action);
@@ -149,23 +165,23 @@ export class CallService {
     await Call.destroy({ where: { id: call.id } });
   }
 
-  async list(actor: User, page: PageRequest): Promise<Page<CallPayload>> {
-    return this.page(page, involving(actor.id));
+  async list(actor: User, page: PageRequest): Promise<Page<CallRow>> {
+    return this.page(INVOLVING, [actor.id, actor.id], page);
   }
 
   /** Finished calls: ended, rejected or missed. */
-  async history(actor: User, page: PageRequest): Promise<Page<CallPayload>> {
-    return this.page(page, { ...involving(actor.id), status: FINISHED });
+  async history(actor: User, page: PageRequest): Promise<Page<CallRow>> {
+    return this.page(`${INVOLVING} AND c.status IN (${placeholders(FINISHED.length)})`, [actor.id, actor.id, ...FINISHED], page);
   }
 
   /** Calls ringing or under way. */
-  async active(actor: User, page: PageRequest): Promise<Page<CallPayload>> {
-    return this.page(page, { ...involving(actor.id), status: LIVE });
+  async active(actor: User, page: PageRequest): Promise<Page<CallRow>> {
+    return this.page(`${INVOLVING} AND c.status IN (${placeholders(LIVE.length)})`, [actor.id, actor.id, ...LIVE], page);
   }
 
   /** Calls the actor did not pick up. */
-  async missed(actor: User, page: PageRequest): Promise<Page<CallPayload>> {
-    return this.page(page, { calleeId: actor.id, status: 'missed' });
+  async missed(actor: User, page: PageRequest): Promise<Page<CallRow>> {
+    return this.page("c.callee_id = ? AND c.status = 'missed'", [actor.id], page);
   }
 
   /**
@@ -187,7 +203,7 @@ export class CallService {
    * Marks a call missed if it is still ringing past its deadline. The update is conditional, so
    * when several processes (or a timer and a sweep) race, exactly one publishes 'call.missed'.
    */
-  private async expire(callId: number, startedAt: Date): Promise<void> {
+  private async expire(callId: number, startedAt: DbDate): Promise<void> {
     const { events } = this.deps;
     await events.transaction(async (transaction) => {
       const [count] = await Call.update(
@@ -199,14 +215,16 @@ export class CallService {
     });
   }
 
-  private async load(callId: number, transaction?: Transaction): Promise<Call> {
-    const call = await Call.findByPk(callId, { ...WITH_USERS, transaction });
+  /** A call with both parties; inside `transaction` when given (so its own changes are seen). */
+  private async load(callId: number, transaction?: Transaction): Promise<CallRow> {
+    const runner = transaction ? sequelizeStatements(this.deps.sequelize, transaction) : this.sql.read;
+    const [call] = await runner.all<CallRow>(`${CALLS} WHERE c.id = ?`, [callId]);
     if (!call) throw new NotFound();
     return call;
   }
 
   /** A call the actor takes part in; to anybody else it does not exist. */
-  private async find(actor: User, callId: number): Promise<Call> {
+  private async find(actor: User, callId: number): Promise<CallRow> {
     const call = await this.load(callId);
     if (call.callerId !== actor.id && call.calleeId !== actor.id) throw new NotFound();
     // A ring past its deadline is over even if no timer has fired yet.
@@ -221,7 +239,7 @@ export class CallService {
    * Moves a call along the status machine with a conditional update (WHERE status = the status
    * we saw), so of two racing requests exactly one succeeds; the loser re-reads and decides again.
    */
-  private async act(actor: User, call: Call, action: Action): Promise<CallPayload> {
+  private async act(actor: User, call: CallRow, action: Action): Promise<CallRow> {
     if (action !== 'end' && call.calleeId !== actor.id) throw new PermissionDenied();
     let current: CallStatus = call.status;
     for (;;) {
@@ -232,9 +250,9 @@ export class CallService {
       const moved = await events.transaction(async (transaction) => {
         const [count] = await Call.update(to === 'active' ? { status: to, answeredAt: now } : { status: to, endedAt: now }, { where: { id: call.id, status: current }, transaction });
         if (!count) return null;
-        const payload = presentCall(await this.load(call.id, transaction));
-        await events.emit(EVENTS[to], { call: payload, byUserId: actor.id }, transaction);
-        return payload;
+        const updated = await this.load(call.id, transaction);
+        await events.emit(EVENTS[to], { call: presentCall(updated), byUserId: actor.id }, transaction);
+        return updated;
       });
       if (moved) return moved;
       // Statuses only move forward, so this loop ends: at worst the call is over and we refuse.
@@ -242,10 +260,10 @@ export class CallService {
     }
   }
 
-  private async page(page: PageRequest, where: WhereOptions): Promise<Page<CallPayload>> {
-    const q = pageQuery(page);
-    const rows = await Call.findAll({ ...WITH_USERS, ...q, where: { ...q.where, ...where } });
-    const { items, nextBefore } = toPage(rows, page, (c) => c.id);
-    return { items: items.map(presentCall), nextBefore };
+  /** One page of calls, newest first; `where` (with `params`) selects them. */
+  private async page(where: string, params: SqlValue[], page: PageRequest): Promise<Page<CallRow>> {
+    const k = keyset(page, 'c.id');
+    const rows = await this.sql.read.all<CallRow>(`${CALLS} WHERE ${where}${k.and} ORDER BY c.id DESC LIMIT ?`, [...params, ...k.params, k.limit]);
+    return toPage(rows, page, (c) => c.id);
   }
 }

@@ -6,6 +6,7 @@ import { sqlOf } from '../db/connection.js';
 import type { Sql } from '../db/sql.js';
 import { keyset, toPage, type Page, type PageRequest } from './pagination.js';
 import { toggleLike } from './likes.js';
+import { checkedWrite } from './references.js';
 import { AUTHOR_COLUMNS, COMMENT_LIKES, idsParam, viewerMarks } from './reads.js';
 import type { CommentRow } from './rows.js';
 
@@ -35,8 +36,10 @@ export class CommentService {
   }
 
   async create(actor: User, postId: number, content: string): Promise<CommentRow> {
-    if (!(await Post.count({ where: { id: postId } }))) throw ValidationError.field('post', `Invalid pk "${postId}" - object does not exist.`);
-    const comment = await Comment.create({ postId, authorId: actor.id, content });
+    const postExists = async () => {
+      if (!(await Post.count({ where: { id: postId } }))) throw ValidationError.unknownPk('post', postId);
+    };
+    const comment = await checkedWrite(postExists, () => Comment.create({ postId, authorId: actor.id, content }));
     return this.get(comment.id, actor.id);
   }
 
@@ -98,7 +101,6 @@ export class CommentService {
 
   /** Likes or unlikes a comment; returns whether the actor now likes it. */
   async toggleLike(actor: User, id: number): Promise<boolean> {
-    if (!(await Comment.count({ where: { id } }))) throw new NotFound();
-    return toggleLike(CommentLike, { commentId: id, userId: actor.id });
+    return toggleLike(Comment, id, CommentLike, { commentId: id, userId: actor.id });
   }
 }

@@ -2,20 +2,22 @@
 import type { ServiceDeps } from './deps.js';
 import type { GroupService } from './groups.js';
 import type { User } from '../models/index.js';
-import { NotFound, ValidationError } from '../errors.js';
+import { NotFound } from '../errors.js';
 import { toPage, type Page, type PageRequest } from './pagination.js';
 import { presentGroupMessage } from '../presenters/message.js';
 import { insertOnce } from './messages.js';
-import type { GroupMessagePayload } from '../events/types.js';
 import { sqlOf } from '../db/connection.js';
 import type { Sql } from '../db/sql.js';
 import type { GroupMessageRow } from './rows.js';
+import { checkedWrite } from './references.js';
 
 export interface SendGroupMessageInput {
   groupId: number;
   content: string;
   /** Client-chosen id: a retried send with the same one returns the first message. */
   clientId?: string;
+  /** The request field that named the group, when one did: an unknown group is then a bad value of it (400), not a missing page. */
+  field?: string;
 }
 
 const MESSAGES = `SELECT m.id, m.group_id AS "groupId", m.sender_id AS "senderId", s.username AS "senderUsername", m.content, m.created_at AS "createdAt"
@@ -28,42 +30,38 @@ export class GroupMessageService {
     this.sql = sqlOf(deps.sequelize);
   }
 
-  /** Stores the message and logs it for every member in one write job, built from what was written. */
-  async send(actor: User, input: SendGroupMessageInput): Promise<GroupMessagePayload> {
-    await this.groups.requireMember(actor, input.groupId);
-    const { events } = this.deps;
-    const createdAt = new Date();
-    const sent = await this.sql.write(async (tx) => {
-      const row = { group_id: input.groupId, sender_id: actor.id, content: input.content, client_id: input.clientId ?? null, created_at: createdAt };
-      const { id, existing } = await insertOnce(tx, 'group_messages', row, actor.id, input.clientId);
-      if (existing) return { id, message: null };
-      const message: GroupMessagePayload = { id, group: input.groupId, sender: actor.id, sender_username: actor.username, content: input.content, created_at: createdAt.toISOString() };
-      // Members as of this transaction: whoever joined or left meanwhile is counted consistently.
-      const members = await tx.all<{ userId: number }>('SELECT user_id AS "userId" FROM group_members WHERE group_id = ?', [input.groupId]);
-      await events.log(tx, 'group_message.created', { message }, members.map((m) => Number(m.userId)));
-      return { id, message };
-    });
-    return sent.message ?? this.present(sent.id);
-  }
-
-  private async present(id: number): Promise<GroupMessagePayload> {
-    const message = await this.sql.read.get<GroupMessageRow>(`${MESSAGES} WHERE m.id = ?`, [id]);
-    // The row can only vanish if the group or the sender was deleted meanwhile.
-    if (!message) throw new NotFound();
-    return presentGroupMessage(message);
+  /** Sends to a group the actor is in. */
+  async send(actor: User, input: SendGroupMessageInput): Promise<GroupMessageRow> {
+    const member = () => this.groups.requireMember(actor, input.groupId, input.field);
+    const sent = await checkedWrite(member, () => this.store(actor, input));
+    return sent.message ?? this.stored(sent.id);
   }
 
   /**
-   * As `send`, for a group named in a request body: a group that does not exist is a bad
-   * field value (400, as DRF reports an unknown primary key), not a missing page.
+   * Stores the message and logs it for every member in one write job; the row is built from what was written.
+   * `message` is null when the client id was used before (`id` is then the first message's).
    */
-  async sendToField(actor: User, input: SendGroupMessageInput, field: string): Promise<GroupMessagePayload> {
-    try {
-      return await this.send(actor, input);
-    } catch (err) {
-      if (err instanceof NotFound) throw ValidationError.field(field, `Invalid pk "${input.groupId}" - object does not exist.`);
-      throw err;
-    }
+  private store(actor: User, input: SendGroupMessageInput): Promise<{ id: number; message: GroupMessageRow | null }> {
+    const { events } = this.deps;
+    const createdAt = new Date();
+    return this.sql.write(async (tx) => {
+      const row = { group_id: input.groupId, sender_id: actor.id, content: input.content, client_id: input.clientId ?? null, created_at: createdAt };
+      const { id, existing } = await insertOnce(tx, 'group_messages', row, actor.id, input.clientId);
+      if (existing) return { id, message: null };
+      const message: GroupMessageRow = { id, groupId: input.groupId, senderId: actor.id, senderUsername: actor.username, content: input.content, createdAt };
+      // Members as of this transaction: whoever joined or left meanwhile is counted consistently.
+      const members = await tx.all<{ userId: number }>('SELECT user_id AS "userId" FROM group_members WHERE group_id = ?', [input.groupId]);
+      await events.log(tx, 'group_message.created', { message: presentGroupMessage(message) }, members.map((m) => Number(m.userId)));
+      return { id, message };
+    });
+  }
+
+  /** A message as stored (after a retried send). */
+  private async stored(id: number): Promise<GroupMessageRow> {
+    const message = await this.sql.read.get<GroupMessageRow>(`${MESSAGES} WHERE m.id = ?`, [id]);
+    // The row can only vanish if the group or the sender was deleted meanwhile.
+    if (!message) throw new NotFound();
+    return message;
   }
 
   /** One group's messages, newest first; members only. */

@@ -9,6 +9,7 @@ import type { Upload } from '../media/store.js';
 import { sqlOf } from '../db/connection.js';
 import type { Sql, SqlValue } from '../db/sql.js';
 import { USER_COLUMNS } from './reads.js';
+import { checkedWrite } from './references.js';
 import type { GroupRow, MemberRow } from './rows.js';
 
 export interface GroupInput {
@@ -129,13 +130,16 @@ export class GroupService {
   }
 
   async join(actor: User, id: number): Promise<void> {
-    const group = await this.find(id);
     const { events } = this.deps;
     try {
-      await events.transaction(async (transaction) => {
-        await GroupMember.create({ groupId: group.id, userId: actor.id, role: 'member' }, { transaction });
-        await events.emit('group.member_joined', { groupId: group.id, userId: actor.id, username: actor.username }, transaction);
-      });
+      await checkedWrite(
+        () => this.find(id),
+        () =>
+          events.transaction(async (transaction) => {
+            await GroupMember.create({ groupId: id, userId: actor.id, role: 'member' }, { transaction });
+            await events.emit('group.member_joined', { groupId: id, userId: actor.id, username: actor.username }, transaction);
+          }),
+      );
     } catch (err) {
       // The unique (group_id, user_id) index decides, so two simultaneous joins cannot both succeed.
       if (err instanceof UniqueConstraintError) throw ValidationError.nonField('You are already a member of this group.');
@@ -179,9 +183,12 @@ export class GroupService {
     return rows.map((r) => Number(r.user_id));
   }
 
-  /** For group chat: 404 when the group does not exist, 403 when the actor is not in it. */
-  async requireMember(actor: User, groupId: number): Promise<void> {
-    await this.find(groupId);
+  /**
+   * For group chat: the group must exist — else 404, or a bad value of `field` (400, as DRF
+   * reports an unknown primary key) when a request body named it — and the actor be in it (403).
+   */
+  async requireMember(actor: User, groupId: number, field?: string): Promise<void> {
+    if (!(await Group.count({ where: { id: groupId } }))) throw field === undefined ? new NotFound() : ValidationError.unknownPk(field, groupId);
     if (!(await this.isMember(groupId, actor.id))) throw new PermissionDenied();
   }
 }

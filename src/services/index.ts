@@ -20,7 +20,7 @@ export function createServices(base: Omit<ServiceDeps, 'events'>) {
   const groups = new GroupService(deps, users);
   const groupMessages = new GroupMessageService(deps, groups);
   const messages = new DirectMessageService(deps);
-  const calls = new CallService(deps, users);
+  const calls = new CallService(deps);
   const postTexts = new PostTexts();
   // Cached sessions hold the user as it was: any process's change empties them (the bus reaches every process).
   deps.bus.subscribe('user.sessions_revoked', (e) => tokens.forgetSessions(e.sessionIds));

@@ -1,14 +1,14 @@
 /** Direct messages: sending (idempotent per client id), reading, conversations. */
 import type { ServiceDeps } from './deps.js';
-import { findParty, resolveParty } from './parties.js';
+import { findParty, resolveParty, type Party } from './parties.js';
 import type { User } from '../models/index.js';
 import { NotFound, PermissionDenied, ValidationError } from '../errors.js';
 import { DEFAULT_LIMIT, toPage, type Page, type PageRequest } from './pagination.js';
 import { presentDirectMessage } from '../presenters/message.js';
-import type { DirectMessagePayload } from '../events/types.js';
 import { sqlOf } from '../db/connection.js';
 import type { Sql, SqlValue, WriteTx } from '../db/sql.js';
 import type { ConversationRow, DirectMessageRow } from './rows.js';
+import { checkedWrite } from './references.js';
 
 export interface SendDirectMessageInput {
   receiverId?: number;
@@ -56,47 +56,55 @@ export class DirectMessageService {
     return this.sql.read.get<DirectMessageRow>(`${MESSAGES} WHERE m.id = ?`, [id]);
   }
 
-  /** The message as events and responses show it. */
-  private async present(id: number): Promise<DirectMessagePayload> {
+  /** A message as stored now (after a retried send, or a read mark another request made). */
+  private async stored(id: number): Promise<DirectMessageRow> {
     const message = await this.load(id);
     // The row can only vanish if a participant was deleted meanwhile.
     if (!message) throw new NotFound();
-    return presentDirectMessage(message);
+    return message;
+  }
+
+  /** Sends to a receiver named by id or username (a bad value of that field when nobody has it). */
+  async send(actor: User, input: SendDirectMessageInput): Promise<DirectMessageRow> {
+    if (input.receiverId === undefined && input.receiverUsername === undefined) throw ValidationError.nonField('Either receiver or receiver_username is required.');
+    const receiver = async () => {
+      const party =
+        input.receiverId !== undefined
+          ? await resolveParty(this.sql, { id: input.receiverId }, 'receiver')
+          : await resolveParty(this.sql, { username: input.receiverUsername as string }, 'receiver_username');
+      if (party.id === actor.id) throw ValidationError.nonField('You cannot send a message to yourself.');
+      return party;
+    };
+    const sent = await checkedWrite(receiver, (party) => this.store(actor, party, input));
+    return sent.message ?? this.stored(sent.id);
   }
 
   /**
-   * Stores the message and logs `dm.created` for both sides in one write job; the payload is
-   * built from what was written (no read back), and the receiver is read without private columns.
+   * Stores the message and logs `dm.created` for both sides in one write job; the row is built
+   * from what was written (no read back), and the receiver is read without private columns.
+   * `message` is null when the client id was used before (`id` is then the first message's).
    */
-  async send(actor: User, input: SendDirectMessageInput): Promise<DirectMessagePayload> {
-    if (input.receiverId === undefined && input.receiverUsername === undefined) throw ValidationError.nonField('Either receiver or receiver_username is required.');
-    const receiver =
-      input.receiverId !== undefined
-        ? await resolveParty(this.sql, { id: input.receiverId }, 'receiver')
-        : await resolveParty(this.sql, { username: input.receiverUsername as string }, 'receiver_username');
-    if (receiver.id === actor.id) throw ValidationError.nonField('You cannot send a message to yourself.');
+  private store(actor: User, receiver: Party, input: SendDirectMessageInput): Promise<{ id: number; message: DirectMessageRow | null }> {
     const { events } = this.deps;
     const createdAt = new Date();
-    const clientId = input.clientId ?? null;
-    const sent = await this.sql.write(async (tx) => {
-      const row = { sender_id: actor.id, receiver_id: receiver.id, content: input.content, is_read: false, read_at: null, client_id: clientId, created_at: createdAt };
+    return this.sql.write(async (tx) => {
+      const row = { sender_id: actor.id, receiver_id: receiver.id, content: input.content, is_read: false, read_at: null, client_id: input.clientId ?? null, created_at: createdAt };
       const { id, existing } = await insertOnce(tx, 'direct_messages', row, actor.id, input.clientId);
       if (existing) return { id, message: null };
-      const message: DirectMessagePayload = {
+      const message: DirectMessageRow = {
         id,
-        sender: actor.id,
-        sender_username: actor.username,
-        receiver: receiver.id,
-        receiver_username: receiver.username,
+        senderId: actor.id,
+        senderUsername: actor.username,
+        receiverId: receiver.id,
+        receiverUsername: receiver.username,
         content: input.content,
-        is_read: false,
-        read_at: null,
-        created_at: createdAt.toISOString(),
+        isRead: false,
+        readAt: null,
+        createdAt,
       };
-      await events.log(tx, 'dm.created', { message }, [actor.id, receiver.id]);
+      await events.log(tx, 'dm.created', { message: presentDirectMessage(message) }, [actor.id, receiver.id]);
       return { id, message };
     });
-    return sent.message ?? this.present(sent.id);
   }
 
   /** A message its sender or receiver may see; 404 for anyone else. */
@@ -164,20 +172,20 @@ export class DirectMessageService {
   }
 
   /** Only the receiver marks a message read (the sender gets 403, anyone else 404). Idempotent. */
-  async markRead(actor: User, id: number): Promise<DirectMessagePayload> {
+  async markRead(actor: User, id: number): Promise<DirectMessageRow> {
     const message = await this.get(actor, id);
     if (message.receiverId !== actor.id) throw new PermissionDenied();
-    if (message.isRead) return presentDirectMessage(message);
+    if (message.isRead) return message;
     const { events } = this.deps;
     const readAt = new Date();
     // Conditional update: of two simultaneous calls only one changes the row and announces it.
     const announced = await this.sql.write(async (tx) => {
       const { changes } = await tx.run('UPDATE direct_messages SET is_read = ?, read_at = ? WHERE id = ? AND is_read = ?', [true, readAt, id, false]);
       if (!changes) return null;
-      const payload = presentDirectMessage({ ...message, isRead: true, readAt });
-      await events.log(tx, 'dm.read', { message: payload }, [message.senderId, message.receiverId]);
-      return payload;
+      const read: DirectMessageRow = { ...message, isRead: true, readAt };
+      await events.log(tx, 'dm.read', { message: presentDirectMessage(read) }, [message.senderId, message.receiverId]);
+      return read;
     });
-    return announced ?? this.present(id);
+    return announced ?? this.stored(id);
   }
 }

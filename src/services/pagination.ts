@@ -1,6 +1,4 @@
 /** Keyset pagination by id: `?limit=` (default 50, max 200) and `?before=<id>`. */
-import { Op, type WhereOptions } from 'sequelize';
-
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 200;
 
@@ -15,16 +13,7 @@ export interface Page<T> {
   nextBefore: number | null;
 }
 
-/** Where/limit/order for one page, newest first. `column` names the id column (qualified when joined). */
-export function pageQuery(page: PageRequest, column = 'id'): { where: WhereOptions; limit: number; order: [string, string][] } {
-  return {
-    where: page.before ? { [column]: { [Op.lt]: page.before } } : {},
-    limit: page.limit + 1,
-    order: [[column, 'DESC']],
-  };
-}
-
-/** Cuts the look-ahead row fetched by pageQuery() and computes the next cursor. */
+/** Cuts the look-ahead row fetched by keyset() and computes the next cursor. */
 export function toPage<T>(rows: T[], page: PageRequest, idOf: (row: T) => number): Page<T> {
   const items = rows.slice(0, page.limit);
   const last = items.at(-1);

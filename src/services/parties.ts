@@ -25,6 +25,6 @@ export async function findParty(sql: Sql, ref: PartyRef): Promise<Party | undefi
 /** As findParty, but a missing user is a bad value of `field` (400, in DRF's words). */
 export async function resolveParty(sql: Sql, ref: PartyRef, field: string): Promise<Party> {
   const party = await findParty(sql, ref);
-  if (!party) throw ValidationError.field(field, ref.id !== undefined ? `Invalid pk "${ref.id}" - object does not exist.` : 'User not found.');
+  if (!party) throw ref.id !== undefined ? ValidationError.unknownPk(field, ref.id) : ValidationError.field(field, 'User not found.');
   return party;
 }

@@ -178,7 +178,6 @@ export class PostService {
 
   /** Likes or unlikes a post; returns whether the actor now likes it. */
   async toggleLike(actor: User, id: number): Promise<boolean> {
-    if (!(await Post.count({ where: { id } }))) throw new NotFound();
-    return toggleLike(PostLike, { postId: id, userId: actor.id });
+    return toggleLike(Post, id, PostLike, { postId: id, userId: actor.id });
   }
 }

@@ -1,3 +1,5 @@
+import type { CallStatus, CallType } from '../models/call.js';
+
 /**
  * The plain rows that hot reads select (raw SQL through sqlOf(sequelize).read) and presenters
  * take. Column aliases are camelCase so both dialects return these shapes; values keep what the
@@ -156,4 +158,22 @@ export interface GroupMessageRow {
   senderUsername: string;
   content: string;
   createdAt: DbDate;
+}
+
+/** A call with both parties' names joined in (`caller…` and `callee…` aliases). */
+export interface CallRow {
+  id: number;
+  callType: CallType;
+  status: CallStatus;
+  startedAt: DbDate;
+  answeredAt: DbDate | null;
+  endedAt: DbDate | null;
+  callerId: number;
+  callerUsername: string;
+  callerFirstName: string;
+  callerLastName: string;
+  calleeId: number;
+  calleeUsername: string;
+  calleeFirstName: string;
+  calleeLastName: string;
 }

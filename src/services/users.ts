@@ -11,6 +11,7 @@ import type { Sql, SqlValue } from '../db/sql.js';
 import { FOLLOWING, USER_COLUMNS, viewerMarks } from './reads.js';
 import type { AccountRow, UserRow } from './rows.js';
 import type { Upload } from '../media/store.js';
+import { checkedWrite } from './references.js';
 
 export interface RegisterInput {
   username: string;
@@ -66,13 +67,6 @@ export class UserService {
 
   async findByUsername(username: string): Promise<User | null> {
     return User.findOne({ where: { usernameLower: username.toLowerCase() } });
-  }
-
-  /** Resolves a user given by id or by username, as DM and call endpoints accept both. */
-  async resolve(ref: { id?: number; username?: string }, field: string): Promise<User> {
-    const user = ref.id !== undefined ? await User.findByPk(ref.id) : ref.username !== undefined ? await this.findByUsername(ref.username) : null;
-    if (!user) throw ValidationError.field(field, ref.id !== undefined ? `Invalid pk "${ref.id}" - object does not exist.` : 'User not found.');
-    return user;
   }
 
   /** One page of users, newest first, with `columns`. */
@@ -247,11 +241,15 @@ export class UserService {
   }
 
   async follow(actor: User, targetId: number): Promise<UserRow> {
-    const target = await this.get(targetId);
-    if (target.id === actor.id) throw ValidationError.nonField('You cannot follow yourself.');
-    // INSERT … ON CONFLICT DO NOTHING: following twice (even concurrently) is a no-op.
-    await Follow.bulkCreate([{ followerId: actor.id, followingId: target.id }], { ignoreDuplicates: true });
-    return target;
+    return checkedWrite(
+      () => this.get(targetId),
+      async (target) => {
+        if (target.id === actor.id) throw ValidationError.nonField('You cannot follow yourself.');
+        // INSERT … ON CONFLICT DO NOTHING: following twice (even concurrently) is a no-op.
+        await Follow.bulkCreate([{ followerId: actor.id, followingId: target.id }], { ignoreDuplicates: true });
+        return target;
+      },
+    );
   }
 
   async unfollow(actor: User, targetId: number): Promise<UserRow> {

@@ -1,5 +1,5 @@
 /** The one place errors become HTTP responses, in DRF's JSON shapes. Never a stack trace. */
-import { UniqueConstraintError, ForeignKeyConstraintError } from 'sequelize';
+import { UniqueConstraintError } from 'sequelize';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { AppError, MethodNotAllowed, NotFound, ValidationError } from '../../errors.js';
@@ -21,8 +21,6 @@ function translate(err: unknown): AppError | { status: number; body: Record<stri
     for (const item of err.errors) fields[(item.path ?? 'non_field_errors').replace(/_lower$/, '')] = ['This value is already taken.'];
     return new ValidationError(Object.keys(fields).length ? fields : { non_field_errors: ['This value is already taken.'] });
   }
-  // A referenced row vanished between check and write (e.g. concurrent delete).
-  if (err instanceof ForeignKeyConstraintError) return new NotFound();
   const e = err as HttpLikeError;
   const status = e?.httpCode ?? e?.status ?? e?.statusCode;
   if (status === 413 || e?.type === 'entity.too.large') return { status: 413, body: { detail: 'Request entity too large.' } };

@@ -5,7 +5,7 @@ import { sendLimit } from '../middleware/rateLimit.js';
 import { pageSchema } from '../pagination.js';
 import { id } from '../../validation.js';
 import { CALL_STATUSES, CALL_TYPES } from '../../models/call.js';
-import type { CallPayload } from '../../events/types.js';
+import { presentCall } from '../../presenters/call.js';
 import * as responses from '../responses.js';
 
 const callType = z.enum(CALL_TYPES).default('audio');
@@ -18,14 +18,12 @@ const startBody = z.object({ callee: id(), call_type: callType });
 const putBody = z.object({ status: z.enum(CALL_STATUSES, { error: (issue) => (issue.input === undefined ? 'This field is required.' : undefined) }) });
 const patchBody = putBody.partial();
 
-/** The services present calls already. */
-const asIs = (call: CallPayload) => call;
-const listed = { tag: 'calls', response: responses.calls, query: pageSchema, present: asIs };
+const listed = { tag: 'calls', response: responses.calls, query: pageSchema, present: presentCall };
 const one = { path: '/calls/:id', tag: 'calls' };
 const UPDATE_SUMMARY = 'Move a call along its status machine: pending→active/rejected (callee), pending→missed, active→ended (either side)';
 
 const transitionRoute = (action: 'accept' | 'reject' | 'end', summary: string) =>
-  actionRoute({ path: `/calls/:id/${action}`, summary, tag: 'calls', response: responses.call, act: (ctx, { user, id }) => ctx.services.calls[action](user, id) });
+  actionRoute({ path: `/calls/:id/${action}`, summary, tag: 'calls', response: responses.call, act: async (ctx, { user, id }) => presentCall(await ctx.services.calls[action](user, id)) });
 
 export const callRoutes = [
   createRoute({
@@ -36,12 +34,13 @@ export const callRoutes = [
     before: [sendLimit],
     body: createBody,
     async create(ctx, { body, user }) {
-      return ctx.services.calls.start(user, {
+      const call = await ctx.services.calls.start(user, {
         calleeId: body.receiver,
         calleeUsername: body.receiver_username,
         callType: body.call_type,
         field: body.receiver !== undefined ? 'receiver' : 'receiver_username',
       });
+      return presentCall(call);
     },
   }),
   createRoute({
@@ -52,7 +51,7 @@ export const callRoutes = [
     before: [sendLimit],
     body: startBody,
     async create(ctx, { body, user }) {
-      return ctx.services.calls.start(user, { calleeId: body.callee, callType: body.call_type, field: 'callee' });
+      return presentCall(await ctx.services.calls.start(user, { calleeId: body.callee, callType: body.call_type, field: 'callee' }));
     },
   }),
   listRoute({ ...listed, path: '/calls', summary: 'Your calls, newest first', load: (ctx, { user }, page) => ctx.services.calls.list(user, page) }),
@@ -74,14 +73,14 @@ export const callRoutes = [
       return { ice_servers: ctx.services.calls.iceServers() };
     },
   }),
-  retrieveRoute({ ...one, summary: 'A call you take part in', response: responses.call, load: (ctx, { user, id }) => ctx.services.calls.get(user, id), present: asIs }),
+  retrieveRoute({ ...one, summary: 'A call you take part in', response: responses.call, load: (ctx, { user, id }) => ctx.services.calls.get(user, id), present: presentCall }),
   ...updateRoutes({
     ...one,
     summary: { put: UPDATE_SUMMARY, patch: UPDATE_SUMMARY },
     response: responses.call,
     put: putBody,
     patch: patchBody,
-    update: (ctx, { body, user, id }) => ctx.services.calls.update(user, id, body),
+    update: async (ctx, { body, user, id }) => presentCall(await ctx.services.calls.update(user, id, body)),
   }),
   destroyRoute({ ...one, summary: 'Delete a call from the records (a live call is hung up first)', destroy: (ctx, { user, id }) => ctx.services.calls.delete(user, id) }),
   transitionRoute('accept', 'Answer a ringing call (callee only)'),

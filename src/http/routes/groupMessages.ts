@@ -19,7 +19,7 @@ export const groupMessageRoutes = [
     before: [sendLimit],
     body: sendBody,
     async create(ctx, { body, user }) {
-      return ctx.services.groupMessages.sendToField(user, { groupId: body.group, content: body.content, clientId: body.client_id }, 'group');
+      return presentGroupMessage(await ctx.services.groupMessages.send(user, { groupId: body.group, content: body.content, clientId: body.client_id, field: 'group' }));
     },
   }),
   listRoute({

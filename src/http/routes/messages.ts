@@ -25,7 +25,8 @@ export const messageRoutes = [
     before: [sendLimit],
     body: sendBody,
     async create(ctx, { body, user }) {
-      return ctx.services.messages.send(user, { receiverId: body.receiver, receiverUsername: body.receiver_username, content: body.content, clientId: body.client_id });
+      const input = { receiverId: body.receiver, receiverUsername: body.receiver_username, content: body.content, clientId: body.client_id };
+      return presentDirectMessage(await ctx.services.messages.send(user, input));
     },
   }),
   listRoute({
@@ -68,6 +69,6 @@ export const messageRoutes = [
     summary: 'Mark a message you received as read',
     tag: 'messages',
     response: responses.directMessage,
-    act: (ctx, { user, id }) => ctx.services.messages.markRead(user, id),
+    act: async (ctx, { user, id }) => presentDirectMessage(await ctx.services.messages.markRead(user, id)),
   }),
 ];
