@@ -3,10 +3,10 @@ import path from 'node:path';
 import { Sequelize, Transaction } from 'sequelize';
 import type { Logger } from 'pino';
 import { initModels } from '../models/index.js';
-import { queueSqliteWrites } from './sqliteWriteQueue.js';
 import type { Sql } from './sql.js';
 import { SqliteSql } from './sqlite.js';
 import { sqliteDriver } from './sqliteDriver.js';
+import { takeSqliteTurns } from './sqliteTurns.js';
 import { PostgresSql } from './postgres.js';
 
 export interface DatabaseOptions {
@@ -26,6 +26,15 @@ export function sqlOf(sequelize: Sequelize): Sql {
   const sql = rawSql.get(sequelize);
   if (!sql) throw new Error('this Sequelize instance was not opened by connectDatabase()');
   return sql;
+}
+
+/**
+ * Runs `work` in a Sequelize transaction that has the write turn (on SQLite the process writes
+ * nothing else meanwhile, see sqliteTurns.ts; IMMEDIATE, so it never has to upgrade a read lock).
+ * Sequelize transactions are opened here, never with sequelize.transaction() directly.
+ */
+export function transaction<T>(sequelize: Sequelize, work: (transaction: Transaction) => Promise<T>): Promise<T> {
+  return sqlOf(sequelize).exclusive(() => sequelize.transaction(work));
 }
 
 /** The SQLite file the configuration points at (`sqlite:` URL, else dataDir/jvai.sqlite3), or null for PostgreSQL. */
@@ -53,7 +62,7 @@ export async function connectDatabase({ databaseUrl, dataDir, logger }: Database
     sequelize = new Sequelize({ dialect: 'sqlite', dialectModule: sqliteDriver(), storage, logging, transactionType: Transaction.TYPES.IMMEDIATE });
     const sqlite = new SqliteSql(storage, SQLITE_READERS);
     // One turn-taking for every write of this process, raw and Sequelize alike.
-    queueSqliteWrites(sequelize, sqlite);
+    takeSqliteTurns(sequelize, sqlite);
     sql = sqlite;
   }
   await sequelize.authenticate();
