@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Sequelize, Transaction } from 'sequelize';
 import type { Logger } from 'pino';
-import { initModels } from '../models/index.js';
+import { bindModels } from '../models/index.js';
 import type { Sql } from './sql.js';
 import { SqliteSql } from './sqlite.js';
 import { sqliteDriver } from './sqliteDriver.js';
@@ -44,19 +44,21 @@ export function sqliteFile(databaseUrl: string | undefined, dataDir: string): st
 }
 
 /**
- * Opens SQLite in the data dir (default) or PostgreSQL (DATABASE_URL), binds the models, and
- * opens the raw SQL layer beside it; sequelize.close() closes both.
+ * Opens SQLite in the data dir (default) or PostgreSQL (DATABASE_URL), binds the models (one
+ * database per process: see bindModels), and opens the raw SQL layer beside it;
+ * sequelize.close() closes both.
  */
 export async function connectDatabase({ databaseUrl, dataDir, logger }: DatabaseOptions): Promise<Sequelize> {
   const logging = logger ? (sql: string) => logger.trace({ sql }, 'sql') : false;
   let sequelize: Sequelize;
   let sql: Sql;
-  const storage = sqliteFile(databaseUrl, dataDir);
+  const file = sqliteFile(databaseUrl, dataDir);
+  const storage = file === null || file === ':memory:' ? file : path.resolve(file);
   if (storage === null) {
     sequelize = new Sequelize(databaseUrl!, { dialect: 'postgres', logging, pool: { max: 10 } });
     sql = new PostgresSql(databaseUrl!, 10);
   } else {
-    if (storage !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(storage)), { recursive: true });
+    if (storage !== ':memory:') fs.mkdirSync(path.dirname(storage), { recursive: true });
     // IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
     // writes can fail with SQLITE_BUSY_SNAPSHOT, which no busy timeout retries.
     sequelize = new Sequelize({ dialect: 'sqlite', dialectModule: sqliteDriver(), storage, logging, transactionType: Transaction.TYPES.IMMEDIATE });
@@ -65,13 +67,23 @@ export async function connectDatabase({ databaseUrl, dataDir, logger }: Database
     takeSqliteTurns(sequelize, sqlite);
     sql = sqlite;
   }
-  await sequelize.authenticate();
-  initModels(sequelize);
+  // Before the first await, so that of two databases opened at once the second is refused.
+  const unbind = bindModels(sequelize, storage ?? databaseUrl!);
   rawSql.set(sequelize, sql);
   const close = sequelize.close.bind(sequelize);
-  sequelize.close = async () => {
-    await sql.close();
-    return close();
-  };
+  let closing: Promise<void> | undefined;
+  // Once, however often it is called.
+  sequelize.close = () =>
+    (closing ??= (async () => {
+      unbind();
+      await sql.close();
+      await close();
+    })());
+  try {
+    await sequelize.authenticate();
+  } catch (err) {
+    await sequelize.close();
+    throw err;
+  }
   return sequelize;
 }
