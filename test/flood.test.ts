@@ -6,13 +6,11 @@
 import crypto from 'node:crypto';
 import t from 'tap';
 import type WebSocket from 'ws';
-import { startTestServer, testConfig } from './helpers/server.js';
+import { startTestServer, startTestServers } from './helpers/server.js';
 import { Api, makeUser, type TestUser } from './helpers/api.js';
 import { closeCode, connectWs, nextFrame, sendJson, wsUrl, type Frame } from './helpers/ws.js';
 import { connectIo, request } from './helpers/socketio.js';
 import { REDIS_URL, redisAvailable } from './helpers/redis.js';
-import { startServer } from '../src/server.js';
-import { createLogger } from '../src/logger.js';
 
 const LIMITS = { sendRateLimit: 1, sendBurst: 4 };
 /** The most a user can have stored in `ms` under LIMITS: the burst, plus one per started second window. */
@@ -106,14 +104,7 @@ const redisSkip = (await redisAvailable()) ? false : `*** Redis at ${REDIS_URL} 
 
 t.test('two servers sharing Redis share the budget', { skip: redisSkip }, async (t) => {
   // One database and one Redis namespace for both servers.
-  const { config, cleanup } = await testConfig({ redisUrl: REDIS_URL, redisPrefix: `jvai-test-${crypto.randomBytes(6).toString('hex')}`, ...LIMITS });
-  const a = await startServer(config, createLogger(config));
-  const b = await startServer(config, createLogger(config));
-  t.teardown(async () => {
-    await a.close();
-    await b.close();
-    await cleanup();
-  });
+  const [a, b] = await startTestServers(t, 2, { redisUrl: REDIS_URL, redisPrefix: `jvai-test-${crypto.randomBytes(6).toString('hex')}`, ...LIMITS });
   const [alice, bob] = [await makeUser(new Api(a.url)), await makeUser(new Api(a.url))];
   const send = (server: typeof a, i: number) => new Api(server.url).as(alice).post('/api/messages/', { receiver: bob.id, content: `shared ${i}` });
   const statuses: number[] = [];

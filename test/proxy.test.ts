@@ -4,7 +4,7 @@
  * throttled per account, whatever the address.
  */
 import t from 'tap';
-import { startTestServer } from './helpers/server.js';
+import { startTestServer, startTestServers } from './helpers/server.js';
 import { Api, makeUser } from './helpers/api.js';
 import { REDIS_URL, redisAvailable } from './helpers/redis.js';
 import { capturingLogger } from './helpers/logs.js';
@@ -35,6 +35,8 @@ t.test('by default forwarded headers are ignored: address, host and protocol', a
   for (let i = 0; i < 4; i++) statuses.push((await guess(api, `198.51.100.${i}`)).status);
   t.same(statuses, [401, 401, 401, 429], 'a new X-Forwarded-For per guess does not buy a new budget');
 
+  // One database per process: this server closes before the next one opens its own.
+  await server.close();
   const other = await startTestServer(t);
   const user = await makeUser(new Api(other.url));
   await makeUser(new Api(other.url));
@@ -66,6 +68,7 @@ t.test('a proxy list: only connections from those addresses have their headers b
   for (let i = 0; i < 3; i++) statuses.push((await guess(api, `198.51.100.${i}`)).status);
   t.same(statuses, [401, 401, 429], 'this client (127.0.0.1) is not a trusted proxy');
 
+  await server.close();
   const behind = await startTestServer(t, { authRateLimit: 2, trustProxy: 'loopback, 10.0.0.0/8' });
   const proxied = new Api(behind.url);
   const separate = [];
@@ -98,8 +101,7 @@ const noRedis = (await redisAvailable()) ? false : `*** Redis not reachable at $
 
 t.test('with Redis the per-account budget is shared by every process', { skip: noRedis }, async (t) => {
   const redisPrefix = `jvai-test-${process.pid}-${Date.now()}`;
-  const one = await startTestServer(t, { redisUrl: REDIS_URL, redisPrefix, loginFailureLimit: 2 });
-  const two = await startTestServer(t, { redisUrl: REDIS_URL, redisPrefix, loginFailureLimit: 2 });
+  const [one, two] = await startTestServers(t, 2, { redisUrl: REDIS_URL, redisPrefix, loginFailureLimit: 2 });
   const body = JSON.stringify({ username: 'shared-victim', password: 'wrong-1234' });
   const post = (server: { url: string }) => new Api(server.url).request('POST', '/api/token/', body, { 'Content-Type': 'application/json' });
   t.equal((await post(one)).status, 401);

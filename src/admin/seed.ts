@@ -7,6 +7,7 @@ import { Op, type CreationAttributes, type Model, type ModelStatic, type Sequeli
 import { Comment, DirectMessage, Follow, Post, PostLike, User } from '../models/index.js';
 import { hashPassword } from '../services/passwords.js';
 import { analyze } from '../db/readModels.js';
+import { transaction } from '../db/connection.js';
 
 /** Every demo account's password (it passes the same rules as a registration). */
 export const DEMO_PASSWORD = 'jvai-demo-password';
@@ -132,7 +133,7 @@ export async function seedDemoData(sequelize: Sequelize, wanted: SeedCounts, opt
     onProgress?.(stage, 0, rows.length);
     for (let start = 0; start < rows.length; start += chunkSize) {
       const chunk = rows.slice(start, start + chunkSize);
-      const created = await sequelize.transaction((transaction) => model.bulkCreate(chunk, { transaction, returning: ['id'] }));
+      const created = await transaction(sequelize, (transaction) => model.bulkCreate(chunk, { transaction, returning: ['id'] }));
       for (const row of created) ids.push(row.id);
       onProgress?.(stage, start + chunk.length, rows.length);
     }

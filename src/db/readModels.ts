@@ -4,6 +4,7 @@
  * Run by that migration, by `jvai admin recount`, and after bulk loads (`jvai admin seed`).
  */
 import type { Sequelize } from 'sequelize';
+import { transaction } from './connection.js';
 
 const REBUILD = [
   'UPDATE users SET followers_count = (SELECT COUNT(*) FROM follows f WHERE f.following_id = users.id), following_count = (SELECT COUNT(*) FROM follows f WHERE f.follower_id = users.id)',
@@ -29,7 +30,7 @@ export async function analyze(sequelize: Sequelize): Promise<void> {
 }
 
 export async function rebuildReadModels(sequelize: Sequelize): Promise<void> {
-  await sequelize.transaction(async (transaction) => {
+  await transaction(sequelize, async (transaction) => {
     for (const statement of REBUILD) await sequelize.query(statement, { transaction });
   });
   await analyze(sequelize);

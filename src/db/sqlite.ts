@@ -175,8 +175,27 @@ export class SqliteSql implements Sql {
     this.read = new ReadPool(file, readers);
   }
 
+  /** Functions given to exclusive() that are running (Sequelize's transactions run in one). */
+  private exclusiveRuns = 0;
+
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    return this.gate.run(fn);
+    return this.gate.run(async () => {
+      this.exclusiveRuns++;
+      try {
+        return await fn();
+      } finally {
+        this.exclusiveRuns--;
+      }
+    });
+  }
+
+  get inExclusive(): boolean {
+    return this.exclusiveRuns > 0;
+  }
+
+  /** Waits until this process writes nothing else; the function it resolves to ends the turn. */
+  writeTurn(): Promise<() => void> {
+    return this.gate.acquire();
   }
 
   write<T>(work: (tx: WriteTx) => Promise<T>): Promise<T> {

@@ -9,11 +9,12 @@
  * Publishing is done by transaction() rather than Sequelize's afterCommit hooks: Sequelize 6
  * runs those in a `finally`, even when COMMIT itself failed.
  */
-import { QueryTypes, Transaction, type Sequelize } from 'sequelize';
+import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import type { Logger } from 'pino';
 import type { EventBus } from './bus.js';
 import type { CallPayload, DomainEvents, LoggedEventName, LoggedEvents, Seqs } from './types.js';
 import { placeholders, type WriteTx } from '../db/sql.js';
+import { transaction } from '../db/connection.js';
 import { sequelizeStatements, txStatements, type Statements } from '../db/sequelizeRunner.js';
 
 /** One row of a user's log. */
@@ -105,7 +106,7 @@ export class EventLog {
    */
   async transaction<T>(work: (transaction: Transaction) => Promise<T>): Promise<T> {
     const publications: (() => Promise<void>)[] = [];
-    const result = await this.sequelize.transaction({ type: Transaction.TYPES.IMMEDIATE }, (transaction) => {
+    const result = await transaction(this.sequelize, (transaction) => {
       this.pending.set(transaction, publications);
       return work(transaction);
     });

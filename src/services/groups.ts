@@ -6,7 +6,7 @@ import { Group, GroupMember, type User } from '../models/index.js';
 import { NotFound, PermissionDenied, ValidationError } from '../errors.js';
 import { keyset, toPage, type Page, type PageRequest } from './pagination.js';
 import type { Upload } from '../media/store.js';
-import { sqlOf } from '../db/connection.js';
+import { sqlOf, transaction } from '../db/connection.js';
 import type { Sql, SqlValue } from '../db/sql.js';
 import { USER_COLUMNS } from './reads.js';
 import { checkedWrite } from './references.js';
@@ -92,7 +92,7 @@ export class GroupService {
   /** Creates a group; its creator becomes its first member, as admin. */
   async create(actor: User, input: GroupInput): Promise<GroupRow> {
     const group = await this.withImage(input.image, (image) =>
-      this.deps.sequelize.transaction(async (transaction) => {
+      transaction(this.deps.sequelize, async (transaction) => {
         const created = await Group.create({ name: input.name, description: input.description ?? '', image: image ?? null, creatorId: actor.id }, { transaction });
         await GroupMember.create({ groupId: created.id, userId: actor.id, role: 'admin' }, { transaction });
         return created;

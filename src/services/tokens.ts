@@ -4,12 +4,13 @@
  */
 import crypto from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { Op, Transaction, type Sequelize } from 'sequelize';
+import { Op, type Sequelize } from 'sequelize';
 import type { Config } from '../config.js';
 import type { EventBus } from '../events/bus.js';
 import { Session, User } from '../models/index.js';
 import { AuthenticationFailed } from '../errors.js';
 import { RevocationLog } from './revocations.js';
+import { transaction } from '../db/connection.js';
 
 const ALGORITHM = 'HS256';
 
@@ -181,7 +182,7 @@ export class TokenService {
    */
   private async revoke(userId: number, where: { userId: number; id?: string; revokedAt: null }): Promise<void> {
     const now = new Date();
-    const sessionIds = await this.sequelize.transaction({ type: Transaction.TYPES.IMMEDIATE }, async (transaction) => {
+    const sessionIds = await transaction(this.sequelize, async (transaction) => {
       const live = await Session.findAll({ attributes: ['id'], where: { ...where, expiresAt: { [Op.gt]: now } }, transaction });
       await Session.update({ revokedAt: now }, { where, transaction });
       const ids = live.map((s) => s.id);

@@ -6,7 +6,7 @@ import { NotFound, PermissionDenied, ValidationError } from '../errors.js';
 import { burnPasswordCheck, hashPassword, passwordProblems, verifyPassword } from './passwords.js';
 import type { TokenService } from './tokens.js';
 import { keyset, toPage, type Page, type PageRequest } from './pagination.js';
-import { sqlOf } from '../db/connection.js';
+import { sqlOf, transaction } from '../db/connection.js';
 import type { Sql, SqlValue } from '../db/sql.js';
 import { FOLLOWING, USER_COLUMNS, viewerMarks } from './reads.js';
 import type { AccountRow, UserRow } from './rows.js';
@@ -211,7 +211,7 @@ export class UserService {
     if (actor) this.assertOwner(actor, id);
     // First, so no socket or token of the account keeps working while it is being deleted.
     await this.tokens.revokeAll(id);
-    const files = await this.deps.sequelize.transaction(async (transaction: Transaction) => {
+    const files = await transaction(this.deps.sequelize, async (transaction: Transaction) => {
       const posts = await Post.findAll({ where: { authorId: id, image: { [Op.ne]: null } }, attributes: ['image'], transaction });
       const groups = await Group.findAll({ where: { creatorId: id, image: { [Op.ne]: null } }, attributes: ['image'], transaction });
       await user.destroy({ transaction });

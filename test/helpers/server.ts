@@ -45,7 +45,7 @@ export interface TestServer extends RunningServer {
  * and limits that tests of other things never hit. `cleanup` drops both; call it after the
  * servers using them have closed.
  */
-export async function testConfig(overrides: ConfigInput = {}): Promise<{ config: Config; dataDir: string; cleanup: () => Promise<void> }> {
+async function testConfig(overrides: ConfigInput = {}): Promise<{ config: Config; dataDir: string; cleanup: () => Promise<void> }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-test-'));
   const db = PG_URL ? await createPgDatabase(PG_URL) : null;
   const config = loadConfig({
@@ -77,13 +77,24 @@ export async function testConfig(overrides: ConfigInput = {}): Promise<{ config:
  * them; `logger` receives the server's logs (silent by default).
  */
 export async function startTestServer(t: Test, overrides: ConfigInput = {}, realtime: Partial<WsTransportOptions> = {}, logger?: Logger): Promise<TestServer> {
+  const [server] = await startTestServers(t, 1, overrides, realtime, logger);
+  return server!;
+}
+
+/**
+ * Several servers on one database and data dir, as several processes would be. A process has
+ * one database open at a time (src/models/index.ts): servers that run together share theirs,
+ * and a test that wants another database closes the server it is done with first.
+ */
+export async function startTestServers(t: Test, count: number, overrides: ConfigInput = {}, realtime: Partial<WsTransportOptions> = {}, logger?: Logger): Promise<TestServer[]> {
   const { config, dataDir, cleanup } = await testConfig(overrides);
-  const server = await startServer(config, logger ?? createLogger(config), realtime);
+  const servers: TestServer[] = [];
   t.teardown(async () => {
-    await server.close();
+    for (const server of servers) await server.close();
     await cleanup();
   });
-  return { ...server, dataDir };
+  for (let i = 0; i < count; i++) servers.push({ ...(await startServer(config, logger ?? createLogger(config), realtime)), dataDir });
+  return servers;
 }
 
 /** Whether PostgreSQL answers at url; in CI (or with JVAI_REQUIRE_PG=1) its absence is a failure, elsewhere a loud skip. */
