@@ -8,7 +8,7 @@ import type { Dialect, Sql, SqlValue } from '../db/sql.js';
 import { keyset, toPage, type Page, type PageRequest } from './pagination.js';
 import { toggleLike } from './likes.js';
 import type { CommentService } from './comments.js';
-import { AUTHOR_COLUMNS, COMMENT_LIKES, idsParam, POST_LIKES, viewerMarks } from './reads.js';
+import { AUTHOR_COLUMNS, COMMENT_LIKES, idsParam, packedRows, POST_LIKES, viewerMarks } from './reads.js';
 import type { CommentRow, PostRow, PostStampRow } from './rows.js';
 
 export const MAX_POST_LENGTH = 5000;
@@ -42,6 +42,7 @@ function stampColumns(dialect: Dialect): string {
   (SELECT ${list} FROM comment_likes cl WHERE cl.user_id = ?
      AND cl.comment_id IN (SELECT c.id FROM comments c WHERE c.post_id = p.id ORDER BY c.id DESC LIMIT ${NESTED_COMMENTS})) AS "likedComments"`;
 }
+const STAMP_FIELDS = ['id', 'updatedAt', 'likesCount', 'commentsCount', 'commentsVersion', 'userLiked', 'likedComments'] as const;
 const FROM_POSTS = 'FROM posts p';
 const FROM_TIMELINE = 'FROM home_timeline h JOIN posts p ON p.id = h.post_id';
 
@@ -73,13 +74,8 @@ export class PostService {
   /** One page of stamps, newest first: `from` and `where` select the posts, `column` is the id the keyset walks. */
   private async page(from: string, where: string, params: SqlValue[], column: string, viewerId: number, page: PageRequest): Promise<Page<PostStampRow>> {
     const k = keyset(page, column);
-    const rows = await this.sql.read.all<PostStampRow>(`SELECT ${this.stampColumns} ${from} WHERE ${where}${k.and} ORDER BY ${column} DESC LIMIT ?`, [
-      viewerId,
-      viewerId,
-      ...params,
-      ...k.params,
-      k.limit,
-    ]);
+    const inner = `SELECT ${this.stampColumns} ${from} WHERE ${where}${k.and} ORDER BY ${column} DESC LIMIT ?`;
+    const rows = await packedRows<PostStampRow>(this.sql, STAMP_FIELDS, inner, [viewerId, viewerId, ...params, ...k.params, k.limit]);
     return toPage(rows, page, (p) => p.id);
   }
 

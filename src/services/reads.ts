@@ -1,5 +1,5 @@
 /** SQL shared by the hot reads of posts, comments, users and groups (see rows.ts for the shapes). */
-import type { Sql } from '../db/sql.js';
+import type { Sql, SqlValue } from '../db/sql.js';
 
 /** A nested author's columns, from `users` joined as `a`. */
 export const AUTHOR_COLUMNS = 'a.username AS "authorUsername", a.first_name AS "authorFirstName", a.last_name AS "authorLastName", a.profile_picture AS "authorProfilePicture"';
@@ -33,3 +33,21 @@ export async function viewerMarks(sql: Sql, mark: { table: string; viewer: strin
 export const POST_LIKES = { table: 'post_likes', viewer: 'user_id', target: 'post_id' };
 export const COMMENT_LIKES = { table: 'comment_likes', viewer: 'user_id', target: 'comment_id' };
 export const FOLLOWING = { table: 'follows', viewer: 'follower_id', target: 'following_id' };
+
+/**
+ * All rows of `inner` as ONE value: the database builds a JSON array of row arrays, newest
+ * first by `id`, which crosses the driver as a single string, where node-sqlite3 would build an
+ * object per row and a property per column on the main thread — most of what a page of a
+ * hundred small values costs. `columns` names the inner query's columns, in order.
+ */
+export async function packedRows<T>(sql: Sql, columns: readonly (keyof T & string)[], inner: string, params: readonly SqlValue[]): Promise<T[]> {
+  const values = columns.map((c) => `s."${c}"`).join(', ');
+  const pack =
+    sql.dialect === 'postgres'
+      ? `SELECT json_agg(json_build_array(${values}) ORDER BY s.id DESC) AS "rows" FROM (${inner}) s`
+      : `SELECT json_group_array(json_array(${values}) ORDER BY s.id DESC) AS "rows" FROM (${inner}) s`;
+  const packed = (await sql.read.get<{ rows: string | unknown[][] | null }>(pack, params))?.rows;
+  // PostgreSQL's driver parses JSON already; an aggregate of no rows is NULL there.
+  const rows: unknown[][] = typeof packed === 'string' ? JSON.parse(packed) : (packed ?? []);
+  return rows.map((values) => Object.fromEntries(columns.map((c, i) => [c, values[i]])) as T);
+}
