@@ -24,6 +24,7 @@ import { apiRoutes } from './http/routes/index.js';
 import { serveMedia } from './http/media.js';
 import { removeUploadsAfterwards } from './http/middleware/uploads.js';
 import { conditionalGet } from './http/middleware/conditionalGet.js';
+import { PostTexts } from './presenters/postTexts.js';
 import { parseBody } from './http/middleware/body.js';
 
 export interface AppOptions {
@@ -40,6 +41,8 @@ export interface JvaiApp {
   services: Services;
   /** Shared with the realtime transports: one budget per user for REST and sockets. */
   sendLimiter: SendLimiter;
+  /** Rendered posts, shared by every request of this process. */
+  postTexts: PostTexts;
 }
 
 export function createApp({ config, sequelize, bus, logger, redis }: AppOptions): JvaiApp {
@@ -55,6 +58,10 @@ export function createApp({ config, sequelize, bus, logger, redis }: AppOptions)
   const sendLimiter = new SendLimiter(config, redis);
   koa.context.sendLimiter = sendLimiter;
   koa.context.loginThrottle = new LoginThrottle(config, redis);
+  const postTexts = new PostTexts();
+  koa.context.postTexts = postTexts;
+  // Renderings show authors' names and pictures (of posts and of their comments): any process's profile change empties them.
+  bus.subscribe('user.updated', () => postTexts.clear());
   // Errors are rendered by errorHandler; koa's default handler would log them again.
   koa.silent = true;
 
@@ -74,5 +81,5 @@ export function createApp({ config, sequelize, bus, logger, redis }: AppOptions)
   koa.use(conditionalGet);
   koa.use(router.routes());
   koa.use(router.allowedMethods());
-  return { koa, router, services, sendLimiter };
+  return { koa, router, services, sendLimiter, postTexts };
 }

@@ -286,7 +286,7 @@ t.test('posts', async (t) => {
     read.all = counted(all);
     read.get = counted(get);
     t.teardown(() => Object.assign(read, { all, get }));
-    const { postTexts } = server.app.services;
+    const { postTexts } = server.app;
     /** Cold: no post rendered yet, so every post on the page is loaded in full. */
     const queriesFor = async (path: string, cold = true) => {
       if (cold) postTexts.clear();

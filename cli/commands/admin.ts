@@ -9,7 +9,7 @@ import { flattenFieldErrors, ValidationError } from '../../src/errors.js';
 import { say } from '../conventions.js';
 import type { AdminContext } from '../../src/admin/context.js';
 import type { User } from '../../src/models/index.js';
-import type { AccountRow } from '../../src/services/rows.js';
+import type { AccountRow } from '../../src/db/rows.js';
 import { bool } from '../../src/db/sql.js';
 import { iso } from '../../src/presenters/context.js';
 

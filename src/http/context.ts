@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { SendLimiter } from '../services/sendLimit.js';
 import type { LoginThrottle } from './middleware/rateLimit.js';
+import type { PostTexts } from '../presenters/postTexts.js';
 
 export interface AppState {
   /** The authenticated user, set by the auth middleware on protected routes. */
@@ -21,6 +22,7 @@ export interface AppCustom {
   authLimiter: RateLimiterAbstract;
   sendLimiter: SendLimiter;
   loginThrottle: LoginThrottle;
+  postTexts: PostTexts;
 }
 
 export type ApiContext = RouterContext<AppState, AppCustom>;

@@ -1,5 +1,5 @@
 import type { CallPayload } from '../events/types.js';
-import type { CallRow } from '../services/rows.js';
+import type { CallRow } from '../db/rows.js';
 import { num } from '../db/sql.js';
 import { presentNestedUser } from './user.js';
 import { iso } from './context.js';

@@ -1,5 +1,5 @@
 import { bool, num } from '../db/sql.js';
-import { authorOf, type CommentRow } from '../services/rows.js';
+import { authorOf, type CommentRow } from '../db/rows.js';
 import { iso, type Viewer } from './context.js';
 import { presentAuthor } from './user.js';
 

@@ -1,5 +1,5 @@
 import type { MediaStore } from '../media/store.js';
-import type { DbDate } from '../services/rows.js';
+import type { DbDate } from '../db/rows.js';
 
 /** Who is looking and how to build absolute URLs: everything a presenter needs besides the model. */
 export interface Viewer {

@@ -1,5 +1,5 @@
 import { bool, num } from '../db/sql.js';
-import type { GroupRow, MemberRow } from '../services/rows.js';
+import type { GroupRow, MemberRow } from '../db/rows.js';
 import { iso, type Viewer } from './context.js';
 import { presentUser } from './user.js';
 

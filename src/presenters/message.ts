@@ -1,5 +1,5 @@
 import type { DirectMessagePayload, GroupMessagePayload } from '../events/types.js';
-import type { ConversationRow, DirectMessageRow, GroupMessageRow } from '../services/rows.js';
+import type { ConversationRow, DirectMessageRow, GroupMessageRow } from '../db/rows.js';
 import { bool, num } from '../db/sql.js';
 import { iso, type Viewer } from './context.js';
 

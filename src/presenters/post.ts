@@ -1,6 +1,5 @@
 import { bool, num } from '../db/sql.js';
-import type { PostView } from '../services/posts.js';
-import { authorOf, type PostRow } from '../services/rows.js';
+import { authorOf, type PostRow, type PostView } from '../db/rows.js';
 import { iso, type Viewer } from './context.js';
 import { presentAuthor } from './user.js';
 import { presentComment } from './comment.js';

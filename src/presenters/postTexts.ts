@@ -10,8 +10,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import { bool, num } from '../db/sql.js';
-import type { PostView } from '../services/posts.js';
-import type { PostRow, PostStampRow } from '../services/rows.js';
+import type { PostRow, PostStampRow, PostView } from '../db/rows.js';
 import { iso, type Viewer } from './context.js';
 import { commentFields } from './comment.js';
 import { postFields } from './post.js';

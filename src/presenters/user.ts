@@ -1,5 +1,5 @@
 import { bool, num } from '../db/sql.js';
-import type { AuthorRow, UserRow } from '../services/rows.js';
+import type { AuthorRow, UserRow } from '../db/rows.js';
 import { iso, type Viewer } from './context.js';
 import type { NestedUserPayload } from '../events/types.js';
 

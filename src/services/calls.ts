@@ -14,7 +14,7 @@ import { placeholders, type Sql, type SqlValue } from '../db/sql.js';
 import { sequelizeStatements } from '../db/sequelizeRunner.js';
 import { resolveParty, type Party } from './parties.js';
 import { checkedWrite } from './references.js';
-import type { CallRow, DbDate } from './rows.js';
+import type { CallRow, DbDate } from '../db/rows.js';
 
 const LIVE: CallStatus[] = ['pending', 'active'];
 const FINISHED: CallStatus[] = ['ended', 'rejected', 'missed'];

@@ -8,7 +8,7 @@ import { keyset, toPage, type Page, type PageRequest } from './pagination.js';
 import { toggleLike } from './likes.js';
 import { checkedWrite } from './references.js';
 import { AUTHOR_COLUMNS, COMMENT_LIKES, idsParam, viewerMarks } from './reads.js';
-import type { CommentRow } from './rows.js';
+import type { CommentRow } from '../db/rows.js';
 
 /** A comment's columns (likes_count is stored), from `comments` as `c` and its author as `a`. */
 const COMMENT_COLUMNS = `c.id, c.post_id AS "postId", c.author_id AS "authorId", c.content, c.created_at AS "createdAt",

@@ -8,7 +8,7 @@ import { presentGroupMessage } from '../presenters/message.js';
 import { insertOnce } from './messages.js';
 import { sqlOf } from '../db/connection.js';
 import type { Sql } from '../db/sql.js';
-import type { GroupMessageRow } from './rows.js';
+import type { GroupMessageRow } from '../db/rows.js';
 import { checkedWrite } from './references.js';
 
 export interface SendGroupMessageInput {

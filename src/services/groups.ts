@@ -10,7 +10,7 @@ import { sqlOf, transaction } from '../db/connection.js';
 import type { Sql, SqlValue } from '../db/sql.js';
 import { USER_COLUMNS } from './reads.js';
 import { checkedWrite } from './references.js';
-import type { GroupRow, MemberRow } from './rows.js';
+import type { GroupRow, MemberRow } from '../db/rows.js';
 
 export interface GroupInput {
   name: string;

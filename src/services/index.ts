@@ -8,7 +8,6 @@ import { GroupMessageService } from './groupMessages.js';
 import { DirectMessageService } from './messages.js';
 import { CallService } from './calls.js';
 import { EventLog } from '../events/outbox.js';
-import { PostTexts } from '../presenters/postTexts.js';
 
 /** Builds every domain service once; REST routes, realtime handlers and `jvai admin` share them. */
 export function createServices(base: Omit<ServiceDeps, 'events'>) {
@@ -21,15 +20,10 @@ export function createServices(base: Omit<ServiceDeps, 'events'>) {
   const groupMessages = new GroupMessageService(deps, groups);
   const messages = new DirectMessageService(deps);
   const calls = new CallService(deps);
-  const postTexts = new PostTexts();
   // Cached sessions hold the user as it was: any process's change empties them (the bus reaches every process).
   deps.bus.subscribe('user.sessions_revoked', (e) => tokens.forgetSessions(e.sessionIds));
-  deps.bus.subscribe('user.updated', (e) => {
-    tokens.forgetUser(e.userId);
-    // Renderings show authors' names and pictures (of posts and of their comments).
-    postTexts.clear();
-  });
-  return { deps, tokens, users, posts, comments, groups, groupMessages, messages, calls, postTexts };
+  deps.bus.subscribe('user.updated', (e) => tokens.forgetUser(e.userId));
+  return { deps, tokens, users, posts, comments, groups, groupMessages, messages, calls };
 }
 
 export type Services = ReturnType<typeof createServices>;

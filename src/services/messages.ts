@@ -7,7 +7,7 @@ import { DEFAULT_LIMIT, toPage, type Page, type PageRequest } from './pagination
 import { presentDirectMessage } from '../presenters/message.js';
 import { sqlOf } from '../db/connection.js';
 import type { Sql, SqlValue, WriteTx } from '../db/sql.js';
-import type { ConversationRow, DirectMessageRow } from './rows.js';
+import type { ConversationRow, DirectMessageRow } from '../db/rows.js';
 import { checkedWrite } from './references.js';
 
 export interface SendDirectMessageInput {

@@ -9,18 +9,11 @@ import { keyset, toPage, type Page, type PageRequest } from './pagination.js';
 import { toggleLike } from './likes.js';
 import type { CommentService } from './comments.js';
 import { AUTHOR_COLUMNS, COMMENT_LIKES, idsParam, packedRows, POST_LIKES, viewerMarks } from './reads.js';
-import type { CommentRow, PostRow, PostStampRow } from './rows.js';
+import type { PostRow, PostStampRow, PostView } from '../db/rows.js';
 
 export const MAX_POST_LENGTH = 5000;
 /** How many of the newest comments travel inside each post. */
 export const NESTED_COMMENTS = 50;
-
-/** A post with what its presenter shows besides its own columns. */
-export interface PostView {
-  post: PostRow;
-  /** The newest comments, oldest first. */
-  comments: CommentRow[];
-}
 
 export interface PostChanges {
   content?: string;

@@ -9,7 +9,7 @@ import { keyset, toPage, type Page, type PageRequest } from './pagination.js';
 import { sqlOf, transaction } from '../db/connection.js';
 import type { Sql, SqlValue } from '../db/sql.js';
 import { FOLLOWING, USER_COLUMNS, viewerMarks } from './reads.js';
-import type { AccountRow, UserRow } from './rows.js';
+import type { AccountRow, UserRow } from '../db/rows.js';
 import type { Upload } from '../media/store.js';
 import { checkedWrite } from './references.js';
 

@@ -6,7 +6,7 @@ import { viewerOf } from '../viewer.js';
 import { uploadedFile } from '../middleware/uploads.js';
 import { presentPost } from '../../presenters/post.js';
 import { MAX_POST_LENGTH } from '../../services/posts.js';
-import type { PostStampRow } from '../../services/rows.js';
+import type { PostStampRow } from '../../db/rows.js';
 import * as responses from '../responses.js';
 
 const content = z.string().trim().max(MAX_POST_LENGTH);
@@ -16,7 +16,7 @@ const patchBody = z.object({ content: content.optional(), image: noFile });
 const putBody = patchBody.extend({ content });
 
 /** Lists and the detail view render through the cache of renderings (src/presenters/postTexts.ts). */
-const render: Render<PostStampRow> = (ctx, stamps, viewer) => ctx.services.postTexts.render(stamps, viewer, ctx.services.posts);
+const render: Render<PostStampRow> = (ctx, stamps, viewer) => ctx.postTexts.render(stamps, viewer, ctx.services.posts);
 const listed = { tag: 'posts', response: responses.posts, query: pageSchema, render };
 const one = { path: '/posts/:id', tag: 'posts' };
 

@@ -86,6 +86,13 @@ export interface PostRow extends AuthoredRow {
   userLiked: boolean;
 }
 
+/** A post with what its presenter shows besides its own columns. */
+export interface PostView {
+  post: PostRow;
+  /** The newest comments, oldest first. */
+  comments: CommentRow[];
+}
+
 /**
  * What a post's cached rendering is checked against (its own row: the counters, the last edit,
  * and comments_version, which triggers bump on any change to its comments), with the viewer's like.
