@@ -15,8 +15,12 @@ import { runCli, sessionDir } from './helpers/terminal.js';
 import { JvaiClient } from '../cli/client/api.js';
 import { CallSession, type CallState } from '../cli/call/session.js';
 import { WavSink, WavSource } from '../cli/call/audio.js';
+import { exitWhenDone } from './helpers/webrtc.js';
 
 const CANDIDATES = [220, 330, 440, 550, 660, 880, 1000];
+
+// The in-process CallSessions load node-webrtc.
+exitWhenDone();
 
 function tmpDir(t: Test): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-call-'));

@@ -14,6 +14,10 @@ import { PG_URL, createPgDatabase } from './helpers/server.js';
 import { freePort, runJvai, serve } from './helpers/serve.js';
 import { sessionDir } from './helpers/terminal.js';
 import { loadWebRtc, WebRtcUnavailable, webRtcLoaded, type Wrtc } from '../cli/call/webrtc.js';
+import { exitWhenDone } from './helpers/webrtc.js';
+
+// The shape check loads node-webrtc in this process.
+exitWhenDone();
 
 const MISSING = 'jvai: calls need the optional package @roamhq/wrtc (npm install @roamhq/wrtc)\n';
 

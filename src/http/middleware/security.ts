@@ -41,11 +41,14 @@ class RecordedResponse extends ServerResponse {
 
 /** The headers an express-style middleware sets, read off a stand-in response. */
 function staticHeaders(middleware: (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void) {
-  const req = new IncomingMessage(new Socket());
+  const socket = new Socket();
+  const req = new IncomingMessage(socket);
   const res = new RecordedResponse(req);
   middleware(req, res, (err) => {
     if (err) throw err;
   });
+  // Nothing is left open: a stray socket object can upset native modules at exit (WebRTC).
+  socket.destroy();
   return res.headers;
 }
 
