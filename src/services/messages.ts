@@ -9,6 +9,7 @@ import { sqlOf } from '../db/connection.js';
 import type { Sql, SqlValue, WriteTx } from '../db/sql.js';
 import type { ConversationRow, DirectMessageRow } from '../db/rows.js';
 import { checkedWrite } from './references.js';
+import { packedRows, selectList } from './reads.js';
 
 export interface SendDirectMessageInput {
   receiverId?: number;
@@ -18,9 +19,32 @@ export interface SendDirectMessageInput {
   clientId?: string;
 }
 
-const MESSAGE_COLUMNS = `m.id, m.sender_id AS "senderId", s.username AS "senderUsername", m.receiver_id AS "receiverId",
-  r.username AS "receiverUsername", m.content, m.is_read AS "isRead", m.read_at AS "readAt", m.created_at AS "createdAt"`;
-const MESSAGES = `SELECT ${MESSAGE_COLUMNS} FROM direct_messages m JOIN users s ON s.id = m.sender_id JOIN users r ON r.id = m.receiver_id`;
+/** A message with both usernames, from `direct_messages` as `m`, its sender as `s` and receiver as `r`. */
+const MESSAGE_COLUMNS = {
+  id: 'm.id',
+  senderId: 'm.sender_id',
+  senderUsername: 's.username',
+  receiverId: 'm.receiver_id',
+  receiverUsername: 'r.username',
+  content: 'm.content',
+  isRead: 'm.is_read',
+  readAt: 'm.read_at',
+  createdAt: 'm.created_at',
+} satisfies Record<keyof DirectMessageRow, string>;
+const FROM_MESSAGES = 'FROM direct_messages m JOIN users s ON s.id = m.sender_id JOIN users r ON r.id = m.receiver_id';
+const MESSAGES = `SELECT ${selectList(MESSAGE_COLUMNS)} ${FROM_MESSAGES}`;
+/** A conversation summary (`dm_conversations` as `c`) with its partner (`p`) and last message. */
+const CONVERSATION_COLUMNS = {
+  ...MESSAGE_COLUMNS,
+  unreadCount: 'c.unread_count',
+  partnerId: 'c.partner_id',
+  partnerUsername: 'p.username',
+  partnerFirstName: 'p.first_name',
+  partnerLastName: 'p.last_name',
+  partnerProfilePicture: 'p.profile_picture',
+  partnerIsOnline: 'p.is_online',
+  partnerLastSeen: 'p.last_seen',
+} satisfies Record<keyof ConversationRow, string>;
 
 /**
  * Inserts a message row unless this sender already sent one with this client id; returns the
@@ -131,8 +155,10 @@ export class DirectMessageService {
 
   /** The newest page of the union of index walks, newest first. */
   private async merged(walks: { sql: string; params: SqlValue[] }[], page: PageRequest): Promise<Page<DirectMessageRow>> {
-    const rows = await this.sql.read.all<DirectMessageRow>(
-      `${MESSAGES} WHERE m.id IN (${walks.map((w) => w.sql).join(' UNION ')}) ORDER BY m.id DESC LIMIT ?`,
+    const rows = await packedRows<DirectMessageRow>(
+      this.sql,
+      MESSAGE_COLUMNS,
+      `${FROM_MESSAGES} WHERE m.id IN (${walks.map((w) => w.sql).join(' UNION ')}) ORDER BY m.id DESC LIMIT ?`,
       [...walks.flatMap((w) => w.params), page.limit + 1],
     );
     return toPage(rows, page, (m) => m.id);
@@ -143,11 +169,10 @@ export class DirectMessageService {
    * message: a page of the actor's summary rows (kept by triggers), with their messages and users.
    */
   async conversations(actor: User, page: PageRequest = { limit: DEFAULT_LIMIT }): Promise<Page<ConversationRow>> {
-    const rows = await this.sql.read.all<ConversationRow & DirectMessageRow>(
-      `SELECT c.unread_count AS "unreadCount", c.partner_id AS "partnerId", p.username AS "partnerUsername",
-              p.first_name AS "partnerFirstName", p.last_name AS "partnerLastName", p.profile_picture AS "partnerProfilePicture",
-              p.is_online AS "partnerIsOnline", p.last_seen AS "partnerLastSeen", ${MESSAGE_COLUMNS}
-         FROM dm_conversations c
+    const rows = await packedRows<ConversationRow>(
+      this.sql,
+      CONVERSATION_COLUMNS,
+      `FROM dm_conversations c
          JOIN users p ON p.id = c.partner_id
          JOIN direct_messages m ON m.id = c.last_message_id
          JOIN users s ON s.id = m.sender_id JOIN users r ON r.id = m.receiver_id

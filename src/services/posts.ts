@@ -8,7 +8,7 @@ import type { Dialect, Sql, SqlValue } from '../db/sql.js';
 import { keyset, toPage, type Page, type PageRequest } from './pagination.js';
 import { toggleLike } from './likes.js';
 import type { CommentService } from './comments.js';
-import { AUTHOR_COLUMNS, COMMENT_LIKES, idsParam, packedRows, POST_LIKES, viewerMarks } from './reads.js';
+import { AUTHOR_COLUMNS, COMMENT_LIKES, idsParam, packedRows, POST_LIKES, selectList, viewerMarks } from './reads.js';
 import type { PostRow, PostStampRow, PostView } from '../db/rows.js';
 
 export const MAX_POST_LENGTH = 5000;
@@ -28,14 +28,19 @@ const POST_COLUMNS = `p.id, p.author_id AS "authorId", p.content, p.image, p.cre
  * What a page lists per post (see PostStampRow): one row each, no author, no text; with the
  * viewer's like and which of the post's nested comments they like (bound: the viewer twice).
  */
-function stampColumns(dialect: Dialect): string {
+function stampColumns(dialect: Dialect) {
   const list = dialect === 'postgres' ? "string_agg(cl.comment_id::text, ',')" : 'group_concat(cl.comment_id)';
-  return `p.id, p.updated_at AS "updatedAt", p.likes_count AS "likesCount", p.comments_count AS "commentsCount",
-  p.comments_version AS "commentsVersion", EXISTS (SELECT 1 FROM post_likes l WHERE l.post_id = p.id AND l.user_id = ?) AS "userLiked",
-  (SELECT ${list} FROM comment_likes cl WHERE cl.user_id = ?
-     AND cl.comment_id IN (SELECT c.id FROM comments c WHERE c.post_id = p.id ORDER BY c.id DESC LIMIT ${NESTED_COMMENTS})) AS "likedComments"`;
+  return {
+    id: 'p.id',
+    updatedAt: 'p.updated_at',
+    likesCount: 'p.likes_count',
+    commentsCount: 'p.comments_count',
+    commentsVersion: 'p.comments_version',
+    userLiked: 'EXISTS (SELECT 1 FROM post_likes l WHERE l.post_id = p.id AND l.user_id = ?)',
+    likedComments: `(SELECT ${list} FROM comment_likes cl WHERE cl.user_id = ?
+      AND cl.comment_id IN (SELECT c.id FROM comments c WHERE c.post_id = p.id ORDER BY c.id DESC LIMIT ${NESTED_COMMENTS}))`,
+  } satisfies Record<keyof PostStampRow, string>;
 }
-const STAMP_FIELDS = ['id', 'updatedAt', 'likesCount', 'commentsCount', 'commentsVersion', 'userLiked', 'likedComments'] as const;
 const FROM_POSTS = 'FROM posts p';
 const FROM_TIMELINE = 'FROM home_timeline h JOIN posts p ON p.id = h.post_id';
 
@@ -46,7 +51,7 @@ const FROM_TIMELINE = 'FROM home_timeline h JOIN posts p ON p.id = h.post_id';
  */
 export class PostService {
   private readonly sql: Sql;
-  private readonly stampColumns: string;
+  private readonly stampColumns: ReturnType<typeof stampColumns>;
 
   constructor(private readonly deps: ServiceDeps, private readonly comments: CommentService) {
     this.sql = sqlOf(deps.sequelize);
@@ -67,14 +72,14 @@ export class PostService {
   /** One page of stamps, newest first: `from` and `where` select the posts, `column` is the id the keyset walks. */
   private async page(from: string, where: string, params: SqlValue[], column: string, viewerId: number, page: PageRequest): Promise<Page<PostStampRow>> {
     const k = keyset(page, column);
-    const inner = `SELECT ${this.stampColumns} ${from} WHERE ${where}${k.and} ORDER BY ${column} DESC LIMIT ?`;
-    const rows = await packedRows<PostStampRow>(this.sql, STAMP_FIELDS, inner, [viewerId, viewerId, ...params, ...k.params, k.limit]);
+    const rest = `${from} WHERE ${where}${k.and} ORDER BY ${column} DESC LIMIT ?`;
+    const rows = await packedRows<PostStampRow>(this.sql, this.stampColumns, rest, [viewerId, viewerId, ...params, ...k.params, k.limit]);
     return toPage(rows, page, (p) => p.id);
   }
 
   /** One post's stamp (the detail view renders through the same cache as lists). */
   async stamp(id: number, viewerId: number | null): Promise<PostStampRow> {
-    const row = await this.sql.read.get<PostStampRow>(`SELECT ${this.stampColumns} ${FROM_POSTS} WHERE p.id = ?`, [viewerId ?? 0, viewerId ?? 0, id]);
+    const row = await this.sql.read.get<PostStampRow>(`SELECT ${selectList(this.stampColumns)} ${FROM_POSTS} WHERE p.id = ?`, [viewerId ?? 0, viewerId ?? 0, id]);
     if (!row) throw new NotFound();
     return row;
   }

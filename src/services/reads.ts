@@ -34,14 +34,25 @@ export const POST_LIKES = { table: 'post_likes', viewer: 'user_id', target: 'pos
 export const COMMENT_LIKES = { table: 'comment_likes', viewer: 'user_id', target: 'comment_id' };
 export const FOLLOWING = { table: 'follows', viewer: 'follower_id', target: 'following_id' };
 
+/** Columns as `alias → SQL expression`: the select list and, for packedRows, the names in order. */
+export type Columns = Readonly<Record<string, string>>;
+
+/** `expr AS "alias", …` — camelCase aliases, so both dialects return the rows' shapes. */
+export const selectList = (columns: Columns): string =>
+  Object.entries(columns)
+    .map(([alias, expr]) => `${expr} AS "${alias}"`)
+    .join(', ');
+
 /**
- * All rows of `inner` as ONE value: the database builds a JSON array of row arrays, newest
- * first by `id`, which crosses the driver as a single string, where node-sqlite3 would build an
- * object per row and a property per column on the main thread — most of what a page of a
- * hundred small values costs. `columns` names the inner query's columns, in order.
+ * The rows of `SELECT <columns> <rest>` as ONE value: the database builds a JSON array of row
+ * arrays, newest first by `id`, which crosses the driver as a single string, where node-sqlite3
+ * would build an object per row and a property per column on the main thread — most of what a
+ * page of a hundred small values costs.
  */
-export async function packedRows<T>(sql: Sql, columns: readonly (keyof T & string)[], inner: string, params: readonly SqlValue[]): Promise<T[]> {
-  const values = columns.map((c) => `s."${c}"`).join(', ');
+export async function packedRows<T>(sql: Sql, columns: Columns, rest: string, params: readonly SqlValue[]): Promise<T[]> {
+  const names = Object.keys(columns);
+  const values = names.map((c) => `s."${c}"`).join(', ');
+  const inner = `SELECT ${selectList(columns)} ${rest}`;
   const pack =
     sql.dialect === 'postgres'
       ? `SELECT json_agg(json_build_array(${values}) ORDER BY s.id DESC) AS "rows" FROM (${inner}) s`
@@ -49,5 +60,5 @@ export async function packedRows<T>(sql: Sql, columns: readonly (keyof T & strin
   const packed = (await sql.read.get<{ rows: string | unknown[][] | null }>(pack, params))?.rows;
   // PostgreSQL's driver parses JSON already; an aggregate of no rows is NULL there.
   const rows: unknown[][] = typeof packed === 'string' ? JSON.parse(packed) : (packed ?? []);
-  return rows.map((values) => Object.fromEntries(columns.map((c, i) => [c, values[i]])) as T);
+  return rows.map((row) => Object.fromEntries(names.map((name, i) => [name, row[i]])) as T);
 }
