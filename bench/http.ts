@@ -149,7 +149,7 @@ function printTable(rows: Row[]): void {
 /** Seeds in this process through the same code as `jvai admin seed`; returns who to log in as and what to ask for. */
 async function seed(dataDir: string, databaseUrl: string | undefined, users: number, posts: number) {
   const { loadConfig } = await import('../src/config.js');
-  const { openDatabase } = await import('../src/server.js');
+  const { openDatabase } = await import('../src/db/migrator.js');
   const { adminLogger } = await import('../src/admin/context.js');
   const { seedDemoData } = await import('../src/admin/seed.js');
   const { DirectMessage, Post, User } = await import('../src/models/index.js');

@@ -7,10 +7,9 @@ import type { AddressInfo } from 'node:net';
 import type { Sequelize } from 'sequelize';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { connectDatabase } from './db/connection.js';
-import { migrate } from './db/migrator.js';
-import { InProcessBus, type EventBus } from './events/bus.js';
-import { RedisBus } from './events/redisBus.js';
+import { openDatabase } from './db/migrator.js';
+import type { EventBus } from './events/bus.js';
+import { openBus, type RedisBus } from './events/redisBus.js';
 import { createApp, type JvaiApp } from './app.js';
 import { createLogger } from './logger.js';
 import { startRealtime } from './realtime/index.js';
@@ -29,21 +28,6 @@ export interface RunningServer {
   /** Base URL once listening, e.g. http://127.0.0.1:8000 */
   url: string;
   close(): Promise<void>;
-}
-
-/** Opens the database and applies migrations: shared by `serve` and `admin`. */
-export async function openDatabase(config: Config, logger: Logger): Promise<Sequelize> {
-  const sequelize = await connectDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
-  const applied = await migrate(sequelize);
-  if (applied.length) logger.info({ applied }, 'migrations applied');
-  return sequelize;
-}
-
-/** The event bus: Redis when configured (events, rate limits and presence shared by every process), else in-process. */
-export async function openBus(config: Config, logger: Logger): Promise<{ bus: EventBus; redis?: RedisBus['client'] }> {
-  if (!config.redisUrl) return { bus: new InProcessBus() };
-  const bus = await RedisBus.connect(config.redisUrl, logger, `${config.redisPrefix}:events`);
-  return { bus, redis: bus.client };
 }
 
 /**

@@ -7,7 +7,8 @@ import type { Sequelize } from 'sequelize';
 import type { Config } from '../config.js';
 import type { EventBus } from '../events/bus.js';
 import { MediaStore } from '../media/store.js';
-import { openBus, openDatabase } from '../server.js';
+import { openDatabase } from '../db/migrator.js';
+import { openBus } from '../events/redisBus.js';
 import { createServices, type Services } from '../services/index.js';
 
 export interface AdminContext {

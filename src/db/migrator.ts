@@ -2,7 +2,9 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Umzug, SequelizeStorage } from 'umzug';
 import type { QueryInterface, Sequelize } from 'sequelize';
-import { sqlOf } from './connection.js';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { connectDatabase, sqlOf } from './connection.js';
 import { PostgresSql } from './postgres.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -37,4 +39,12 @@ export async function migrate(sequelize: Sequelize): Promise<string[]> {
   const up = async () => (await createMigrator(sequelize).up()).map((m) => m.name);
   const sql = sqlOf(sequelize);
   return sql instanceof PostgresSql ? sql.holdingLock(MIGRATION_LOCK, up) : up();
+}
+
+/** Opens the database and applies migrations: shared by `serve` and `admin`. */
+export async function openDatabase(config: Config, logger: Logger): Promise<Sequelize> {
+  const sequelize = await connectDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
+  const applied = await migrate(sequelize);
+  if (applied.length) logger.info({ applied }, 'migrations applied');
+  return sequelize;
 }
