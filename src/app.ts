@@ -22,7 +22,6 @@ import { corsFor, securityHeaders } from './http/middleware/security.js';
 import { mountRoutes } from './http/route.js';
 import { apiRoutes } from './http/routes/index.js';
 import { serveMedia } from './http/media.js';
-import { removeUploadsAfterwards } from './http/middleware/uploads.js';
 import { conditionalGet } from './http/middleware/conditionalGet.js';
 import { PostTexts } from './presenters/postTexts.js';
 import { parseBody } from './http/middleware/body.js';
@@ -68,15 +67,15 @@ export function createApp({ config, sequelize, bus, logger, redis }: AppOptions)
   const router = new Router<AppState, AppCustom>({ prefix: '/api', exclusive: 'specificity' });
   mountRoutes(router, apiRoutes, authenticate);
 
-  koa.use(forwarded(config.trustProxy));
+  const proxied = forwarded(config.trustProxy);
+  if (proxied) koa.use(proxied);
   // Outside the error handler, so it logs the status actually sent.
-  koa.use(requestLog(logger));
+  if (logger.isLevelEnabled('info')) koa.use(requestLog(logger));
   koa.use(errorHandler(logger));
   koa.use(securityHeaders(config));
   const cors = corsFor(config);
   if (cors) koa.use(cors);
   koa.use(serveMedia(media));
-  koa.use(removeUploadsAfterwards);
   koa.use(parseBody(config));
   koa.use(conditionalGet);
   koa.use(router.routes());

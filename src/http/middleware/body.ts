@@ -1,6 +1,7 @@
-/** Request bodies: JSON, forms and multipart uploads, decoded per Content-Encoding. */
+/** Request bodies: JSON, forms and multipart uploads, decoded per Content-Encoding; spooled uploads removed afterwards. */
 import { koaBody } from 'koa-body';
-import type { Middleware } from 'koa';
+import fs from 'node:fs/promises';
+import type { Middleware, ParameterizedContext } from 'koa';
 import type { Config } from '../../config.js';
 import { BadRequest } from '../../errors.js';
 
@@ -12,11 +13,18 @@ export function parseBody(config: Config): Middleware {
     formidable: { maxFileSize: config.mediaMaxBytes, maxFiles: 4, maxFieldsSize: 1024 * 1024, keepExtensions: false },
   });
   return async (ctx, next) => {
+    // RFC 9112 §6.3: a request without Content-Length or Transfer-Encoding has no body.
+    const { headers } = ctx.req;
+    if (headers['content-length'] === undefined && headers['transfer-encoding'] === undefined) return next();
     let parsed = false;
     try {
-      await parser(ctx, () => {
+      await parser(ctx, async () => {
         parsed = true;
-        return next();
+        try {
+          await next();
+        } finally {
+          await removeUploads(ctx);
+        }
       });
     } catch (err) {
       // The decompressors (gzip, deflate, br) fail with plain errors that carry no HTTP status:
@@ -27,4 +35,10 @@ export function parseBody(config: Config): Middleware {
       throw err;
     }
   };
+}
+
+/** Formidable spools uploads to temp files; whatever happens, they go when the request ends. */
+async function removeUploads(ctx: ParameterizedContext): Promise<void> {
+  const files = ctx.request.files ? Object.values(ctx.request.files).flat() : [];
+  await Promise.all(files.map((f) => fs.rm(f.filepath, { force: true })));
 }

@@ -19,7 +19,9 @@ export function trustFunction(setting: Config['trustProxy']): Trust {
 /** A forwarded header's first value (a trusted proxy sets it for its client). */
 const first = (value: string) => value.replace(/,.*$/s, '').trim();
 
-export function forwarded(setting: Config['trustProxy']): Middleware {
+/** Null when no proxy is trusted: Koa (with `proxy` off) then takes the peer's address as it is. */
+export function forwarded(setting: Config['trustProxy']): Middleware | null {
+  if (setting === false) return null;
   const trust = trustFunction(setting);
   return async (ctx, next) => {
     ctx.request.ip = proxyAddr(ctx.req, trust);
