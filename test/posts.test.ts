@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { sqlOf } from '../src/db/connection.js';
+import { uploadsDir } from '../src/http/middleware/body.js';
 import sharp from 'sharp';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { Api, makeUser, type TestUser } from './helpers/api.js';
@@ -290,6 +291,8 @@ t.test('posts', async (t) => {
     /** Cold: no post rendered yet, so every post on the page is loaded in full. */
     const queriesFor = async (path: string, cold = true) => {
       if (cold) postTexts.clear();
+      // The session check (cached a couple of seconds) is not the page's.
+      await bob.api.get('/api/users/me/');
       [counting, n] = [true, 0];
       const res = await bob.api.get(path);
       counting = false;
@@ -301,8 +304,6 @@ t.test('posts', async (t) => {
     t.equal(many.posts, 20);
     t.equal(many.n, one.n);
     t.ok(many.n <= 4, `${many.n} queries`);
-    // Warm, once the session is cached too (its check recurs every couple of seconds).
-    await bob.api.get('/api/users/me/');
     const warm = await queriesFor('/api/posts/?limit=20', false);
     t.equal(warm.n, 1, 'rendered already: one query for the page and the viewer flags');
   });
@@ -328,6 +329,10 @@ t.test('upload limits: bytes and pixels; a refused upload writes nothing', async
   t.equal(tall.status, 413);
   t.match(tall.body.detail, /pixels/);
 
+  const notImage = await user.api.post('/api/posts/', form({ content: 'text as image' }, { field: 'image', bytes: Buffer.from('not an image'), name: 'x.png', type: 'image/png' }));
+  t.equal(notImage.status, 415);
+
   t.same(await myPostIds(user), posts, 'no post row');
   t.same(postFiles(server), files, 'no file');
+  t.same(fs.readdirSync(uploadsDir(server.app.services.deps.config)), [], 'every spooled upload removed, taken or refused');
 });

@@ -1,16 +1,23 @@
 /** Request bodies: JSON, forms and multipart uploads, decoded per Content-Encoding; spooled uploads removed afterwards. */
 import { koaBody } from 'koa-body';
 import fs from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import type { Middleware, ParameterizedContext } from 'koa';
 import type { Config } from '../../config.js';
 import { BadRequest } from '../../errors.js';
 
+/** Where uploads are spooled while a request is handled: in the data dir, beside the media they become. */
+export const uploadsDir = (config: Config): string => path.join(config.dataDir, 'uploads');
+
 export function parseBody(config: Config): Middleware {
+  const uploadDir = uploadsDir(config);
+  mkdirSync(uploadDir, { recursive: true });
   const parser = koaBody({
     multipart: true,
     jsonLimit: '1mb',
     formLimit: '1mb',
-    formidable: { maxFileSize: config.mediaMaxBytes, maxFiles: 4, maxFieldsSize: 1024 * 1024, keepExtensions: false },
+    formidable: { uploadDir, maxFileSize: config.mediaMaxBytes, maxFiles: 4, maxFieldsSize: 1024 * 1024, keepExtensions: false },
   });
   return async (ctx, next) => {
     // RFC 9112 §6.3: a request without Content-Length or Transfer-Encoding has no body.
