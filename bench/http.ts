@@ -150,6 +150,7 @@ function printTable(rows: Row[]): void {
 async function seed(dataDir: string, databaseUrl: string | undefined, users: number, posts: number) {
   const { loadConfig } = await import('../src/config.js');
   const { openDatabase } = await import('../src/db/migrator.js');
+  const { closeDatabase } = await import('../src/db/connection.js');
   const { adminLogger } = await import('../src/admin/context.js');
   const { seedDemoData } = await import('../src/admin/seed.js');
   const { DirectMessage, Post, User } = await import('../src/models/index.js');
@@ -171,7 +172,7 @@ async function seed(dataDir: string, databaseUrl: string | undefined, users: num
     const postId = (await Post.max<number, InstanceType<typeof Post>>('id')) ?? 1;
     return { username, password: seeded.password, partner, postId };
   } finally {
-    await sequelize.close();
+    await closeDatabase(sequelize);
   }
 }
 

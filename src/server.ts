@@ -18,6 +18,7 @@ import { RedisRoomFlags, RoomPresence } from './realtime/roomPresence.js';
 import type { WsTransportOptions } from './realtime/ws.js';
 import { RingTimer } from './services/ringTimer.js';
 import { every } from './periodic.js';
+import { closeDatabase } from './db/connection.js';
 
 export interface RunningServer {
   http: http.Server;
@@ -40,7 +41,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   try {
     opened = await openBus(config, logger);
   } catch (err) {
-    await sequelize.close();
+    await closeDatabase(sequelize);
     throw err;
   }
   const { bus, redis } = opened;
@@ -98,7 +99,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       await ringTimer.stop();
       await sessionPruner.stop();
       await bus.close();
-      await sequelize.close();
+      await closeDatabase(sequelize);
     })());
   return { http: server, app, sequelize, bus, logger, url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, close };
 }

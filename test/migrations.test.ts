@@ -3,7 +3,7 @@
  * (without the lock they raced: `relation "users_is_online" already exists`).
  */
 import t from 'tap';
-import { connectDatabase } from '../src/db/connection.js';
+import { closeDatabase, connectDatabase } from '../src/db/connection.js';
 import { migrate } from '../src/db/migrator.js';
 import { createPgDatabase, pgAvailable } from './helpers/server.js';
 
@@ -15,7 +15,7 @@ t.test('three processes migrating one new PostgreSQL database at once', { skip }
   t.teardown(() => db.drop());
   // Separate connections and pools, as separate processes would have.
   const connections = await Promise.all([1, 2, 3].map(() => connectDatabase({ databaseUrl: db.url, dataDir: '.' })));
-  t.teardown(() => Promise.all(connections.map((c) => c.close())));
+  t.teardown(() => Promise.all(connections.map((c) => closeDatabase(c))));
   const applied = await Promise.all(connections.map((c) => migrate(c)));
   const all = applied.flat();
   t.ok(all.length > 0, 'the migrations were applied');

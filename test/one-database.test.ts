@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
-import { connectDatabase } from '../src/db/connection.js';
+import { closeDatabase, connectDatabase } from '../src/db/connection.js';
 import { User } from '../src/models/index.js';
 
 function dataDir(t: Test): string {
@@ -19,23 +19,23 @@ function dataDir(t: Test): string {
 t.test('a second database while one is open is refused; after closing the first it opens', async (t) => {
   const [first, second] = [dataDir(t), dataDir(t)];
   const a = await connectDatabase({ dataDir: first });
-  t.teardown(() => a.close());
+  t.teardown(() => closeDatabase(a));
   await t.rejects(connectDatabase({ dataDir: second }), /another database is already open in this process/);
   t.equal(User.sequelize, a, 'the models still write into the first');
 
-  await a.close();
+  await closeDatabase(a);
   const b = await connectDatabase({ dataDir: second });
-  t.teardown(() => b.close());
+  t.teardown(() => closeDatabase(b));
   t.equal(User.sequelize, b, 'the models write into the one now open');
 });
 
 t.test('several connections to one database may be open together; the models use the newest still open', async (t) => {
   const dir = dataDir(t);
   const a = await connectDatabase({ dataDir: dir });
-  t.teardown(() => a.close());
+  t.teardown(() => closeDatabase(a));
   const b = await connectDatabase({ databaseUrl: `sqlite:${path.join(dir, 'jvai.sqlite3')}`, dataDir: '.' });
-  t.teardown(() => b.close());
+  t.teardown(() => closeDatabase(b));
   t.equal(User.sequelize, b);
-  await b.close();
+  await closeDatabase(b);
   t.equal(User.sequelize, a, 'back on the first once the newest closed');
 });

@@ -9,13 +9,13 @@ import path from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
 import { QueryTypes, type Sequelize } from 'sequelize';
-import { connectDatabase, sqlOf, transaction } from '../src/db/connection.js';
+import { closeDatabase, connectDatabase, sqlOf, transaction } from '../src/db/connection.js';
 
 async function freshDb(t: Test): Promise<Sequelize> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-sqlz-'));
   const sequelize = await connectDatabase({ dataDir: dir });
   t.teardown(async () => {
-    await sequelize.close();
+    await closeDatabase(sequelize);
     fs.rmSync(dir, { recursive: true, force: true });
   });
   await sequelize.query('CREATE TABLE items (id INTEGER PRIMARY KEY, label TEXT NOT NULL)');

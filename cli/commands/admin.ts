@@ -293,14 +293,14 @@ export function registerAdmin(program: Command): void {
       guarded(async (_opts: object, cmd: Command) => {
         const config = adminConfig(cmd);
         const { adminLogger } = await import('../../src/admin/context.js');
-        const { connectDatabase } = await import('../../src/db/connection.js');
+        const { closeDatabase, connectDatabase } = await import('../../src/db/connection.js');
         const { migrate } = await import('../../src/db/migrator.js');
         const sequelize = await connectDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger: adminLogger() });
         try {
           const applied = await migrate(sequelize);
           console.log(applied.length ? `Applied ${applied.length} migration(s):\n${applied.map((m) => `  ${m}`).join('\n')}` : 'Database is up to date.');
         } finally {
-          await sequelize.close();
+          await closeDatabase(sequelize);
         }
       }),
     );

@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import * as tar from 'tar';
 import type { Config } from '../config.js';
-import { connectDatabase, sqliteFile } from '../db/connection.js';
+import { closeDatabase, connectDatabase, sqliteFile } from '../db/connection.js';
 import { VERSION } from '../version.js';
 
 /** Describes a backup; its presence is what makes a directory or archive one. */
@@ -98,7 +98,7 @@ export async function backup(config: Config, target: string): Promise<BackupResu
         // VACUUM INTO copies a consistent snapshot while the server keeps writing.
         await sequelize.query('VACUUM INTO ?', { replacements: [path.join(staging, DATABASE)] });
       } finally {
-        await sequelize.close();
+        await closeDatabase(sequelize);
       }
     }
     await copyMedia();

@@ -10,6 +10,7 @@ import { MediaStore } from '../media/store.js';
 import { openDatabase } from '../db/migrator.js';
 import { openBus } from '../events/redisBus.js';
 import { createServices, type Services } from '../services/index.js';
+import { closeDatabase } from '../db/connection.js';
 
 export interface AdminContext {
   config: Config;
@@ -34,7 +35,7 @@ export async function openServices(config: Config, logger: Logger = adminLogger(
   try {
     ({ bus } = await openBus(config, logger));
   } catch (err) {
-    await sequelize.close();
+    await closeDatabase(sequelize);
     throw err;
   }
   const media = new MediaStore(config.dataDir, config.mediaMaxBytes, config.mediaMaxPixels);
@@ -48,7 +49,7 @@ export async function openServices(config: Config, logger: Logger = adminLogger(
     services,
     async close() {
       await bus.close();
-      await sequelize.close();
+      await closeDatabase(sequelize);
     },
   };
 }

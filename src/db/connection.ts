@@ -43,10 +43,14 @@ export function sqliteFile(databaseUrl: string | undefined, dataDir: string): st
   return databaseUrl ? databaseUrl.replace(/^sqlite:(\/\/)?/, '') : path.join(dataDir, 'jvai.sqlite3');
 }
 
+/** How to close each database connectDatabase opened, and the close under way. */
+const closers = new WeakMap<Sequelize, () => Promise<void>>();
+const closing = new WeakMap<Sequelize, Promise<void>>();
+
 /**
  * Opens SQLite in the data dir (default) or PostgreSQL (DATABASE_URL), binds the models (one
- * database per process: see bindModels), and opens the raw SQL layer beside it;
- * sequelize.close() closes both.
+ * database per process: see bindModels), and opens the raw SQL layer beside it; close both
+ * with closeDatabase().
  */
 export async function connectDatabase({ databaseUrl, dataDir, logger }: DatabaseOptions): Promise<Sequelize> {
   const logging = logger ? (sql: string) => logger.trace({ sql }, 'sql') : false;
@@ -70,20 +74,27 @@ export async function connectDatabase({ databaseUrl, dataDir, logger }: Database
   // Before the first await, so that of two databases opened at once the second is refused.
   const unbind = bindModels(sequelize, storage ?? databaseUrl!);
   rawSql.set(sequelize, sql);
-  const close = sequelize.close.bind(sequelize);
-  let closing: Promise<void> | undefined;
-  // Once, however often it is called.
-  sequelize.close = () =>
-    (closing ??= (async () => {
-      unbind();
-      await sql.close();
-      await close();
-    })());
+  closers.set(sequelize, async () => {
+    unbind();
+    await sql.close();
+    await sequelize.close();
+  });
   try {
     await sequelize.authenticate();
   } catch (err) {
-    await sequelize.close();
+    await closeDatabase(sequelize);
     throw err;
   }
   return sequelize;
+}
+
+/** Closes what connectDatabase opened (the raw SQL layer, then Sequelize) and unbinds the models; once, however often it is called. */
+export function closeDatabase(sequelize: Sequelize): Promise<void> {
+  let done = closing.get(sequelize);
+  if (!done) {
+    const close = closers.get(sequelize);
+    done = close ? close() : sequelize.close();
+    closing.set(sequelize, done);
+  }
+  return done;
 }
