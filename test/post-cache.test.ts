@@ -11,6 +11,7 @@ import { startTestServer } from './helpers/server.js';
 import { Api, makeUser, type TestUser } from './helpers/api.js';
 import { form, pngBytes } from './helpers/images.js';
 import { runJvai } from './helpers/serve.js';
+import { sqlOf } from '../src/db/connection.js';
 
 t.test('cached post renderings never go stale', async (t) => {
   const server = await startTestServer(t);
@@ -72,6 +73,12 @@ t.test('cached post renderings never go stale', async (t) => {
     const res = await runJvai(['admin', 'users', 'delete', renamed, '--yes'], { env, cwd: server.dataDir });
     t.equal(res.code, 0, res.stderr);
     t.match(await seen(bob), { likes_count: 1, comments_count: 0, comments: [] }, "the deleted user's like and comment are gone at once");
+  });
+
+  t.test('an edit that leaves updated_at as it was (two edits in one millisecond, or by hand)', async (t) => {
+    t.match(await seen(bob), { content: 'second version' });
+    await sqlOf(server.app.services.deps.sequelize).write((tx) => tx.run('UPDATE posts SET content = ? WHERE id = ?', ['edited by hand', post.id]));
+    t.match(await seen(bob), { content: 'edited by hand' });
   });
 
   t.test('a deleted post', async (t) => {

@@ -81,7 +81,7 @@ export interface PostRow extends AuthoredRow {
   updatedAt: DbDate;
   likesCount: DbCount;
   commentsCount: DbCount;
-  commentsVersion: DbCount;
+  renderVersion: DbCount;
   /** Set by the service from one query per page. */
   userLiked: boolean;
 }
@@ -95,14 +95,15 @@ export interface PostView {
 
 /**
  * What a post's cached rendering is checked against (its own row: the counters, the last edit,
- * and comments_version, which triggers bump on any change to its comments), with the viewer's like.
+ * and render_version, which triggers bump on an edit and on any change to its comments), with the
+ * viewer's like.
  */
 export interface PostStampRow {
   id: number;
   updatedAt: DbDate;
   likesCount: DbCount;
   commentsCount: DbCount;
-  commentsVersion: DbCount;
+  renderVersion: DbCount;
   userLiked: DbBool;
   /** The viewer's likes among the post's nested comments: comma-separated ids, or NULL. */
   likedComments: string | null;

@@ -3,8 +3,8 @@
  * serializer cache Mastodon keeps per status. What every viewer sees alike (the post, its author,
  * its newest comments) is kept as text; the viewer's own flags (`user_liked` on the post and on
  * each comment) are filled in per request. An entry is used only while its stamp matches the
- * post's row (counters, last edit, comments_version: triggers bump it on any change to the
- * comments), so edits, likes, comments and deletions — by any process, `jvai admin` included —
+ * post's row (counters, last edit, render_version: triggers bump it when the post is edited or
+ * any of its comments changes), so edits, likes, comments and deletions — by any process, `jvai admin` included —
  * show on the very next read. What the row cannot tell, a changed author profile, empties the
  * cache through the bus (`user.updated`).
  */
@@ -31,8 +31,8 @@ interface RenderedPost {
 /** Bytes of JSON kept at most: posts with many comments weigh more. */
 const MAX_BYTES = 32 * 1024 * 1024;
 
-const stampOf = (row: Pick<PostRow | PostStampRow, 'updatedAt' | 'likesCount' | 'commentsCount' | 'commentsVersion'>): string =>
-  `${iso(row.updatedAt)}|${num(row.likesCount)}|${num(row.commentsCount)}|${num(row.commentsVersion)}`;
+const stampOf = (row: Pick<PostRow | PostStampRow, 'updatedAt' | 'likesCount' | 'commentsCount' | 'renderVersion'>): string =>
+  `${iso(row.updatedAt)}|${num(row.likesCount)}|${num(row.commentsCount)}|${num(row.renderVersion)}`;
 
 /** An object's JSON without its closing brace, for the fields that follow to be appended. */
 const open = (fields: object): Buffer => Buffer.from(JSON.stringify(fields).slice(0, -1));

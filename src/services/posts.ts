@@ -23,7 +23,7 @@ export interface PostChanges {
 
 /** A post's columns (likes and comments counts are stored), from `posts` as `p` and its author as `a`. */
 const POST_COLUMNS = `p.id, p.author_id AS "authorId", p.content, p.image, p.created_at AS "createdAt", p.updated_at AS "updatedAt",
-  p.likes_count AS "likesCount", p.comments_count AS "commentsCount", p.comments_version AS "commentsVersion", ${AUTHOR_COLUMNS}`;
+  p.likes_count AS "likesCount", p.comments_count AS "commentsCount", p.render_version AS "renderVersion", ${AUTHOR_COLUMNS}`;
 /**
  * What a page lists per post (see PostStampRow): one row each, no author, no text; with the
  * viewer's like and which of the post's nested comments they like (bound: the viewer twice).
@@ -35,7 +35,7 @@ function stampColumns(dialect: Dialect) {
     updatedAt: 'p.updated_at',
     likesCount: 'p.likes_count',
     commentsCount: 'p.comments_count',
-    commentsVersion: 'p.comments_version',
+    renderVersion: 'p.render_version',
     userLiked: 'EXISTS (SELECT 1 FROM post_likes l WHERE l.post_id = p.id AND l.user_id = ?)',
     likedComments: `(SELECT ${list} FROM comment_likes cl WHERE cl.user_id = ?
       AND cl.comment_id IN (SELECT c.id FROM comments c WHERE c.post_id = p.id ORDER BY c.id DESC LIMIT ${NESTED_COMMENTS}))`,
