@@ -23,7 +23,7 @@ const missing = [!(await pgAvailable(PG_BASE)) && `PostgreSQL at ${PG_BASE}`, !(
 const skip = missing.length ? `*** ${missing.join(' and ')} not reachable: multi-process realtime NOT tested` : false;
 
 /** Budget of auth attempts per window, shared by every process. */
-const AUTH_LIMIT = 20;
+const AUTH_LIMIT = 30;
 /** Presence holds outlive a dead process by this much (production default: 30). */
 const PRESENCE_TTL = 3;
 
@@ -109,6 +109,24 @@ t.test('several serve processes share PostgreSQL and Redis', { skip }, async (t)
     sendJson(aliceWs, { type: 'message', content: 'marker' });
     const before = await framesBefore(bobWs, (f) => f.type === 'message' && f.content === 'marker');
     t.notOk(before.some(messageWithId(atBob.message_id)), 'each message arrives once');
+  });
+
+  t.test('a post rendered on A shows changes made on B at once (the rendering cache)', async (t) => {
+    const [alice, bob] = [await userOn(A), await userOn(B, A)];
+    const post = (await alice.api.post('/api/posts/', { content: 'first' })).body;
+    const onA = async () => (await alice.api.get(`/api/posts/${post.id}/`)).body;
+    t.match(await onA(), { content: 'first', comments: [] }, 'rendered and kept on A');
+    t.equal((await bob.api.post('/api/comments/', { post: post.id, content: 'from B' })).status, 201);
+    t.match(await onA(), { comments_count: 1, comments: [{ content: 'from B', author_username: bob.username }] }, 'a comment made on B');
+    const renamed = `${bob.username}b`;
+    t.equal((await bob.api.patch(`/api/users/${bob.id}/`, { username: renamed })).status, 200);
+    // The rename reaches A through Redis (user.updated), not through the database: allow it the bus's moment.
+    let seen = await onA();
+    for (let i = 0; i < 50 && seen.comments[0]?.author_username !== renamed; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      seen = await onA();
+    }
+    t.match(seen, { comments: [{ author_username: renamed }] }, "the commenter's new name, announced on the bus");
   });
 
   t.test('group messages and membership frames cross processes', async (t) => {
