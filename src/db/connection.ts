@@ -43,9 +43,8 @@ export function sqliteFile(databaseUrl: string | undefined, dataDir: string): st
   return databaseUrl ? databaseUrl.replace(/^sqlite:(\/\/)?/, '') : path.join(dataDir, 'jvai.sqlite3');
 }
 
-/** How to close each database connectDatabase opened, and the close under way. */
+/** How to close each database connectDatabase opened (once, however often it is asked). */
 const closers = new WeakMap<Sequelize, () => Promise<void>>();
-const closing = new WeakMap<Sequelize, Promise<void>>();
 
 /**
  * Opens SQLite in the data dir (default) or PostgreSQL (DATABASE_URL), binds the models (one
@@ -74,11 +73,14 @@ export async function connectDatabase({ databaseUrl, dataDir, logger }: Database
   // Before the first await, so that of two databases opened at once the second is refused.
   const unbind = bindModels(sequelize, storage ?? databaseUrl!);
   rawSql.set(sequelize, sql);
-  closers.set(sequelize, async () => {
-    unbind();
-    await sql.close();
-    await sequelize.close();
-  });
+  let closed: Promise<void> | undefined;
+  closers.set(sequelize, () =>
+    (closed ??= (async () => {
+      unbind();
+      await sql.close();
+      await sequelize.close();
+    })()),
+  );
   try {
     await sequelize.authenticate();
   } catch (err) {
@@ -90,11 +92,5 @@ export async function connectDatabase({ databaseUrl, dataDir, logger }: Database
 
 /** Closes what connectDatabase opened (the raw SQL layer, then Sequelize) and unbinds the models; once, however often it is called. */
 export function closeDatabase(sequelize: Sequelize): Promise<void> {
-  let done = closing.get(sequelize);
-  if (!done) {
-    const close = closers.get(sequelize);
-    done = close ? close() : sequelize.close();
-    closing.set(sequelize, done);
-  }
-  return done;
+  return closers.get(sequelize)?.() ?? sequelize.close();
 }
