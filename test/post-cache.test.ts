@@ -20,9 +20,29 @@ t.test('cached post renderings never go stale', async (t) => {
   t.equal((await bob.api.post(`/api/users/${alice.id}/follow/`)).status, 200);
   const post = (await alice.api.post('/api/posts/', { content: 'first version' })).body;
 
+  /** What each user last read at each path: its ETag and body. */
+  const last = new Map<string, { etag: string; body: unknown }>();
+  /**
+   * Reads `path` as a client with a cache would: sending the ETag it has. A 304 must mean the
+   * body is the one it has (checked against a plain read), and the new ETag answers 304 at once.
+   */
+  const conditional = async (who: TestUser, path: string) => {
+    const key = `${who.username} ${path}`;
+    const known = last.get(key);
+    const res = await who.api.request('GET', path, undefined, known ? { 'If-None-Match': known.etag } : {});
+    const current = res.status === 304 ? await who.api.get(path) : res;
+    if (res.status === 304) t.same(current.body, known?.body, `${path}: 304 only while the body is unchanged`);
+    if (current.status !== 200) return current;
+    const etag = current.headers.get('etag') ?? '';
+    t.match(etag, /^W\/"/, `${path} has a weak ETag`);
+    t.equal((await who.api.request('GET', path, undefined, { 'If-None-Match': etag })).status, 304, `${path}: its own ETag gets 304`);
+    last.set(key, { etag, body: current.body });
+    return current;
+  };
+
   /** The post as `who` sees it in the feed, in the list of every post and in its detail view: all three must agree. */
   const seen = async (who: TestUser) => {
-    const [feed, list, detail] = await Promise.all([who.api.get('/api/posts/feed/'), who.api.get('/api/posts/'), who.api.get(`/api/posts/${post.id}/`)]);
+    const [feed, list, detail] = await Promise.all(['/api/posts/feed/', '/api/posts/', `/api/posts/${post.id}/`].map((path) => conditional(who, path)));
     const inFeed = feed.body.find((p: { id: number }) => p.id === post.id);
     const inList = list.body.find((p: { id: number }) => p.id === post.id);
     t.same(inList, inFeed, 'the list shows what the feed shows');
@@ -48,6 +68,16 @@ t.test('cached post renderings never go stale', async (t) => {
   t.equal((await bob.api.post(`/api/comments/${comment.id}/like/`)).status, 200);
   t.match(await seen(bob), { comments: [{ likes_count: 1, user_liked: true }] }, 'a liked comment');
   t.match(await seen(alice), { comments: [{ likes_count: 1, user_liked: false }] });
+
+  // The post's likers change places, its counter stays as it was: only the viewer's flag tells.
+  const swap = async (from: TestUser, to: TestUser) => {
+    t.equal((await from.api.post(`/api/posts/${post.id}/like/`)).body.liked, false);
+    t.equal((await to.api.post(`/api/posts/${post.id}/like/`)).body.liked, true);
+  };
+  await swap(bob, carol);
+  t.match(await seen(bob), { likes_count: 1, user_liked: false }, "the viewer's flag alone changed");
+  await swap(carol, bob);
+  t.match(await seen(bob), { likes_count: 1, user_liked: true }, 'and back');
 
   const renamed = `${carol.username}x`;
   t.equal((await carol.api.patch(`/api/users/${carol.id}/`, { username: renamed, first_name: 'Caroline' })).status, 200);

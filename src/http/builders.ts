@@ -23,8 +23,8 @@ interface Described {
 
 type Step<B, Q, R> = (ctx: ApiContext, input: RouteInput<B, Q>) => Promise<R>;
 type Present<T> = (item: T, viewer: Viewer) => unknown;
-/** Renders several items at once to JSON, each as chunks of bytes (items gone meanwhile left out). */
-export type Render<T> = (ctx: ApiContext, items: T[], viewer: Viewer) => Promise<Buffer[][]>;
+/** Renders several items at once to JSON, each as chunks of bytes (items gone meanwhile left out), with a version naming those bytes. */
+export type Render<T> = (ctx: ApiContext, items: T[], viewer: Viewer) => Promise<{ items: Buffer[][]; version: string }>;
 /** Items are presented one by one, or rendered together (through a cache of renderings). */
 type Presentation<T> = { present: Present<T>; render?: never } | { render: Render<T>; present?: never };
 
@@ -47,8 +47,9 @@ export function listRoute<T, Q extends PageQuery>(
     async handler(ctx, input) {
       const items = sendPage(ctx, await load(ctx, input, pageRequest(input.query)));
       const viewer = viewerOf(ctx);
-      if (render) return JsonText.array(await render(ctx, items, viewer));
-      return items.map((item) => present(item, viewer));
+      if (!render) return items.map((item) => present(item, viewer));
+      const rendered = await render(ctx, items, viewer);
+      return JsonText.array(rendered.items, rendered.version);
     },
   });
 }
@@ -63,10 +64,10 @@ export function retrieveRoute<T>(spec: Described & { load: Step<undefined, undef
       const item = await load(ctx, input);
       const viewer = viewerOf(ctx);
       if (!render) return present(item, viewer);
-      const [chunks] = await render(ctx, [item], viewer);
+      const { items, version } = await render(ctx, [item], viewer);
       // Deleted between the two reads.
-      if (!chunks) throw new NotFound();
-      return JsonText.of(chunks);
+      if (!items[0]) throw new NotFound();
+      return JsonText.of(items[0], version);
     },
   });
 }

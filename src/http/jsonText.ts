@@ -1,25 +1,32 @@
+import crypto from 'node:crypto';
+
 /**
  * A response body that is JSON already, as bytes: cached renderings are joined with Buffer.concat
  * (one copy, no re-encoding) instead of concatenating strings that the socket write would have
- * to flatten and encode again on every request.
+ * to flatten and encode again on every request. With the version of what it was made from, its
+ * ETag comes from that short text instead of a hash of every byte (conditionalGet).
  */
 export class JsonText {
-  private constructor(readonly body: Buffer) {}
+  readonly etag?: string;
 
-  /** One JSON value given as consecutive chunks. */
-  static of(chunks: readonly Buffer[]): JsonText {
-    return new JsonText(Buffer.concat(chunks));
+  private constructor(readonly body: Buffer, version?: string) {
+    if (version !== undefined) this.etag = `W/"v-${crypto.createHash('sha1').update(version).digest('base64url').slice(0, 27)}"`;
   }
 
-  /** A JSON array whose items are each given as consecutive chunks. */
-  static array(items: readonly (readonly Buffer[])[]): JsonText {
+  /** One JSON value given as consecutive chunks; `version` names exactly these bytes. */
+  static of(chunks: readonly Buffer[], version?: string): JsonText {
+    return new JsonText(Buffer.concat(chunks), version);
+  }
+
+  /** A JSON array whose items are each given as consecutive chunks; `version` names exactly these bytes. */
+  static array(items: readonly (readonly Buffer[])[], version?: string): JsonText {
     const chunks: Buffer[] = [OPEN];
     items.forEach((item, i) => {
       if (i) chunks.push(COMMA);
       chunks.push(...item);
     });
     chunks.push(CLOSE);
-    return JsonText.of(chunks);
+    return JsonText.of(chunks, version);
   }
 }
 

@@ -103,6 +103,7 @@ export function mountRoutes(
       if (result instanceof JsonText) {
         ctx.body = result.body;
         ctx.type = 'application/json';
+        if (result.etag) ctx.etag = result.etag;
       } else ctx.body = result;
     };
     const chain = [...(spec.public ? [] : [authenticate]), ...(spec.before ?? []), handler];

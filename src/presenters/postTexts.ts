@@ -8,6 +8,7 @@
  * show on the very next read. What the row cannot tell, a changed author profile, empties the
  * cache through the bus (`user.updated`).
  */
+import crypto from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { bool, num } from '../db/sql.js';
 import type { PostRow, PostStampRow, PostView } from '../db/rows.js';
@@ -43,18 +44,34 @@ const POST_LIKED = { true: Buffer.from(',"user_liked":true,"comments":['), false
 const COMMA = Buffer.from(',');
 const END = Buffer.from(']}');
 
+/** Posts as a viewer sees them: each post's JSON as chunks of bytes, and a name for exactly those bytes. */
+export interface RenderedPosts {
+  items: Buffer[][];
+  /**
+   * Differs whenever the bytes may differ, so an ETag can be made from it instead of hashing every
+   * byte: the posts' stamps and the viewer's flags, within one generation of this cache (a stamp
+   * does not show an author's new name; emptying the cache starts a new generation). Unique per
+   * cache, it never matches a version made by another process.
+   */
+  version: string;
+}
+
 export class PostTexts {
   private readonly cache = new LRUCache<string, RenderedPost>({ maxSize: MAX_BYTES, sizeCalculation: sizeOf });
+  private readonly id = crypto.randomUUID();
+  private generation = 0;
 
   /** Forgets every rendering (an author's name or picture changed). */
   clear(): void {
+    this.generation++;
     this.cache.clear();
   }
 
   /** The JSON of each listed post still there, in order, as `viewer` sees it: chunks of bytes per post. */
-  async render(stamps: readonly PostStampRow[], viewer: Viewer, source: PostSource): Promise<Buffer[][]> {
+  async posts(stamps: readonly PostStampRow[], viewer: Viewer, source: PostSource): Promise<RenderedPosts> {
     // Media URLs are absolute: a rendering belongs to the base URL it was made for.
     const keyOf = (id: number) => `${viewer.baseUrl}\n${id}`;
+    const { generation } = this;
     const found = new Map<number, RenderedPost>();
     const missing: number[] = [];
     for (const row of stamps) {
@@ -64,22 +81,30 @@ export class PostTexts {
     }
     for (const view of await source.load(missing)) {
       const rendered = render(view, viewer);
-      this.cache.set(keyOf(view.post.id), rendered);
+      // Emptied while the rows were read: they may show an author as they were before.
+      if (generation === this.generation) this.cache.set(keyOf(view.post.id), rendered);
       found.set(view.post.id, rendered);
     }
     // A post deleted between the two reads is left out.
-    return stamps.flatMap((row) => {
+    const items: Buffer[][] = [];
+    let version = `${this.id}:${generation}`;
+    for (const row of stamps) {
       const rendered = found.get(row.id);
-      if (!rendered) return [];
+      if (!rendered) continue;
       const liked = new Set(row.likedComments?.split(',').map(Number));
-      const chunks = [rendered.head, POST_LIKED[`${bool(row.userLiked)}`]];
+      const postLiked = bool(row.userLiked);
+      const chunks = [rendered.head, POST_LIKED[`${postLiked}`]];
+      version += `,${row.id}@${rendered.stamp}${postLiked ? '+' : '-'}`;
       rendered.comments.forEach((c, i) => {
         if (i) chunks.push(COMMA);
-        chunks.push(c.head, COMMENT_LIKED[`${liked.has(c.id)}`]);
+        const commentLiked = liked.has(c.id);
+        chunks.push(c.head, COMMENT_LIKED[`${commentLiked}`]);
+        version += commentLiked ? '1' : '0';
       });
       chunks.push(END);
-      return [chunks];
-    });
+      items.push(chunks);
+    }
+    return { items, version };
   }
 }
 

@@ -3,8 +3,11 @@ import type { Middleware } from 'koa';
 
 /**
  * ETag / If-None-Match for JSON reads: the body is serialized here once (Koa would do it anyway)
- * unless a route sent JSON already (text or bytes), hashed, and a client that already has this
- * representation gets 304 with no body.
+ * unless a route sent JSON already (text or bytes), hashed unless the route gave its ETag, and a
+ * client that already has this representation gets 304 with no body. Koa's `ctx.fresh` is not
+ * used: it answers every `Cache-Control: no-cache` request in full, and fetch() adds that header
+ * to any request it is given an If-None-Match for — an origin server evaluates the condition
+ * whatever the request's caching directives.
  */
 export const conditionalGet: Middleware = async (ctx, next) => {
   await next();
@@ -20,6 +23,16 @@ export const conditionalGet: Middleware = async (ctx, next) => {
     ctx.body = json;
     ctx.type = 'application/json';
   }
-  ctx.etag = `W/"${json.length.toString(16)}-${crypto.createHash('sha1').update(json).digest('base64url').slice(0, 27)}"`;
-  if (ctx.fresh) ctx.status = 304;
+  // A route that knows what its bytes were made from has named them already (JsonText).
+  if (!ctx.response.get('ETag')) ctx.etag = `W/"${json.length.toString(16)}-${crypto.createHash('sha1').update(json).digest('base64url').slice(0, 27)}"`;
+  if (matches(ctx.get('If-None-Match'), ctx.response.get('ETag'))) ctx.status = 304;
 };
+
+/** RFC 9110 §13.1.2: If-None-Match lists entity tags (or `*`), compared weakly. */
+function matches(ifNoneMatch: string, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  if (ifNoneMatch.trim() === '*') return true;
+  const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
+  const ours = opaque(etag);
+  return ifNoneMatch.split(',').some((tag) => opaque(tag) === ours);
+}

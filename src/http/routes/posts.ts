@@ -16,7 +16,7 @@ const patchBody = z.object({ content: content.optional(), image: noFile });
 const putBody = patchBody.extend({ content });
 
 /** Lists and the detail view render through the cache of renderings (src/presenters/postTexts.ts). */
-const render: Render<PostStampRow> = (ctx, stamps, viewer) => ctx.postTexts.render(stamps, viewer, ctx.services.posts);
+const render: Render<PostStampRow> = (ctx, stamps, viewer) => ctx.postTexts.posts(stamps, viewer, ctx.services.posts);
 const listed = { tag: 'posts', response: responses.posts, query: pageSchema, render };
 const one = { path: '/posts/:id', tag: 'posts' };
 
