@@ -1,5 +1,5 @@
 /**
- * HTTP bench, run by hand: `npm run bench:http [-- --users N --posts M --duration S --connections C --pg URL --only feed]`.
+ * HTTP bench, run by hand: `npm run bench:http [-- --users N --posts M --duration S --rounds R --connections C --pg URL --only feed]`.
  *
  * Seeds a fresh database (a temporary SQLite file, or a throwaway PostgreSQL database next to
  * --pg URL) with demo data as `jvai admin seed` does, starts the compiled `jvai serve` on it as its
@@ -56,9 +56,17 @@ interface Endpoint {
 interface Row {
   endpoint: string;
   bytes?: number;
+  /** The median round of each side (by req/s). */
   jvai?: Result;
   ceiling?: Result;
+  /** The median of the rounds' jvai / bare Koa ratios. */
+  ratio?: number;
   note?: string;
+}
+
+/** The middle value (the upper one of an even count). */
+function median<T>(items: T[], key: (item: T) => number): T {
+  return [...items].sort((a, b) => key(a) - key(b))[Math.floor(items.length / 2)]!;
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -68,14 +76,16 @@ function parseOptions() {
     options: {
       users: { type: 'string', default: '10000' },
       posts: { type: 'string', default: '100000' },
-      duration: { type: 'string', default: '5' },
+      duration: { type: 'string', default: '3' },
+      /** jvai and bare Koa take turns this many times per endpoint: a machine's drift hits both alike. */
+      rounds: { type: 'string', default: '3' },
       connections: { type: 'string', default: '10' },
       pg: { type: 'string' },
       /** Only the endpoints whose name contains this text (e.g. `feed`). */
       only: { type: 'string' },
     },
   });
-  const numbers = { users: Number(args.users), posts: Number(args.posts), duration: Number(args.duration), connections: Number(args.connections) };
+  const numbers = { users: Number(args.users), posts: Number(args.posts), duration: Number(args.duration), connections: Number(args.connections), rounds: Number(args.rounds) };
   for (const [name, value] of Object.entries(numbers)) {
     if (!Number.isInteger(value) || value < (name === 'posts' ? 0 : 1)) {
       console.error(`--${name} must be a whole number${name === 'posts' ? '' : ' ≥ 1'}`);
@@ -134,7 +144,7 @@ function freePort(): Promise<number> {
 function printTable(rows: Row[]): void {
   const fmt = (n: number | undefined, digits = 0) => (n === undefined ? '-' : n.toFixed(digits));
   const table = rows.map((r) => {
-    const ratio = r.jvai && r.ceiling ? `${((100 * r.jvai.requests.average) / r.ceiling.requests.average).toFixed(1)}%` : '-';
+    const ratio = r.ratio === undefined ? '-' : `${(100 * r.ratio).toFixed(1)}%`;
     const failures = r.jvai ? r.jvai.non2xx + r.jvai.errors + r.jvai.timeouts : 0;
     const note = r.note ?? (failures ? `${failures} failed requests` : '');
     return [r.endpoint, fmt(r.bytes), fmt(r.jvai?.requests.average, 1), fmt(r.jvai?.latency.p50, 1), fmt(r.jvai?.latency.p99, 1), fmt(r.ceiling?.requests.average, 0), ratio, note];
@@ -220,7 +230,7 @@ async function driverMain(): Promise<void> {
       { name: 'GET /api/messages/with_user/', method: 'GET', path: `/api/messages/with_user/?user_id=${target.partner}`, auth: true },
     ];
     console.log(`\njvai serve answered ${seconds(jvai.readyMs)} after start; \`jvai --help\` took ${seconds(helpMs)}.`);
-    console.log(`As ${target.username}; ${opts.duration} s × ${opts.connections} connections per run, jvai then bare Koa.`);
+    console.log(`As ${target.username}; ${opts.duration} s × ${opts.connections} connections per run; jvai and bare Koa take turns, ${opts.rounds} rounds each (medians).`);
     const rows: Row[] = [];
     for (const endpoint of endpoints.filter((e) => !opts.only || e.name.includes(opts.only))) {
       const headers: Record<string, string> = { ...(endpoint.auth ? { Authorization: `Bearer ${access}` } : {}), ...(endpoint.body ? { 'Content-Type': 'application/json' } : {}) };
@@ -230,12 +240,18 @@ async function driverMain(): Promise<void> {
         rows.push({ endpoint: endpoint.name, note: `not measured: HTTP ${probe.status}` });
         continue;
       }
-      const run = (url: string) => autocannon({ url: url + endpoint.path, method: endpoint.method, headers, body: endpoint.body, connections: opts.connections, duration: opts.duration, workers: 1 });
-      const measured = await run(server);
+      const run = (url: string, duration = opts.duration) => autocannon({ url: url + endpoint.path, method: endpoint.method, headers, body: endpoint.body, connections: opts.connections, duration, workers: 1 });
+      // Not counted: caches filled, code optimised.
+      await run(server, 1);
       await bare.setPayload(payload);
-      const ceiling = await run(bare.url);
-      rows.push({ endpoint: endpoint.name, bytes: Buffer.byteLength(payload), jvai: measured, ceiling });
-      console.log(`  ${endpoint.name}: ${measured.requests.average.toFixed(1)} req/s (bare Koa ${ceiling.requests.average.toFixed(0)})`);
+      const rounds: { jvai: Result; bare: Result }[] = [];
+      for (let i = 0; i < opts.rounds; i++) rounds.push({ jvai: await run(server), bare: await run(bare.url) });
+      const perSecond = (r: Result) => r.requests.average;
+      const ratio = median(rounds.map((r) => perSecond(r.jvai) / perSecond(r.bare)), (x) => x);
+      const measured = median(rounds.map((r) => r.jvai), perSecond);
+      const ceiling = median(rounds.map((r) => r.bare), perSecond);
+      rows.push({ endpoint: endpoint.name, bytes: Buffer.byteLength(payload), jvai: measured, ceiling, ratio });
+      console.log(`  ${endpoint.name}: ${rounds.map((r) => `${perSecond(r.jvai).toFixed(0)} / ${perSecond(r.bare).toFixed(0)}`).join(', ')} req/s (jvai / bare Koa, by round)`);
     }
     printTable(rows);
   } finally {
