@@ -7,6 +7,7 @@ import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { SendLimiter } from '../services/sendLimit.js';
 import type { LoginThrottle } from './middleware/rateLimit.js';
 import type { PostTexts } from '../presenters/postTexts.js';
+import type { MessageTexts } from '../presenters/messageTexts.js';
 
 export interface AppState {
   /** The authenticated user, set by the auth middleware on protected routes. */
@@ -23,6 +24,7 @@ export interface AppCustom {
   sendLimiter: SendLimiter;
   loginThrottle: LoginThrottle;
   postTexts: PostTexts;
+  messageTexts: MessageTexts;
 }
 
 export type ApiContext = RouterContext<AppState, AppCustom>;

@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { actionRoute, createRoute, listRoute, retrieveRoute } from '../builders.js';
+import { actionRoute, createRoute, listRoute, retrieveRoute, type Render } from '../builders.js';
 import { sendLimit } from '../middleware/rateLimit.js';
 import { pageSchema } from '../pagination.js';
 import { presentConversation, presentDirectMessage } from '../../presenters/message.js';
 import { id } from '../../validation.js';
 import { clientIdField, messageText } from '../../schemas/messages.js';
 import * as responses from '../responses.js';
+import type { DirectMessageRow } from '../../db/rows.js';
 
 const usernameRef = z.string().trim().min(1).max(150);
 
@@ -15,6 +16,9 @@ const sendBody = z.object({
   content: messageText,
   client_id: clientIdField,
 });
+
+/** Lists of DMs render through the cache of renderings (src/presenters/messageTexts.ts). */
+const render: Render<DirectMessageRow> = async (ctx, rows) => ctx.messageTexts.messages(rows);
 
 export const messageRoutes = [
   createRoute({
@@ -36,7 +40,7 @@ export const messageRoutes = [
     response: responses.directMessages,
     query: pageSchema,
     load: (ctx, { user }, page) => ctx.services.messages.list(user, page),
-    present: presentDirectMessage,
+    render,
   }),
   listRoute({
     path: '/messages/conversations',
@@ -54,7 +58,7 @@ export const messageRoutes = [
     response: responses.directMessages,
     query: pageSchema.extend({ user_id: id().optional(), username: usernameRef.optional() }),
     load: (ctx, { query, user }, page) => ctx.services.messages.withUser(user, { userId: query.user_id, username: query.username }, page),
-    present: presentDirectMessage,
+    render,
   }),
   retrieveRoute({
     path: '/messages/:id',

@@ -1,0 +1,52 @@
+/**
+ * DM lists render each message once (src/presenters/messageTexts.ts): a message's read state and
+ * its users' names — what can change — show on the very next read of every list, and the lists'
+ * ETags follow. Runs on SQLite, or PostgreSQL with JVAI_TEST_DATABASE_URL.
+ */
+import t from 'tap';
+import { startTestServer } from './helpers/server.js';
+import { Api, makeUser, type TestUser } from './helpers/api.js';
+
+t.test('cached DM renderings never go stale', async (t) => {
+  const server = await startTestServer(t);
+  const api = new Api(server.url);
+  const [alice, bob] = await Promise.all([makeUser(api), makeUser(api)]);
+  const sent = await alice.api.post('/api/messages/', { receiver: bob.id, content: 'hello' });
+  t.equal(sent.status, 201);
+
+  const etags = new Map<string, string>();
+  /** The message as `who` sees it in both lists; a 304 to the ETag held only if the body is unchanged. */
+  const seen = async (who: TestUser, other: TestUser) => {
+    const views = [];
+    for (const path of ['/api/messages/', `/api/messages/with_user/?user_id=${other.id}`]) {
+      const key = `${who.username} ${path}`;
+      const known = etags.get(key);
+      const conditional = await who.api.request('GET', path, undefined, known ? { 'If-None-Match': known } : {});
+      const res = await who.api.get(path);
+      t.equal(res.status, 200);
+      const etag = res.headers.get('etag') ?? '';
+      t.equal(conditional.status, etag === known ? 304 : 200, `${path}: 304 exactly when the ETag held is current`);
+      t.equal((await who.api.request('GET', path, undefined, { 'If-None-Match': etag })).status, 304);
+      etags.set(key, etag);
+      views.push(res.body.find((m: { id: number }) => m.id === sent.body.id));
+    }
+    t.same(views[1], views[0], 'both lists show the same message');
+    t.same(views[0], (await who.api.get(`/api/messages/${sent.body.id}/`)).body, 'as the message itself shows');
+    return views[0];
+  };
+
+  t.match(await seen(bob, alice), { content: 'hello', is_read: false, read_at: null, sender_username: alice.username });
+  const before = await seen(bob, alice);
+  t.same(before, await seen(bob, alice), 'unchanged: the same bytes');
+
+  t.equal((await bob.api.post(`/api/messages/${sent.body.id}/mark_as_read/`)).status, 200);
+  t.match(await seen(bob, alice), { is_read: true, read_at: /^\d{4}-/ }, 'read');
+  t.match(await seen(alice, bob), { is_read: true }, 'read, as the sender sees it');
+
+  const renamed = `${alice.username}x`;
+  t.equal((await alice.api.patch(`/api/users/${alice.id}/`, { username: renamed })).status, 200);
+  t.match(await seen(bob, alice), { sender_username: renamed }, "the sender's new name");
+  const bobRenamed = `${bob.username}y`;
+  t.equal((await bob.api.patch(`/api/users/${bob.id}/`, { username: bobRenamed })).status, 200);
+  t.match(await seen(alice, bob), { sender_username: renamed, receiver_username: bobRenamed }, "the receiver's new name");
+});
