@@ -18,7 +18,7 @@ t.test('cached DM renderings never go stale', async (t) => {
   /** The message as `who` sees it in both lists; a 304 to the ETag held only if the body is unchanged. */
   const seen = async (who: TestUser, other: TestUser) => {
     const views = [];
-    for (const path of ['/api/messages/', `/api/messages/with_user/?user_id=${other.id}`]) {
+    for (const path of ['/api/messages/', `/api/messages/with_user/?user_id=${other.id}`, '/api/messages/conversations/']) {
       const key = `${who.username} ${path}`;
       const known = etags.get(key);
       const conditional = await who.api.request('GET', path, undefined, known ? { 'If-None-Match': known } : {});
@@ -28,9 +28,12 @@ t.test('cached DM renderings never go stale', async (t) => {
       t.equal(conditional.status, etag === known ? 304 : 200, `${path}: 304 exactly when the ETag held is current`);
       t.equal((await who.api.request('GET', path, undefined, { 'If-None-Match': etag })).status, 304);
       etags.set(key, etag);
-      views.push(res.body.find((m: { id: number }) => m.id === sent.body.id));
+      views.push(path.includes('conversations') ? res.body.find((c: { user: { id: number } }) => c.user.id === other.id) : res.body.find((m: { id: number }) => m.id === sent.body.id));
     }
+    const conversation = views.pop();
     t.same(views[1], views[0], 'both lists show the same message');
+    t.same(conversation.last_message, views[0], 'and so does the conversation, as its last message');
+    t.match(conversation.user, { id: other.id, username: other.username });
     t.same(views[0], (await who.api.get(`/api/messages/${sent.body.id}/`)).body, 'as the message itself shows');
     return views[0];
   };
@@ -45,8 +48,27 @@ t.test('cached DM renderings never go stale', async (t) => {
 
   const renamed = `${alice.username}x`;
   t.equal((await alice.api.patch(`/api/users/${alice.id}/`, { username: renamed })).status, 200);
+  alice.username = renamed;
   t.match(await seen(bob, alice), { sender_username: renamed }, "the sender's new name");
   const bobRenamed = `${bob.username}y`;
   t.equal((await bob.api.patch(`/api/users/${bob.id}/`, { username: bobRenamed })).status, 200);
+  bob.username = bobRenamed;
   t.match(await seen(alice, bob), { sender_username: renamed, receiver_username: bobRenamed }, "the receiver's new name");
+
+  // A conversation also shows its partner's presence and the unread count, written per request:
+  // each change answers a client holding the previous ETag in full.
+  let etag = '';
+  const conversation = async () => {
+    const res = await bob.api.request('GET', '/api/messages/conversations/', undefined, etag ? { 'If-None-Match': etag } : {});
+    t.equal(res.status, 200, 'a change: not 304');
+    etag = res.headers.get('etag') ?? '';
+    return res.body.find((c: { user: { id: number } }) => c.user.id === alice.id);
+  };
+  t.equal((await conversation()).unread_count, 0);
+  t.equal((await alice.api.post('/api/messages/', { receiver: bob.id, content: 'again' })).status, 201);
+  t.match(await conversation(), { unread_count: 1, last_message: { content: 'again', is_read: false } }, 'a new message');
+  t.equal((await alice.api.post('/api/users/set-online/')).status, 200);
+  t.match(await conversation(), { unread_count: 1, user: { is_online: true } }, "the partner's presence");
+  t.equal((await alice.api.post('/api/users/set-offline/')).status, 200);
+  t.match(await conversation(), { user: { is_online: false, last_seen: /^\d{4}-/ } });
 });
