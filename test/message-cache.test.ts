@@ -1,7 +1,7 @@
 /**
- * DM lists render each message once (src/presenters/messageTexts.ts): a message's read state and
- * its users' names — what can change — show on the very next read of every list, and the lists'
- * ETags follow. Runs on SQLite, or PostgreSQL with JVAI_TEST_DATABASE_URL.
+ * DM and group message lists render each message once (src/presenters/rowTexts.ts): a message's
+ * read state and its users' names — what can change — show on the very next read of every list,
+ * and the lists' ETags follow. Runs on SQLite, or PostgreSQL with JVAI_TEST_DATABASE_URL.
  */
 import t from 'tap';
 import { startTestServer } from './helpers/server.js';
@@ -71,4 +71,38 @@ t.test('cached DM renderings never go stale', async (t) => {
   t.match(await conversation(), { unread_count: 1, user: { is_online: true } }, "the partner's presence");
   t.equal((await alice.api.post('/api/users/set-offline/')).status, 200);
   t.match(await conversation(), { user: { is_online: false, last_seen: /^\d{4}-/ } });
+});
+
+t.test('cached group message renderings show the sender as they are now', async (t) => {
+  const server = await startTestServer(t);
+  const api = new Api(server.url);
+  const [alice, bob] = await Promise.all([makeUser(api), makeUser(api)]);
+  const group = (await alice.api.post('/api/groups/', { name: 'cached' })).body;
+  t.equal((await bob.api.post(`/api/groups/${group.id}/join/`)).status, 200);
+  const sent = await alice.api.post('/api/group-messages/', { group: group.id, content: 'hi all' });
+  t.equal(sent.status, 201);
+
+  const etags: string[] = [];
+  /** The message in both lists, as bob sees it; a change answers the ETags held in full. */
+  const seen = async (changed: boolean) => {
+    const paths = ['/api/group-messages/', `/api/group-messages/group_messages/?group_id=${group.id}`];
+    const views = [];
+    for (const [i, path] of paths.entries()) {
+      const res = await bob.api.request('GET', path, undefined, etags[i] ? { 'If-None-Match': etags[i] } : {});
+      t.equal(res.status, changed ? 200 : 304, `${path}: ${changed ? 'changed, in full' : 'unchanged, 304'}`);
+      const body = res.status === 200 ? res.body : (await bob.api.get(path)).body;
+      etags[i] = res.status === 200 ? (res.headers.get('etag') ?? '') : etags[i];
+      views.push(body.find((m: { id: number }) => m.id === sent.body.id));
+    }
+    t.same(views[1], views[0], 'both lists show the same message');
+    t.same(views[0], sent.body, 'as it was sent');
+    return views[0];
+  };
+
+  await seen(true);
+  await seen(false);
+  const renamed = `${alice.username}x`;
+  t.equal((await alice.api.patch(`/api/users/${alice.id}/`, { username: renamed })).status, 200);
+  sent.body.sender_username = renamed;
+  t.match(await seen(true), { sender_username: renamed }, "the sender's new name");
 });

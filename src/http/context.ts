@@ -7,7 +7,8 @@ import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { SendLimiter } from '../services/sendLimit.js';
 import type { LoginThrottle } from './middleware/rateLimit.js';
 import type { PostTexts } from '../presenters/postTexts.js';
-import type { MessageTexts } from '../presenters/messageTexts.js';
+import type { RowTexts } from '../presenters/rowTexts.js';
+import type { DirectMessageRow, GroupMessageRow } from '../db/rows.js';
 
 export interface AppState {
   /** The authenticated user, set by the auth middleware on protected routes. */
@@ -24,7 +25,8 @@ export interface AppCustom {
   sendLimiter: SendLimiter;
   loginThrottle: LoginThrottle;
   postTexts: PostTexts;
-  messageTexts: MessageTexts;
+  directMessageTexts: RowTexts<DirectMessageRow>;
+  groupMessageTexts: RowTexts<GroupMessageRow>;
 }
 
 export type ApiContext = RouterContext<AppState, AppCustom>;

@@ -1,14 +1,17 @@
 import { z } from 'zod';
-import { createRoute, listRoute } from '../builders.js';
+import { createRoute, listRoute, type Render } from '../builders.js';
 import { sendLimit } from '../middleware/rateLimit.js';
 import { pageSchema } from '../pagination.js';
 import { presentGroupMessage } from '../../presenters/message.js';
 import { id } from '../../validation.js';
 import { clientIdField, messageText } from '../../schemas/messages.js';
 import * as responses from '../responses.js';
+import type { GroupMessageRow } from '../../db/rows.js';
 
 const sendBody = z.object({ group: id(), content: messageText, client_id: clientIdField });
-const listed = { tag: 'group-messages', response: responses.groupMessages, present: presentGroupMessage };
+/** Lists render through the cache of renderings (src/presenters/rowTexts.ts). */
+const render: Render<GroupMessageRow> = async (ctx, rows) => ctx.groupMessageTexts.render(rows);
+const listed = { tag: 'group-messages', response: responses.groupMessages, render };
 
 export const groupMessageRoutes = [
   createRoute({

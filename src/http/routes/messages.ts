@@ -17,8 +17,8 @@ const sendBody = z.object({
   client_id: clientIdField,
 });
 
-/** Lists of DMs render through the cache of renderings (src/presenters/messageTexts.ts). */
-const render: Render<DirectMessageRow> = async (ctx, rows) => ctx.messageTexts.messages(rows);
+/** Lists of DMs render through the cache of renderings (src/presenters/rowTexts.ts). */
+const render: Render<DirectMessageRow> = async (ctx, rows) => ctx.directMessageTexts.render(rows);
 
 export const messageRoutes = [
   createRoute({
