@@ -6,28 +6,36 @@ import pg from 'pg';
 import type { Sql, SqlRunner, SqlValue, WriteTx } from './sql.js';
 import { settle, type Job, type Publication } from './sqlite.js';
 
-/** `?` placeholders → `$1, $2, …` (our SQL never has a literal `?`). */
-const numbered = new Map<string, string>();
-function toPg(sql: string): string {
-  let text = numbered.get(sql);
-  if (text === undefined) {
+/**
+ * Each statement as pg runs it: `?` placeholders → `$1, $2, …` (our SQL never has a literal `?`),
+ * and a name, so that every pooled connection prepares it once and PostgreSQL does not parse and
+ * plan it again on each call (planning cost more than running the hot reads: 1.7 ms against
+ * 1.2 ms for a conversation's page). Our statements' texts are few (lists of ids are one array
+ * parameter), and past the bound the rest run unnamed.
+ */
+const statements = new Map<string, { name?: string; text: string }>();
+const MAX_STATEMENTS = 2000;
+function statement(sql: string, values: readonly SqlValue[]): pg.QueryConfig {
+  let known = statements.get(sql);
+  if (!known) {
     let n = 0;
-    text = sql.replace(/\?/g, () => `$${++n}`);
-    if (numbered.size < 2000) numbered.set(sql, text);
+    const text = sql.replace(/\?/g, () => `$${++n}`);
+    known = statements.size < MAX_STATEMENTS ? { name: `jvai_${statements.size}`, text } : { text };
+    if (known.name) statements.set(sql, known);
   }
-  return text;
+  return { ...known, values: values as unknown[] };
 }
 
 function runner(client: pg.Pool | pg.PoolClient): SqlRunner {
   return {
     async all<T>(sql: string, params: readonly SqlValue[] = []) {
-      return (await client.query(toPg(sql), params as unknown[])).rows as T[];
+      return (await client.query(statement(sql, params))).rows as T[];
     },
     async get<T>(sql: string, params: readonly SqlValue[] = []) {
-      return (await client.query(toPg(sql), params as unknown[])).rows[0] as T | undefined;
+      return (await client.query(statement(sql, params))).rows[0] as T | undefined;
     },
     async run(sql: string, params: readonly SqlValue[] = []) {
-      return { changes: (await client.query(toPg(sql), params as unknown[])).rowCount ?? 0 };
+      return { changes: (await client.query(statement(sql, params))).rowCount ?? 0 };
     },
   };
 }
