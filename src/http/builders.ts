@@ -8,7 +8,7 @@ import { route, type Route, type RouteInput } from './route.js';
 import { pageRequest, sendPage, type PageQuery } from './pagination.js';
 import { viewerOf } from './viewer.js';
 import type { ApiContext, ApiMiddleware } from './context.js';
-import type { Viewer } from '../presenters/context.js';
+import type { RenderedItems, Viewer } from '../presenters/context.js';
 import type { Page, PageRequest } from '../services/pagination.js';
 import { NotFound } from '../errors.js';
 import { JsonText } from './jsonText.js';
@@ -23,8 +23,8 @@ interface Described {
 
 type Step<B, Q, R> = (ctx: ApiContext, input: RouteInput<B, Q>) => Promise<R>;
 type Present<T> = (item: T, viewer: Viewer) => unknown;
-/** Renders several items at once to JSON, each as chunks of bytes (items gone meanwhile left out), with a version naming those bytes. */
-export type Render<T> = (ctx: ApiContext, items: T[], viewer: Viewer) => Promise<{ items: Buffer[][]; version: string }>;
+/** Renders several items at once to JSON (items gone meanwhile left out). */
+export type Render<T> = (ctx: ApiContext, items: T[], viewer: Viewer) => Promise<RenderedItems>;
 /** Items are presented one by one, or rendered together (through a cache of renderings). */
 type Presentation<T> = { present: Present<T>; render?: never } | { render: Render<T>; present?: never };
 

@@ -8,6 +8,16 @@ export interface Viewer {
   media: MediaStore;
 }
 
+/**
+ * Items rendered to JSON, each as chunks of bytes, and a version that differs whenever those bytes
+ * may — so an ETag can be made from it instead of hashing every byte. Versions are unique per
+ * cache of renderings: one never matches a version made by another process.
+ */
+export interface RenderedItems {
+  items: Buffer[][];
+  version: string;
+}
+
 /** SQLite's stored form of a UTC date (see src/db/sqlite.ts sqliteDate), turned into ISO text without parsing. */
 const SQLITE_UTC = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d\.\d{3}) \+00:00$/;
 

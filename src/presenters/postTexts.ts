@@ -12,7 +12,7 @@ import crypto from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { bool, num } from '../db/sql.js';
 import type { PostRow, PostStampRow, PostView } from '../db/rows.js';
-import { iso, type Viewer } from './context.js';
+import { iso, type RenderedItems, type Viewer } from './context.js';
 import { commentFields } from './comment.js';
 import { postFields } from './post.js';
 
@@ -44,18 +44,6 @@ const POST_LIKED = { true: Buffer.from(',"user_liked":true,"comments":['), false
 const COMMA = Buffer.from(',');
 const END = Buffer.from(']}');
 
-/** Posts as a viewer sees them: each post's JSON as chunks of bytes, and a name for exactly those bytes. */
-export interface RenderedPosts {
-  items: Buffer[][];
-  /**
-   * Differs whenever the bytes may differ, so an ETag can be made from it instead of hashing every
-   * byte: the posts' stamps and the viewer's flags, within one generation of this cache (a stamp
-   * does not show an author's new name; emptying the cache starts a new generation). Unique per
-   * cache, it never matches a version made by another process.
-   */
-  version: string;
-}
-
 export class PostTexts {
   private readonly cache = new LRUCache<string, RenderedPost>({ maxSize: MAX_BYTES, sizeCalculation: sizeOf });
   private readonly id = crypto.randomUUID();
@@ -67,8 +55,12 @@ export class PostTexts {
     this.cache.clear();
   }
 
-  /** The JSON of each listed post still there, in order, as `viewer` sees it: chunks of bytes per post. */
-  async posts(stamps: readonly PostStampRow[], viewer: Viewer, source: PostSource): Promise<RenderedPosts> {
+  /**
+   * The JSON of each listed post still there, in order, as `viewer` sees it: chunks of bytes per
+   * post. Its version: the posts' stamps and the viewer's flags, within one generation of this
+   * cache (a stamp does not show an author's new name; emptying the cache starts a new generation).
+   */
+  async posts(stamps: readonly PostStampRow[], viewer: Viewer, source: PostSource): Promise<RenderedItems> {
     // Media URLs are absolute: a rendering belongs to the base URL it was made for.
     const keyOf = (id: number) => `${viewer.baseUrl}\n${id}`;
     const { generation } = this;

@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { bool } from '../db/sql.js';
 import type { DirectMessageRow, GroupMessageRow } from '../db/rows.js';
-import { iso } from './context.js';
+import { iso, type RenderedItems } from './context.js';
 import { presentDirectMessage, presentGroupMessage } from './message.js';
 
 interface Rendered {
@@ -27,15 +27,14 @@ interface Kind<T> {
 
 export class RowTexts<T extends { id: number }> {
   private readonly cache: LRUCache<number, Rendered>;
-  /** Versions made here never match another process's (see RenderedPosts.version). */
   private readonly id = crypto.randomUUID();
 
   constructor(private readonly kind: Kind<T>) {
     this.cache = new LRUCache<number, Rendered>({ maxSize: kind.maxBytes, sizeCalculation: (r) => r.text.length + r.stamp.length });
   }
 
-  /** Each row's JSON, in order, and a version that differs whenever those bytes may. */
-  render(rows: readonly T[]): { items: Buffer[][]; version: string } {
+  /** Each row's JSON, in order; its version: the rows' ids and stamps. */
+  render(rows: readonly T[]): RenderedItems {
     let version = this.id;
     const items = rows.map((row) => {
       const id = Number(row.id);
