@@ -6,11 +6,14 @@ import crypto from 'node:crypto';
  * to flatten and encode again on every request. With the version of what it was made from, its
  * ETag comes from that short text instead of a hash of every byte (conditionalGet).
  */
+/** A weak ETag from `data`: the body itself, or a short text naming it (`kind` keeps the two apart). */
+export const weakEtag = (kind: string, data: string | Buffer): string => `W/"${kind}-${crypto.createHash('sha1').update(data).digest('base64url').slice(0, 27)}"`;
+
 export class JsonText {
   readonly etag?: string;
 
   private constructor(readonly body: Buffer, version?: string) {
-    if (version !== undefined) this.etag = `W/"v-${crypto.createHash('sha1').update(version).digest('base64url').slice(0, 27)}"`;
+    if (version !== undefined) this.etag = weakEtag('v', version);
   }
 
   /** One JSON value given as consecutive chunks; `version` names exactly these bytes. */

@@ -1,5 +1,5 @@
-import crypto from 'node:crypto';
 import type { Middleware } from 'koa';
+import { weakEtag } from '../jsonText.js';
 
 /**
  * ETag / If-None-Match for JSON reads: the body is serialized here once (Koa would do it anyway)
@@ -24,7 +24,7 @@ export const conditionalGet: Middleware = async (ctx, next) => {
     ctx.type = 'application/json';
   }
   // A route that knows what its bytes were made from has named them already (JsonText).
-  if (!ctx.response.get('ETag')) ctx.etag = `W/"${json.length.toString(16)}-${crypto.createHash('sha1').update(json).digest('base64url').slice(0, 27)}"`;
+  if (!ctx.response.get('ETag')) ctx.etag = weakEtag(json.length.toString(16), json);
   if (matches(ctx.get('If-None-Match'), ctx.response.get('ETag'))) ctx.status = 304;
 };
 
