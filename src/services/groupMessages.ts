@@ -3,7 +3,7 @@ import type { ServiceDeps } from './deps.js';
 import type { GroupService } from './groups.js';
 import type { User } from '../models/index.js';
 import { NotFound } from '../errors.js';
-import { toPage, type Page, type PageRequest } from './pagination.js';
+import { keyset, toPage, type Page, type PageRequest } from './pagination.js';
 import { presentGroupMessage } from '../presenters/message.js';
 import { insertOnce } from './messages.js';
 import { sqlOf } from '../db/connection.js';
@@ -67,22 +67,18 @@ export class GroupMessageService {
   /** One group's messages, newest first; members only. */
   async list(actor: User, groupId: number, page: PageRequest): Promise<Page<GroupMessageRow>> {
     await this.groups.requireMember(actor, groupId);
-    const before = page.before === undefined ? '' : ' AND m.id < ?';
-    const rows = await this.sql.read.all<GroupMessageRow>(`${MESSAGES} WHERE m.group_id = ?${before} ORDER BY m.id DESC LIMIT ?`, [
-      groupId,
-      ...(page.before === undefined ? [] : [page.before]),
-      page.limit + 1,
-    ]);
+    const k = keyset(page, 'm.id');
+    const rows = await this.sql.read.all<GroupMessageRow>(`${MESSAGES} WHERE m.group_id = ?${k.and}${k.order}`, [groupId, ...k.params]);
     return toPage(rows, page, (m) => m.id);
   }
 
   /** Messages of every group the actor belongs to, newest first. */
   async listMine(actor: User, page: PageRequest): Promise<Page<GroupMessageRow>> {
-    const before = page.before === undefined ? '' : ' AND m.id < ?';
-    const rows = await this.sql.read.all<GroupMessageRow>(
-      `${MESSAGES} WHERE m.group_id IN (SELECT group_id FROM group_members WHERE user_id = ?)${before} ORDER BY m.id DESC LIMIT ?`,
-      [actor.id, ...(page.before === undefined ? [] : [page.before]), page.limit + 1],
-    );
+    const k = keyset(page, 'm.id');
+    const rows = await this.sql.read.all<GroupMessageRow>(`${MESSAGES} WHERE m.group_id IN (SELECT group_id FROM group_members WHERE user_id = ?)${k.and}${k.order}`, [
+      actor.id,
+      ...k.params,
+    ]);
     return toPage(rows, page, (m) => m.id);
   }
 }

@@ -76,7 +76,7 @@ export class GroupService {
   /** One page of groups, newest first; `where` (with `params`) selects them. */
   private async page(where: string, params: SqlValue[], viewerId: number, page: PageRequest): Promise<Page<GroupRow>> {
     const k = keyset(page, 'g.id');
-    const rows = await this.sql.read.all<GroupRow>(`${GROUP_SELECT} WHERE ${where}${k.and} ORDER BY g.id DESC LIMIT ?`, [viewerId, viewerId, ...params, ...k.params, k.limit]);
+    const rows = await this.sql.read.all<GroupRow>(`${GROUP_SELECT} WHERE ${where}${k.and}${k.order}`, [viewerId, viewerId, ...params, ...k.params]);
     return toPage(rows, page, (g) => g.id);
   }
 
@@ -165,8 +165,8 @@ export class GroupService {
     const [exists, rows] = await Promise.all([
       this.sql.read.get('SELECT 1 AS one FROM social_groups WHERE id = ?', [id]),
       this.sql.read.all<MemberRow>(
-        `SELECT ${USER_COLUMNS}, m.role FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = ?${k.and} ORDER BY m.user_id DESC LIMIT ?`,
-        [id, ...k.params, k.limit],
+        `SELECT ${USER_COLUMNS}, m.role FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = ?${k.and}${k.order}`,
+        [id, ...k.params],
       ),
     ]);
     if (!exists) throw new NotFound();

@@ -3,7 +3,7 @@ import type { ServiceDeps } from './deps.js';
 import { findParty, resolveParty, type Party } from './parties.js';
 import type { User } from '../models/index.js';
 import { NotFound, PermissionDenied, ValidationError } from '../errors.js';
-import { DEFAULT_LIMIT, toPage, type Page, type PageRequest } from './pagination.js';
+import { DEFAULT_LIMIT, keyset, limitSql, toPage, type Page, type PageRequest } from './pagination.js';
 import { presentDirectMessage } from '../presenters/message.js';
 import { sqlOf } from '../db/connection.js';
 import type { Sql, SqlValue, WriteTx } from '../db/sql.js';
@@ -146,11 +146,8 @@ export class DirectMessageService {
 
   /** The newest messages (before the cursor) matching `where`, walked down its index. */
   private walk(where: string, params: SqlValue[], page: PageRequest): { sql: string; params: SqlValue[] } {
-    const before = page.before === undefined ? '' : ' AND id < ?';
-    return {
-      sql: `SELECT id FROM (SELECT id FROM direct_messages WHERE ${where}${before} ORDER BY id DESC LIMIT ?) w`,
-      params: [...params, ...(page.before === undefined ? [] : [page.before]), page.limit + 1],
-    };
+    const k = keyset(page, 'id');
+    return { sql: `SELECT id FROM (SELECT id FROM direct_messages WHERE ${where}${k.and}${k.order}) w`, params: [...params, ...k.params] };
   }
 
   /** The newest page of the union of index walks, newest first. */
@@ -158,8 +155,8 @@ export class DirectMessageService {
     const rows = await packedRows<DirectMessageRow>(
       this.sql,
       MESSAGE_COLUMNS,
-      `${FROM_MESSAGES} WHERE m.id IN (${walks.map((w) => w.sql).join(' UNION ')}) ORDER BY m.id DESC LIMIT ?`,
-      [...walks.flatMap((w) => w.params), page.limit + 1],
+      `${FROM_MESSAGES} WHERE m.id IN (${walks.map((w) => w.sql).join(' UNION ')}) ORDER BY m.id DESC ${limitSql(page.limit + 1)}`,
+      walks.flatMap((w) => w.params),
     );
     return toPage(rows, page, (m) => m.id);
   }
@@ -169,6 +166,7 @@ export class DirectMessageService {
    * message: a page of the actor's summary rows (kept by triggers), with their messages and users.
    */
   async conversations(actor: User, page: PageRequest = { limit: DEFAULT_LIMIT }): Promise<Page<ConversationRow>> {
+    const k = keyset(page, 'c.last_message_id');
     const rows = await packedRows<ConversationRow>(
       this.sql,
       CONVERSATION_COLUMNS,
@@ -176,9 +174,8 @@ export class DirectMessageService {
          JOIN users p ON p.id = c.partner_id
          JOIN direct_messages m ON m.id = c.last_message_id
          JOIN users s ON s.id = m.sender_id JOIN users r ON r.id = m.receiver_id
-        WHERE c.user_id = ?${page.before === undefined ? '' : ' AND c.last_message_id < ?'}
-        ORDER BY c.last_message_id DESC LIMIT ?`,
-      [actor.id, ...(page.before === undefined ? [] : [page.before]), page.limit + 1],
+        WHERE c.user_id = ?${k.and}${k.order}`,
+      [actor.id, ...k.params],
     );
     return toPage(rows, page, (r) => r.id);
   }

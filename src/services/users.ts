@@ -73,7 +73,7 @@ export class UserService {
   private async select<R>(columns: string, { join = '', where, params, column = 'u.id' }: UserSelection, page: PageRequest): Promise<R[]> {
     const k = keyset(page, column);
     const conditions = where.length ? where.join(' AND ') : '1 = 1';
-    return this.sql.read.all<R>(`SELECT ${columns} FROM users u${join} WHERE ${conditions}${k.and} ORDER BY ${column} DESC LIMIT ?`, [...params, ...k.params, k.limit]);
+    return this.sql.read.all<R>(`SELECT ${columns} FROM users u${join} WHERE ${conditions}${k.and}${k.order}`, [...params, ...k.params]);
   }
 
   /** Users whose username, first or last name contains `search` (case-insensitive), or all. */
