@@ -4,7 +4,7 @@
  * command runs, which keeps `jvai --help` instant.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { ConfigError, loadConfig, readConfig, type Config } from '../../src/config.js';
+import type { Config } from '../../src/config.js';
 import { flattenFieldErrors, ValidationError } from '../../src/errors.js';
 import { say } from '../conventions.js';
 import type { AdminContext } from '../../src/admin/context.js';
@@ -39,20 +39,23 @@ function guarded<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...ar
     try {
       await fn(...args);
     } catch (err) {
+      const { ConfigError } = await import('../../src/config.js');
       say(err instanceof ConfigError ? err.message : describe(err));
       process.exitCode = 1;
     }
   };
 }
 
-function adminConfig(cmd: Command): Config {
+/** The configuration, loaded (with its schema library) only when a command runs: `--help` needs neither. */
+async function adminConfig(cmd: Command): Promise<Config> {
+  const { loadConfig } = await import('../../src/config.js');
   const { dataDir, config } = cmd.optsWithGlobals<AdminFlags>();
   return loadConfig({ flags: { dataDir }, file: config });
 }
 
 async function withServices(cmd: Command, fn: (ctx: AdminContext) => Promise<void>): Promise<void> {
   const { openServices } = await import('../../src/admin/context.js');
-  const ctx = await openServices(adminConfig(cmd));
+  const ctx = await openServices(await adminConfig(cmd));
   try {
     await fn(ctx);
   } finally {
@@ -291,7 +294,7 @@ export function registerAdmin(program: Command): void {
     .description('apply pending database migrations')
     .action(
       guarded(async (_opts: object, cmd: Command) => {
-        const config = adminConfig(cmd);
+        const config = await adminConfig(cmd);
         const { adminLogger } = await import('../../src/admin/context.js');
         const { closeDatabase, connectDatabase } = await import('../../src/db/connection.js');
         const { migrate } = await import('../../src/db/migrator.js');
@@ -363,7 +366,7 @@ export function registerAdmin(program: Command): void {
     .action(
       guarded(async (target: string, _opts: object, cmd: Command) => {
         const { backup } = await import('../../src/admin/backup.js');
-        const done = await backup(adminConfig(cmd), target);
+        const done = await backup(await adminConfig(cmd), target);
         const m = done.manifest;
         const parts = [m.database && 'the database', mediaFiles(m.mediaFiles), m.secret && 'the JWT secret'].filter(Boolean);
         console.log(`Backed up ${parts.join(', ')} to ${done.target}.`);
@@ -378,6 +381,7 @@ export function registerAdmin(program: Command): void {
     .action(
       guarded(async (source: string, opts: { force?: boolean }, cmd: Command) => {
         const { restore } = await import('../../src/admin/backup.js');
+        const { readConfig } = await import('../../src/config.js');
         const { dataDir, config } = cmd.optsWithGlobals<AdminFlags>();
         // No JWT secret may be generated into the data dir: the backup brings its own.
         const done = await restore(readConfig({ flags: { dataDir }, file: config }), source, { force: opts.force });

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type { Command } from 'commander';
-import { ConfigError, loadConfig, type Config } from '../../src/config.js';
+import type { Config } from '../../src/config.js';
 import { say } from '../conventions.js';
 
 /** Where people can reach the server: every interface's address when it binds all of them. */
@@ -41,6 +41,8 @@ export function registerServe(program: Command): void {
     .option('--data-dir <dir>', 'data directory: SQLite file, media, generated secret (default ./data)')
     .option('--config <file>', 'JSON config file (default config/<NODE_ENV>.json when present)')
     .action(async (opts: { host?: string; port?: string; dataDir?: string; config?: string }) => {
+      // Loaded here, not at the top: `jvai --help` needs neither the config nor its schema library.
+      const { ConfigError, loadConfig } = await import('../../src/config.js');
       let config;
       try {
         config = loadConfig({ flags: { host: opts.host, port: opts.port, dataDir: opts.dataDir }, file: opts.config });
