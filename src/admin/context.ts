@@ -5,10 +5,9 @@
 import { pino, type Logger } from 'pino';
 import type { Sequelize } from 'sequelize';
 import type { Config } from '../config.js';
-import type { EventBus } from '../events/bus.js';
 import { MediaStore } from '../media/store.js';
 import { openDatabase } from '../db/migrator.js';
-import { openBus } from '../events/redisBus.js';
+import { openBus, type EventBus } from '../events/bus.js';
 import { createServices, type Services } from '../services/index.js';
 import { closeDatabase } from '../db/connection.js';
 

@@ -7,7 +7,6 @@ import type { Sql } from './sql.js';
 import { SqliteSql } from './sqlite.js';
 import { sqliteDriver } from './sqliteDriver.js';
 import { takeSqliteTurns } from './sqliteTurns.js';
-import { PostgresSql } from './postgres.js';
 
 export interface DatabaseOptions {
   databaseUrl?: string;
@@ -58,6 +57,8 @@ export async function connectDatabase({ databaseUrl, dataDir, logger }: Database
   const file = sqliteFile(databaseUrl, dataDir);
   const storage = file === null || file === ':memory:' ? file : path.resolve(file);
   if (storage === null) {
+    // Loaded only for PostgreSQL: the SQLite default starts without the pg driver.
+    const { PostgresSql } = await import('./postgres.js');
     sequelize = new Sequelize(databaseUrl!, { dialect: 'postgres', logging, pool: { max: 10 } });
     sql = new PostgresSql(databaseUrl!, 10);
   } else {
@@ -70,7 +71,7 @@ export async function connectDatabase({ databaseUrl, dataDir, logger }: Database
     takeSqliteTurns(sequelize, sqlite);
     sql = sqlite;
   }
-  // Before the first await, so that of two databases opened at once the second is refused.
+  // Before any query, so that of two databases opened at once the second is refused.
   const unbind = bindModels(sequelize, storage ?? databaseUrl!);
   rawSql.set(sequelize, sql);
   let closed: Promise<void> | undefined;

@@ -7,7 +7,6 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { InProcessBus, type EventBus, type Handler } from './bus.js';
 import type { DomainEventName, DomainEvents } from './types.js';
-import type { Config } from '../config.js';
 
 interface Envelope {
   name: DomainEventName;
@@ -65,11 +64,4 @@ export class RedisBus implements EventBus {
     await this.local.close();
     await Promise.allSettled([this.sub.quit(), this.pub.quit()]);
   }
-}
-
-/** The event bus: Redis when configured (events, rate limits and presence shared by every process), else in-process. */
-export async function openBus(config: Config, logger: Logger): Promise<{ bus: EventBus; redis?: RedisBus['client'] }> {
-  if (!config.redisUrl) return { bus: new InProcessBus() };
-  const bus = await RedisBus.connect(config.redisUrl, logger, `${config.redisPrefix}:events`);
-  return { bus, redis: bus.client };
 }

@@ -136,7 +136,7 @@ export class UserService {
 
   /** Creates an account; used by registration and by `jvai admin users create`. */
   async create(input: RegisterInput & { isAdmin?: boolean }): Promise<User> {
-    const problems = passwordProblems(input.password, input);
+    const problems = await passwordProblems(input.password, input);
     if (problems.length) throw new ValidationError({ password: problems });
     await this.checkUnique(input);
     const passwordHash = await hashPassword(input.password);
@@ -193,7 +193,7 @@ export class UserService {
 
   async changePassword(actor: User, oldPassword: string, newPassword: string): Promise<void> {
     if (!(await verifyPassword(actor.passwordHash, oldPassword))) throw ValidationError.field('old_password', 'Your old password was entered incorrectly. Please enter it again.');
-    const problems = passwordProblems(newPassword, actor);
+    const problems = await passwordProblems(newPassword, actor);
     if (problems.length) throw new ValidationError({ new_password: problems });
     await this.setPassword(actor, newPassword);
   }
@@ -222,7 +222,7 @@ export class UserService {
 
   /** An administrator's reset: the same password rules as registration, then every session ends. */
   async resetPassword(user: User, password: string): Promise<void> {
-    const problems = passwordProblems(password, user);
+    const problems = await passwordProblems(password, user);
     if (problems.length) throw new ValidationError({ password: problems });
     await this.setPassword(user, password);
   }
