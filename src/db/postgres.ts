@@ -3,7 +3,7 @@
  * transaction (PostgreSQL already overlaps concurrent commits).
  */
 import pg from 'pg';
-import type { Sql, SqlRunner, SqlValue, WriteTx } from './sql.js';
+import { rowCount, type Limit, type Sql, type SqlRunner, type SqlValue, type WriteTx } from './sql.js';
 import { settle, type Job, type Publication } from './sqlite.js';
 
 /**
@@ -52,6 +52,10 @@ export class PostgresSql implements Sql {
 
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
     return fn();
+  }
+
+  limit(rows: number): Limit {
+    return { sql: 'LIMIT ?', params: [rowCount(rows)] };
   }
 
   async write<T>(work: (tx: WriteTx) => Promise<T>): Promise<T> {

@@ -11,7 +11,7 @@
  * needs order (a socket's frames) waits for one write before asking for the next.
  */
 import sqlite3 from 'sqlite3';
-import type { Sql, SqlRunner, SqlValue, WriteTx } from './sql.js';
+import { rowCount, type Limit, type Sql, type SqlRunner, type SqlValue, type WriteTx } from './sql.js';
 import { Mutex } from './mutex.js';
 
 /** How many jobs one batch commits at most. */
@@ -187,6 +187,10 @@ export class SqliteSql implements Sql {
         this.exclusiveRuns--;
       }
     });
+  }
+
+  limit(rows: number): Limit {
+    return { sql: `LIMIT ${rowCount(rows)}`, params: [] };
   }
 
   get inExclusive(): boolean {

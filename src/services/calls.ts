@@ -262,7 +262,7 @@ export class CallService {
 
   /** One page of calls, newest first; `where` (with `params`) selects them. */
   private async page(where: string, params: SqlValue[], page: PageRequest): Promise<Page<CallRow>> {
-    const k = keyset(page, 'c.id');
+    const k = keyset(this.sql, page, 'c.id');
     const rows = await this.sql.read.all<CallRow>(`${CALLS} WHERE ${where}${k.and}${k.order}`, [...params, ...k.params]);
     return toPage(rows, page, (c) => c.id);
   }

@@ -4,7 +4,7 @@ import { Comment, CommentLike, Post, type User } from '../models/index.js';
 import { NotFound, PermissionDenied, ValidationError } from '../errors.js';
 import { sqlOf } from '../db/connection.js';
 import type { Sql } from '../db/sql.js';
-import { keyset, limitSql, toPage, type Page, type PageRequest } from './pagination.js';
+import { keyset, toPage, type Page, type PageRequest } from './pagination.js';
 import { toggleLike } from './likes.js';
 import { checkedWrite } from './references.js';
 import { AUTHOR_COLUMNS, COMMENT_LIKES, idsParam, viewerMarks } from './reads.js';
@@ -45,7 +45,7 @@ export class CommentService {
 
   /** A post's comments, newest first. An unknown post simply has none, as with a DRF filter. */
   async listByPost(postId: number, viewerId: number, page: PageRequest): Promise<Page<CommentRow>> {
-    const k = keyset(page, 'c.id');
+    const k = keyset(this.sql, page, 'c.id');
     const rows = await this.sql.read.all<CommentRow>(
       `SELECT ${COMMENT_COLUMNS} FROM comments c JOIN users a ON a.id = c.author_id WHERE c.post_id = ?${k.and}${k.order}`,
       [postId, ...k.params],
@@ -63,15 +63,16 @@ export class CommentService {
     if (!postIds.length) return byPost;
     const sql = this.sql;
     const ids = idsParam(sql, postIds);
+    const limit = sql.limit(perPost);
     const query =
       sql.dialect === 'postgres'
         ? `SELECT ${COMMENT_COLUMNS} FROM unnest(?::int[]) AS p(id)
-             CROSS JOIN LATERAL (SELECT * FROM comments x WHERE x.post_id = p.id ORDER BY x.id DESC ${limitSql(perPost)}) c
+             CROSS JOIN LATERAL (SELECT * FROM comments x WHERE x.post_id = p.id ORDER BY x.id DESC ${limit.sql}) c
              JOIN users a ON a.id = c.author_id`
         : `SELECT ${COMMENT_COLUMNS} FROM json_each(?) p
-             JOIN comments c ON c.id IN (SELECT x.id FROM comments x WHERE x.post_id = p.value ORDER BY x.id DESC ${limitSql(perPost)})
+             JOIN comments c ON c.id IN (SELECT x.id FROM comments x WHERE x.post_id = p.value ORDER BY x.id DESC ${limit.sql})
              JOIN users a ON a.id = c.author_id`;
-    const rows = await sql.read.all<CommentRow>(query, [ids.param]);
+    const rows = await sql.read.all<CommentRow>(query, [ids.param, ...limit.params]);
     await this.markLiked(rows.sort((x, y) => x.id - y.id), viewerId);
     for (const row of rows) byPost.get(row.postId)?.push(row);
     return byPost;

@@ -67,14 +67,14 @@ export class GroupMessageService {
   /** One group's messages, newest first; members only. */
   async list(actor: User, groupId: number, page: PageRequest): Promise<Page<GroupMessageRow>> {
     await this.groups.requireMember(actor, groupId);
-    const k = keyset(page, 'm.id');
+    const k = keyset(this.sql, page, 'm.id');
     const rows = await this.sql.read.all<GroupMessageRow>(`${MESSAGES} WHERE m.group_id = ?${k.and}${k.order}`, [groupId, ...k.params]);
     return toPage(rows, page, (m) => m.id);
   }
 
   /** Messages of every group the actor belongs to, newest first. */
   async listMine(actor: User, page: PageRequest): Promise<Page<GroupMessageRow>> {
-    const k = keyset(page, 'm.id');
+    const k = keyset(this.sql, page, 'm.id');
     const rows = await this.sql.read.all<GroupMessageRow>(`${MESSAGES} WHERE m.group_id IN (SELECT group_id FROM group_members WHERE user_id = ?)${k.and}${k.order}`, [
       actor.id,
       ...k.params,

@@ -75,7 +75,7 @@ export class GroupService {
 
   /** One page of groups, newest first; `where` (with `params`) selects them. */
   private async page(where: string, params: SqlValue[], viewerId: number, page: PageRequest): Promise<Page<GroupRow>> {
-    const k = keyset(page, 'g.id');
+    const k = keyset(this.sql, page, 'g.id');
     const rows = await this.sql.read.all<GroupRow>(`${GROUP_SELECT} WHERE ${where}${k.and}${k.order}`, [viewerId, viewerId, ...params, ...k.params]);
     return toPage(rows, page, (g) => g.id);
   }
@@ -161,7 +161,7 @@ export class GroupService {
 
   /** Members as full users (with the viewer's follow flags) and their role, in the (group_id, user_id) index's order. */
   async members(id: number, viewerId: number, page: PageRequest): Promise<Page<MemberRow>> {
-    const k = keyset(page, 'm.user_id');
+    const k = keyset(this.sql, page, 'm.user_id');
     const [exists, rows] = await Promise.all([
       this.sql.read.get('SELECT 1 AS one FROM social_groups WHERE id = ?', [id]),
       this.sql.read.all<MemberRow>(

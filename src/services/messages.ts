@@ -3,7 +3,7 @@ import type { ServiceDeps } from './deps.js';
 import { findParty, resolveParty, type Party } from './parties.js';
 import type { User } from '../models/index.js';
 import { NotFound, PermissionDenied, ValidationError } from '../errors.js';
-import { DEFAULT_LIMIT, keyset, limitSql, toPage, type Page, type PageRequest } from './pagination.js';
+import { DEFAULT_LIMIT, keyset, toPage, type Page, type PageRequest } from './pagination.js';
 import { presentDirectMessage } from '../presenters/message.js';
 import { sqlOf } from '../db/connection.js';
 import type { Sql, SqlValue, WriteTx } from '../db/sql.js';
@@ -146,17 +146,18 @@ export class DirectMessageService {
 
   /** The newest messages (before the cursor) matching `where`, walked down its index. */
   private walk(where: string, params: SqlValue[], page: PageRequest): { sql: string; params: SqlValue[] } {
-    const k = keyset(page, 'id');
+    const k = keyset(this.sql, page, 'id');
     return { sql: `SELECT id FROM (SELECT id FROM direct_messages WHERE ${where}${k.and}${k.order}) w`, params: [...params, ...k.params] };
   }
 
   /** The newest page of the union of index walks, newest first. */
   private async merged(walks: { sql: string; params: SqlValue[] }[], page: PageRequest): Promise<Page<DirectMessageRow>> {
+    const limit = this.sql.limit(page.limit + 1);
     const rows = await packedRows<DirectMessageRow>(
       this.sql,
       MESSAGE_COLUMNS,
-      `${FROM_MESSAGES} WHERE m.id IN (${walks.map((w) => w.sql).join(' UNION ')}) ORDER BY m.id DESC ${limitSql(page.limit + 1)}`,
-      walks.flatMap((w) => w.params),
+      `${FROM_MESSAGES} WHERE m.id IN (${walks.map((w) => w.sql).join(' UNION ')}) ORDER BY m.id DESC ${limit.sql}`,
+      [...walks.flatMap((w) => w.params), ...limit.params],
     );
     return toPage(rows, page, (m) => m.id);
   }
@@ -166,7 +167,7 @@ export class DirectMessageService {
    * message: a page of the actor's summary rows (kept by triggers), with their messages and users.
    */
   async conversations(actor: User, page: PageRequest = { limit: DEFAULT_LIMIT }): Promise<Page<ConversationRow>> {
-    const k = keyset(page, 'c.last_message_id');
+    const k = keyset(this.sql, page, 'c.last_message_id');
     const rows = await packedRows<ConversationRow>(
       this.sql,
       CONVERSATION_COLUMNS,

@@ -1,4 +1,6 @@
 /** Keyset pagination by id: `?limit=` (default 50, max 200) and `?before=<id>`. */
+import type { Sql } from '../db/sql.js';
+
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 200;
 
@@ -21,22 +23,12 @@ export function toPage<T>(rows: T[], page: PageRequest, idOf: (row: T) => number
 }
 
 /**
- * `LIMIT n` written into the statement, never bound. SQLite plans with a LIMIT's value, so a
- * statement whose LIMIT is a parameter is parsed and planned again every time it runs: that cost
- * the feed's query more than running it did (240 µs a page against 95 µs). Page sizes are few, so
- * the statement texts stay few.
+ * One page in raw SQL, written `…${and}${order}` with `params` bound last: `and` is the keyset
+ * condition (` AND <column> < ?`, or nothing on the first page), `order` is ` ORDER BY <column>
+ * DESC LIMIT …`, its count including the look-ahead row toPage() cuts.
  */
-export function limitSql(rows: number): string {
-  if (!Number.isSafeInteger(rows) || rows < 0) throw new TypeError(`not a row count: ${rows}`);
-  return `LIMIT ${rows}`;
-}
-
-/**
- * One page in raw SQL: `and` is the keyset condition (` AND <column> < ?`, or nothing on the
- * first page) with its `params`; `order` is ` ORDER BY <column> DESC LIMIT n`, n counting the
- * look-ahead row toPage() cuts.
- */
-export function keyset(page: PageRequest, column: string): { and: string; params: number[]; order: string } {
-  const order = ` ORDER BY ${column} DESC ${limitSql(page.limit + 1)}`;
-  return page.before !== undefined ? { and: ` AND ${column} < ?`, params: [page.before], order } : { and: '', params: [], order };
+export function keyset(sql: Pick<Sql, 'limit'>, page: PageRequest, column: string): { and: string; params: number[]; order: string } {
+  const limit = sql.limit(page.limit + 1);
+  const order = ` ORDER BY ${column} DESC ${limit.sql}`;
+  return page.before !== undefined ? { and: ` AND ${column} < ?`, params: [page.before, ...limit.params], order } : { and: '', params: limit.params, order };
 }

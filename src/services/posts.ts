@@ -71,7 +71,7 @@ export class PostService {
 
   /** One page of stamps, newest first: `from` and `where` select the posts, `column` is the id the keyset walks. */
   private async page(from: string, where: string, params: SqlValue[], column: string, viewerId: number, page: PageRequest): Promise<Page<PostStampRow>> {
-    const k = keyset(page, column);
+    const k = keyset(this.sql, page, column);
     const rest = `${from} WHERE ${where}${k.and}${k.order}`;
     const rows = await packedRows<PostStampRow>(this.sql, this.stampColumns, rest, [viewerId, viewerId, ...params, ...k.params]);
     return toPage(rows, page, (p) => p.id);

@@ -71,7 +71,7 @@ export class UserService {
 
   /** One page of users, newest first, with `columns`. */
   private async select<R>(columns: string, { join = '', where, params, column = 'u.id' }: UserSelection, page: PageRequest): Promise<R[]> {
-    const k = keyset(page, column);
+    const k = keyset(this.sql, page, column);
     const conditions = where.length ? where.join(' AND ') : '1 = 1';
     return this.sql.read.all<R>(`SELECT ${columns} FROM users u${join} WHERE ${conditions}${k.and}${k.order}`, [...params, ...k.params]);
   }
