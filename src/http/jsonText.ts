@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
  * ETag comes from that short text instead of a hash of every byte (conditionalGet).
  */
 /** A weak ETag from `data`: the body itself, or a short text naming it (`kind` keeps the two apart). */
-export const weakEtag = (kind: string, data: string | Buffer): string => `W/"${kind}-${crypto.createHash('sha1').update(data).digest('base64url').slice(0, 27)}"`;
+export const weakEtag = (kind: string, data: string | Buffer): string => `W/"${kind}-${crypto.hash('sha1', data, 'base64url').slice(0, 27)}"`;
 
 export class JsonText {
   readonly etag?: string;
