@@ -8,7 +8,7 @@ import { keyset, toPage, type Page, type PageRequest } from './pagination.js';
 import type { Upload } from '../media/store.js';
 import { sqlOf, transaction } from '../db/connection.js';
 import type { Sql, SqlValue } from '../db/sql.js';
-import { USER_COLUMNS } from './reads.js';
+import { USER_COLUMNS, packedRows } from './reads.js';
 import { checkedWrite } from './references.js';
 import type { GroupRow, MemberRow } from '../db/rows.js';
 
@@ -164,10 +164,7 @@ export class GroupService {
     const k = keyset(this.sql, page, 'm.user_id');
     const [exists, rows] = await Promise.all([
       this.sql.read.get('SELECT 1 AS one FROM social_groups WHERE id = ?', [id]),
-      this.sql.read.all<MemberRow>(
-        `SELECT ${USER_COLUMNS}, m.role FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = ?${k.and}${k.order}`,
-        [id, ...k.params],
-      ),
+      packedRows<MemberRow>(this.sql, { ...USER_COLUMNS, role: 'm.role' }, `FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = ?${k.and}${k.order}`, [id, ...k.params]),
     ]);
     if (!exists) throw new NotFound();
     return toPage(await this.users.markFollowing(rows, viewerId), page, (u) => u.id);

@@ -1,13 +1,24 @@
 /** SQL shared by the hot reads of posts, comments, users and groups (see rows.ts for the shapes). */
 import type { Sql, SqlValue } from '../db/sql.js';
+import type { UserRow } from '../db/rows.js';
 
 /** A nested author's columns, from `users` joined as `a`. */
 export const AUTHOR_COLUMNS = 'a.username AS "authorUsername", a.first_name AS "authorFirstName", a.last_name AS "authorLastName", a.profile_picture AS "authorProfilePicture"';
 
 /** A user's columns as the users endpoints show them, from `users` as `u` (counters are stored columns). */
-export const USER_COLUMNS = `u.id, u.username, u.email, u.first_name AS "firstName", u.last_name AS "lastName", u.bio,
-  u.profile_picture AS "profilePicture", u.is_online AS "isOnline", u.last_seen AS "lastSeen",
-  u.followers_count AS "followersCount", u.following_count AS "followingCount"`;
+export const USER_COLUMNS = {
+  id: 'u.id',
+  username: 'u.username',
+  email: 'u.email',
+  firstName: 'u.first_name',
+  lastName: 'u.last_name',
+  bio: 'u.bio',
+  profilePicture: 'u.profile_picture',
+  isOnline: 'u.is_online',
+  lastSeen: 'u.last_seen',
+  followersCount: 'u.followers_count',
+  followingCount: 'u.following_count',
+} satisfies Record<Exclude<keyof UserRow, 'isFollowing'>, string>;
 
 /**
  * A list of ids bound as ONE parameter (` IN …` / ` = ANY …` after a column), so a statement's

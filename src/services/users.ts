@@ -8,7 +8,7 @@ import type { TokenService } from './tokens.js';
 import { keyset, toPage, type Page, type PageRequest } from './pagination.js';
 import { sqlOf, transaction } from '../db/connection.js';
 import type { Sql, SqlValue } from '../db/sql.js';
-import { FOLLOWING, USER_COLUMNS, viewerMarks } from './reads.js';
+import { FOLLOWING, USER_COLUMNS, packedRows, selectList, viewerMarks, type Columns } from './reads.js';
 import type { AccountRow, UserRow } from '../db/rows.js';
 import type { Upload } from '../media/store.js';
 import { checkedWrite } from './references.js';
@@ -37,6 +37,19 @@ interface UserSelection {
   column?: string;
 }
 
+const ACCOUNT_COLUMNS = {
+  id: 'u.id',
+  username: 'u.username',
+  email: 'u.email',
+  firstName: 'u.first_name',
+  lastName: 'u.last_name',
+  isAdmin: 'u.is_admin',
+  isBanned: 'u.is_banned',
+  isOnline: 'u.is_online',
+  lastSeen: 'u.last_seen',
+  createdAt: 'u.created_at',
+} satisfies Record<keyof AccountRow, string>;
+
 export class UserService {
   private readonly sql: Sql;
 
@@ -52,7 +65,7 @@ export class UserService {
   }
 
   async get(id: number, viewerId: number | null = null): Promise<UserRow> {
-    const user = await this.sql.read.get<UserRow>(`SELECT ${USER_COLUMNS} FROM users u WHERE u.id = ?`, [id]);
+    const user = await this.sql.read.get<UserRow>(`SELECT ${selectList(USER_COLUMNS)} FROM users u WHERE u.id = ?`, [id]);
     if (!user) throw new NotFound();
     await this.markFollowing([user], viewerId);
     return user;
@@ -69,11 +82,11 @@ export class UserService {
     return User.findOne({ where: { usernameLower: username.toLowerCase() } });
   }
 
-  /** One page of users, newest first, with `columns`. */
-  private async select<R>(columns: string, { join = '', where, params, column = 'u.id' }: UserSelection, page: PageRequest): Promise<R[]> {
+  /** One page of users, newest first, with `columns` (every selection walks a column equal to u.id). */
+  private async select<R extends { id: number }>(columns: Columns, { join = '', where, params, column = 'u.id' }: UserSelection, page: PageRequest): Promise<R[]> {
     const k = keyset(this.sql, page, column);
     const conditions = where.length ? where.join(' AND ') : '1 = 1';
-    return this.sql.read.all<R>(`SELECT ${columns} FROM users u${join} WHERE ${conditions}${k.and}${k.order}`, [...params, ...k.params]);
+    return packedRows<R>(this.sql, columns, `FROM users u${join} WHERE ${conditions}${k.and}${k.order}`, [...params, ...k.params]);
   }
 
   /** Users whose username, first or last name contains `search` (case-insensitive), or all. */
@@ -97,9 +110,7 @@ export class UserService {
 
   /** Accounts as `jvai admin users list` shows them (flags an API client never sees). */
   async accounts(page: PageRequest, search?: string): Promise<Page<AccountRow>> {
-    const columns = `u.id, u.username, u.email, u.first_name AS "firstName", u.last_name AS "lastName", u.is_admin AS "isAdmin",
-      u.is_banned AS "isBanned", u.is_online AS "isOnline", u.last_seen AS "lastSeen", u.created_at AS "createdAt"`;
-    return toPage(await this.select<AccountRow>(columns, this.matching(search), page), page, (u) => u.id);
+    return toPage(await this.select<AccountRow>(ACCOUNT_COLUMNS, this.matching(search), page), page, (u) => u.id);
   }
 
   online(viewerId: number, page: PageRequest): Promise<Page<UserRow>> {
