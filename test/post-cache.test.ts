@@ -68,6 +68,12 @@ t.test('cached post renderings never go stale', async (t) => {
   t.equal((await bob.api.post(`/api/comments/${comment.id}/like/`)).status, 200);
   t.match(await seen(bob), { comments: [{ likes_count: 1, user_liked: true }] }, 'a liked comment');
   t.match(await seen(alice), { comments: [{ likes_count: 1, user_liked: false }] });
+  // Two viewers alike but for one comment's like (neither likes the post now): pages are shared by bytes, never by viewer.
+  t.equal((await bob.api.post(`/api/posts/${post.id}/like/`)).body.liked, false);
+  t.match(await seen(bob), { likes_count: 0, user_liked: false, comments: [{ user_liked: true }] });
+  t.match(await seen(alice), { likes_count: 0, user_liked: false, comments: [{ user_liked: false }] }, "one viewer's flags never reach another");
+  t.match(await seen(bob), { comments: [{ user_liked: true }] });
+  t.equal((await bob.api.post(`/api/posts/${post.id}/like/`)).body.liked, true);
 
   // The post's likers change places, its counter stays as it was: only the viewer's flag tells.
   const swap = async (from: TestUser, to: TestUser) => {

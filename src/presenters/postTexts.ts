@@ -31,6 +31,7 @@ interface RenderedPost {
 
 /** Bytes of JSON kept at most: posts with many comments weigh more. */
 const MAX_BYTES = 32 * 1024 * 1024;
+const MAX_PAGE_BYTES = 8 * 1024 * 1024;
 
 const stampOf = (row: Pick<PostRow | PostStampRow, 'updatedAt' | 'likesCount' | 'commentsCount' | 'renderVersion'>): string =>
   `${iso(row.updatedAt)}|${num(row.likesCount)}|${num(row.commentsCount)}|${num(row.renderVersion)}`;
@@ -46,6 +47,8 @@ const END = Buffer.from(']}');
 
 export class PostTexts {
   private readonly cache = new LRUCache<string, RenderedPost>({ maxSize: MAX_BYTES, sizeCalculation: sizeOf });
+  /** Pages as last assembled, by version: a feed read again unchanged is not put together again. */
+  private readonly pages = new LRUCache<string, Buffer[][]>({ maxSize: MAX_PAGE_BYTES, sizeCalculation: (items, version) => items.reduce((n, [post]) => n + post!.length, version.length) });
   private readonly id = crypto.randomUUID();
   private generation = 0;
 
@@ -53,14 +56,46 @@ export class PostTexts {
   clear(): void {
     this.generation++;
     this.cache.clear();
+    this.pages.clear();
   }
 
   /**
-   * The JSON of each listed post still there, in order, as `viewer` sees it: chunks of bytes per
-   * post. Its version: the posts' stamps and the viewer's flags, within one generation of this
-   * cache (a stamp does not show an author's new name; emptying the cache starts a new generation).
+   * The JSON of each listed post still there, in order, as `viewer` sees it: one Buffer per post.
+   * Its version names the bytes: the posts' stamps and the viewer's flags as the rows say them,
+   * within one generation of this cache (a stamp does not show an author's new name; emptying the
+   * cache starts a new generation) and one base URL. A page whose version was assembled before is
+   * sent as it was — the rows' query still runs on every request, so nothing stale is kept.
    */
   async posts(stamps: readonly PostStampRow[], viewer: Viewer, source: PostSource): Promise<RenderedItems> {
+    const { generation } = this;
+    let version = `${this.id}:${generation}:${viewer.baseUrl}`;
+    for (const row of stamps) version += `,${row.id}@${stampOf(row)}${bool(row.userLiked) ? '+' : '-'}${row.likedComments ?? ''}`;
+    const assembled = this.pages.get(version);
+    if (assembled) return { items: assembled, version };
+
+    const found = await this.renderings(stamps, viewer, source);
+    // Kept only if the bytes are what the rows said: no post deleted or changed between the two reads.
+    let exact = true;
+    const items: Buffer[][] = [];
+    for (const row of stamps) {
+      const rendered = found.get(row.id);
+      if (!rendered) {
+        exact = false;
+        continue;
+      }
+      if (rendered.stamp !== stampOf(row)) {
+        exact = false;
+        version += `,${row.id}=${rendered.stamp}`;
+      }
+      items.push([assemble(rendered, row)]);
+    }
+    if (!exact) return { items, version: `${version},partial` };
+    if (generation === this.generation) this.pages.set(version, items);
+    return { items, version };
+  }
+
+  /** Each listed post's rendering: cached while its stamp matches, loaded and rendered otherwise. */
+  private async renderings(stamps: readonly PostStampRow[], viewer: Viewer, source: PostSource): Promise<Map<number, RenderedPost>> {
     // Media URLs are absolute: a rendering belongs to the base URL it was made for.
     const keyOf = (id: number) => `${viewer.baseUrl}\n${id}`;
     const { generation } = this;
@@ -77,27 +112,20 @@ export class PostTexts {
       if (generation === this.generation) this.cache.set(keyOf(view.post.id), rendered);
       found.set(view.post.id, rendered);
     }
-    // A post deleted between the two reads is left out.
-    const items: Buffer[][] = [];
-    let version = `${this.id}:${generation}`;
-    for (const row of stamps) {
-      const rendered = found.get(row.id);
-      if (!rendered) continue;
-      const liked = new Set(row.likedComments?.split(',').map(Number));
-      const postLiked = bool(row.userLiked);
-      const chunks = [rendered.head, POST_LIKED[`${postLiked}`]];
-      version += `,${row.id}@${rendered.stamp}${postLiked ? '+' : '-'}`;
-      rendered.comments.forEach((c, i) => {
-        if (i) chunks.push(COMMA);
-        const commentLiked = liked.has(c.id);
-        chunks.push(c.head, COMMENT_LIKED[`${commentLiked}`]);
-        version += commentLiked ? '1' : '0';
-      });
-      chunks.push(END);
-      items.push(chunks);
-    }
-    return { items, version };
+    return found;
   }
+}
+
+/** A post's JSON with the viewer's flags (on the post and on each nested comment) filled in. */
+function assemble(rendered: RenderedPost, row: PostStampRow): Buffer {
+  const liked = new Set(row.likedComments?.split(',').map(Number));
+  const chunks = [rendered.head, POST_LIKED[`${bool(row.userLiked)}`]];
+  rendered.comments.forEach((c, i) => {
+    if (i) chunks.push(COMMA);
+    chunks.push(c.head, COMMENT_LIKED[`${liked.has(c.id)}`]);
+  });
+  chunks.push(END);
+  return Buffer.concat(chunks);
 }
 
 function render({ post, comments }: PostView, viewer: Viewer): RenderedPost {
