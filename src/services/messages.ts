@@ -198,10 +198,12 @@ export class DirectMessageService {
    */
   async withUser(actor: User, other: { userId?: number; username?: string }, page: PageRequest): Promise<Page<DirectMessageRow>> {
     if (other.userId === undefined && other.username === undefined) throw ValidationError.nonField('Either user_id or username is required.');
-    const user = await findParty(this.sql, other.userId !== undefined ? { id: other.userId } : { username: other.username as string });
-    if (!user) throw new NotFound();
+    const userId = other.userId ?? (await findParty(this.sql, { username: other.username as string }))?.id;
+    if (userId === undefined) throw new NotFound();
     const between = (from: number, to: number) => this.walk('sender_id = ? AND receiver_id = ?', [from, to], page);
-    const { items, nextBefore } = await this.merged(actor, [between(actor.id, user.id), between(user.id, actor.id)], page);
+    const { items, nextBefore } = await this.merged(actor, [between(actor.id, userId), between(userId, actor.id)], page);
+    // Messages prove the user exists (a deleted user's go with them): only an empty page needs to ask.
+    if (!items.length && !(await findParty(this.sql, { id: userId }))) throw new NotFound();
     return { items: items.reverse(), nextBefore };
   }
 
