@@ -24,6 +24,7 @@ import { apiRoutes } from './http/routes/index.js';
 import { serveMedia } from './http/media.js';
 import { conditionalGet } from './http/middleware/conditionalGet.js';
 import { PostTexts } from './presenters/postTexts.js';
+import { PresentedPages } from './http/presentedPages.js';
 import { directMessageTexts, groupMessageTexts } from './presenters/rowTexts.js';
 import { parseBody } from './http/middleware/body.js';
 
@@ -62,6 +63,7 @@ export function createApp({ config, sequelize, bus, logger, redis }: AppOptions)
   koa.context.postTexts = postTexts;
   // Renderings show authors' names and pictures (of posts and of their comments): any process's profile change empties them.
   bus.subscribe('user.updated', () => postTexts.clear());
+  koa.context.presentedPages = new PresentedPages();
   koa.context.directMessageTexts = directMessageTexts();
   koa.context.groupMessageTexts = groupMessageTexts();
   // Errors are rendered by errorHandler; koa's default handler would log them again.

@@ -54,6 +54,7 @@ t.test('cached DM renderings never go stale', async (t) => {
   t.equal((await bob.api.patch(`/api/users/${bob.id}/`, { username: bobRenamed })).status, 200);
   bob.username = bobRenamed;
   t.match(await seen(alice, bob), { sender_username: renamed, receiver_username: bobRenamed }, "the receiver's new name");
+  t.match(await seen(bob, alice), { sender_username: renamed, receiver_username: bobRenamed }, 'my own new name, in my own lists');
 
   // A conversation also shows its partner's presence and the unread count, written per request:
   // each change answers a client holding the previous ETag in full.
@@ -71,6 +72,14 @@ t.test('cached DM renderings never go stale', async (t) => {
   t.match(await conversation(), { unread_count: 1, user: { is_online: true } }, "the partner's presence");
   t.equal((await alice.api.post('/api/users/set-offline/')).status, 200);
   t.match(await conversation(), { user: { is_online: false, last_seen: /^\d{4}-/ } });
+
+  // Pages of one size and of another hold the same rows and the look-ahead one: each its own size.
+  const carol = await makeUser(api);
+  t.equal((await carol.api.post('/api/messages/', { receiver: bob.id, content: 'me too' })).status, 201);
+  const sized = async (limit: number) => (await bob.api.get(`/api/messages/conversations/?limit=${limit}`)).body.map((c: { user: { id: number } }) => c.user.id);
+  t.same(await sized(2), [carol.id, alice.id]);
+  t.same(await sized(1), [carol.id]);
+  t.same(await sized(2), [carol.id, alice.id]);
 });
 
 t.test('cached group message renderings show the sender as they are now', async (t) => {

@@ -45,11 +45,15 @@ export function listRoute<T, Q extends PageQuery>(
     ...described,
     method: 'get',
     async handler(ctx, input) {
-      const items = sendPage(ctx, await load(ctx, input, pageRequest(input.query)));
+      const page = await load(ctx, input, pageRequest(input.query));
+      const items = sendPage(ctx, page);
       const viewer = viewerOf(ctx);
-      if (!render) return items.map((item) => present(item, viewer));
-      const rendered = await render(ctx, items, viewer);
-      return JsonText.array(rendered.items, rendered.version);
+      if (render) {
+        const rendered = await render(ctx, items, viewer);
+        return JsonText.array(rendered.items, rendered.version);
+      }
+      const presented = () => items.map((item) => present(item, viewer));
+      return page.fingerprint ? ctx.presentedPages.json(`${spec.path}\n${viewer.userId}\n${viewer.baseUrl}\n${page.fingerprint}`, presented) : presented();
     },
   });
 }

@@ -7,6 +7,7 @@ import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { SendLimiter } from '../services/sendLimit.js';
 import type { LoginThrottle } from './middleware/rateLimit.js';
 import type { PostTexts } from '../presenters/postTexts.js';
+import type { PresentedPages } from './presentedPages.js';
 import type { RowTexts } from '../presenters/rowTexts.js';
 import type { DirectMessageRow, GroupMessageRow } from '../db/rows.js';
 
@@ -25,6 +26,7 @@ export interface AppCustom {
   sendLimiter: SendLimiter;
   loginThrottle: LoginThrottle;
   postTexts: PostTexts;
+  presentedPages: PresentedPages;
   directMessageTexts: RowTexts<DirectMessageRow>;
   groupMessageTexts: RowTexts<GroupMessageRow>;
 }

@@ -10,15 +10,20 @@ import crypto from 'node:crypto';
 export const weakEtag = (kind: string, data: string | Buffer): string => `W/"${kind}-${crypto.hash('sha1', data, 'base64url').slice(0, 27)}"`;
 
 export class JsonText {
-  readonly etag?: string;
+  private constructor(
+    readonly body: Buffer,
+    readonly etag?: string,
+  ) {}
 
-  private constructor(readonly body: Buffer, version?: string) {
-    if (version !== undefined) this.etag = weakEtag('v', version);
+  /** A value as JSON, its ETag a hash of the bytes (as conditionalGet would give it). */
+  static json(value: unknown): JsonText {
+    const body = Buffer.from(JSON.stringify(value));
+    return new JsonText(body, weakEtag(body.length.toString(16), body));
   }
 
   /** One JSON value given as consecutive chunks; `version` names exactly these bytes. */
   static of(chunks: readonly Buffer[], version?: string): JsonText {
-    return new JsonText(Buffer.concat(chunks), version);
+    return new JsonText(Buffer.concat(chunks), version === undefined ? undefined : weakEtag('v', version));
   }
 
   /** A JSON array whose items are each given as consecutive chunks; `version` names exactly these bytes. */

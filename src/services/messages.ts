@@ -9,7 +9,7 @@ import { sqlOf } from '../db/connection.js';
 import type { Sql, SqlValue, WriteTx } from '../db/sql.js';
 import type { ConversationRow, DirectMessageRow } from '../db/rows.js';
 import { checkedWrite } from './references.js';
-import { packedRows, selectList } from './reads.js';
+import { packedPage, packedRows, selectList } from './reads.js';
 
 export interface SendDirectMessageInput {
   receiverId?: number;
@@ -182,14 +182,16 @@ export class DirectMessageService {
    */
   async conversations(actor: User, page: PageRequest = { limit: DEFAULT_LIMIT }): Promise<Page<ConversationRow>> {
     const k = keyset(this.sql, page, 'c.last_message_id');
-    const rows = await packedRows<Omit<ConversationRow, 'senderUsername' | 'receiverUsername'>>(
+    const { rows, text } = await packedPage<Omit<ConversationRow, 'senderUsername' | 'receiverUsername'>>(
       this.sql,
       CONVERSATION_COLUMNS,
       `FROM dm_conversations c JOIN users p ON p.id = c.partner_id JOIN direct_messages m ON m.id = c.last_message_id
         WHERE c.user_id = ?${k.and}${k.order}`,
       [actor.id, ...k.params],
     );
-    return toPage(named(rows, actor, (c) => c.partnerUsername), page, (r) => r.id);
+    const conversations = toPage(named(rows, actor, (c) => c.partnerUsername), page, (r) => r.id);
+    // The rows (partners' presence included), the actor's name (named) and the page's size (toPage) are all it is made of.
+    return text === null ? conversations : { ...conversations, fingerprint: `${actor.username}\n${page.limit}\n${text}` };
   }
 
   /**
