@@ -5,11 +5,10 @@ import { weakEtag } from '../jsonText.js';
  * ETag / If-None-Match for JSON reads: the body is serialized here once (Koa would do it anyway)
  * unless a route sent JSON already (text or bytes), and encoded to UTF-8 once — as a string it was
  * encoded three times, to measure it, to hash it and to send it. It is hashed unless the route
- * gave its ETag, and a
- * client that already has this representation gets 304 with no body. Koa's `ctx.fresh` is not
- * used: it answers every `Cache-Control: no-cache` request in full, and fetch() adds that header
- * to any request it is given an If-None-Match for — an origin server evaluates the condition
- * whatever the request's caching directives.
+ * gave its ETag, and a client that already has this representation gets 304 with no body. Koa's
+ * `ctx.fresh` is not used: it answers every `Cache-Control: no-cache` request in full, and fetch()
+ * adds that header to any request it is given an If-None-Match for — an origin server evaluates
+ * the condition whatever the request's caching directives.
  */
 export const conditionalGet: Middleware = async (ctx, next) => {
   await next();
