@@ -110,9 +110,15 @@ export abstract class HoldTracker<K extends number | string> {
    * this call changed the flag (and announces it then). False if it kept changing.
    */
   protected async settle(key: K, flip: (held: boolean) => Promise<boolean>): Promise<boolean> {
+    let cleared = false;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const held = await isHeld(this.registry, key);
+      // Setting the flag is the holder's job (it settles when it takes the hold), or ours to undo our
+      // own clearing. Otherwise a process that let go, on a read taken just before the last holder
+      // let go too, would set the flag after that holder cleared it: offline, online, offline.
+      if (held && !this.counts.has(key) && !cleared) return true;
       if (!(await flip(held))) return true;
+      cleared ||= !held;
       // Our write changed the flag; if the registry moved since we read it, it may now be wrong.
       if ((await isHeld(this.registry, key)) === held) return true;
     }
