@@ -63,13 +63,17 @@ function sharedRegistry() {
 
 const settled = () => new Promise((resolve) => setTimeout(resolve, 50));
 
-t.test('a process that let go never sets the flag after the last holder cleared it', async (t) => {
+/** Processes A and B, each with its tracker and its handle on the shared registry, and the shared flag. */
+function twoProcesses() {
   const { state, users } = sharedFlag();
   const registry = sharedRegistry();
-  const a = registry('A');
-  const b = registry('B');
-  const A = new PresenceTracker(users, pino({ level: 'silent' }), a.registry);
-  const B = new PresenceTracker(users, pino({ level: 'silent' }), b.registry);
+  const [a, b] = [registry('A'), registry('B')];
+  const tracker = (r: typeof a) => new PresenceTracker(users, pino({ level: 'silent' }), r.registry);
+  return { state, a, A: tracker(a), B: tracker(b) };
+}
+
+t.test('a process that let go never sets the flag after the last holder cleared it', async (t) => {
+  const { state, a, A, B } = twoProcesses();
   A.connected(alice);
   B.connected(alice);
   await settled();
@@ -88,12 +92,7 @@ t.test('a process that let go never sets the flag after the last holder cleared 
 });
 
 t.test('a process undoes its own clearing when a holder arrived meanwhile', async (t) => {
-  const { state, users } = sharedFlag();
-  const registry = sharedRegistry();
-  const a = registry('A');
-  const b = registry('B');
-  const A = new PresenceTracker(users, pino({ level: 'silent' }), a.registry);
-  const B = new PresenceTracker(users, pino({ level: 'silent' }), b.registry);
+  const { state, a, A, B } = twoProcesses();
   A.connected(alice);
   await settled();
 
