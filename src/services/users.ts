@@ -50,6 +50,8 @@ const ACCOUNT_COLUMNS = {
   createdAt: 'u.created_at',
 } satisfies Record<keyof AccountRow, string>;
 
+const USER_BY_ID = `SELECT ${selectList(USER_COLUMNS)} FROM users u WHERE u.id = ?`;
+
 export class UserService {
   private readonly sql: Sql;
 
@@ -65,7 +67,7 @@ export class UserService {
   }
 
   async get(id: number, viewerId: number | null = null): Promise<UserRow> {
-    const user = await this.sql.read.get<UserRow>(`SELECT ${selectList(USER_COLUMNS)} FROM users u WHERE u.id = ?`, [id]);
+    const user = await this.sql.read.get<UserRow>(USER_BY_ID, [id]);
     if (!user) throw new NotFound();
     await this.markFollowing([user], viewerId);
     return user;
