@@ -170,7 +170,8 @@ export class DirectMessageService {
     const rows = await packedRows<OwnMessageRow & { otherUsername: string }>(
       this.sql,
       { ...OWN_MESSAGE_COLUMNS, otherUsername: 'o.username' },
-      `${FROM_OWN_MESSAGES} WHERE m.id IN (${walks.map((w) => w.sql).join(' UNION ')}) ORDER BY m.id DESC ${limit.sql}`,
+      // UNION ALL: membership ignores duplicates, and UNION's de-duplication sorted both walks again.
+      `${FROM_OWN_MESSAGES} WHERE m.id IN (${walks.map((w) => w.sql).join(' UNION ALL ')}) ORDER BY m.id DESC ${limit.sql}`,
       [actor.id, ...walks.flatMap((w) => w.params), ...limit.params],
     );
     return toPage(named(rows, actor, (m) => m.otherUsername), page, (m) => m.id);
