@@ -80,6 +80,12 @@ t.test('cached DM renderings never go stale', async (t) => {
   t.same(await sized(2), [carol.id, alice.id]);
   t.same(await sized(1), [carol.id]);
   t.same(await sized(2), [carol.id, alice.id]);
+
+  // A page sent again as it was kept still links the page after it.
+  const link = async () => (await bob.api.get('/api/messages/conversations/?limit=1')).headers.get('link');
+  const first = await link();
+  t.match(first, /[?&]before=\d+.*rel="next"/);
+  t.equal(await link(), first, 'read again: the same link');
 });
 
 t.test('cached group message renderings show the sender as they are now', async (t) => {

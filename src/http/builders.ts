@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 import { route, type Route, type RouteInput } from './route.js';
-import { pageRequest, sendPage, type PageQuery } from './pagination.js';
+import { linkNext, pageRequest, sendPage, type PageQuery } from './pagination.js';
 import { viewerOf } from './viewer.js';
 import type { ApiContext, ApiMiddleware } from './context.js';
 import type { RenderedItems, Viewer } from '../presenters/context.js';
@@ -46,14 +46,19 @@ export function listRoute<T, Q extends PageQuery>(
     method: 'get',
     async handler(ctx, input) {
       const page = await load(ctx, input, pageRequest(input.query));
-      const items = sendPage(ctx, page);
       const viewer = viewerOf(ctx);
+      if (page.fingerprint !== undefined && present) {
+        const slot = `${spec.path}\n${viewer.userId}\n${viewer.baseUrl}\n${ctx.querystring}`;
+        const kept = ctx.presentedPages.page(slot, page.fingerprint, page, (items) => items.map((item) => present(item, viewer)));
+        linkNext(ctx, kept.nextBefore);
+        return kept.text;
+      }
+      const items = sendPage(ctx, page);
       if (render) {
         const rendered = await render(ctx, items, viewer);
         return JsonText.array(rendered.items, rendered.version);
       }
-      const presented = () => items.map((item) => present(item, viewer));
-      return page.fingerprint ? ctx.presentedPages.json(`${spec.path}\n${viewer.userId}\n${viewer.baseUrl}\n${page.fingerprint}`, presented) : presented();
+      return items.map((item) => present(item, viewer));
     },
   });
 }

@@ -18,10 +18,14 @@ export function pageRequest(query: PageQuery): PageRequest {
 
 /** Sets the RFC 8288 `Link: <…>; rel="next"` header; returns the page's items. */
 export function sendPage<T>(ctx: ApiContext, page: Page<T>): T[] {
-  if (page.nextBefore !== null) {
-    const url = new URL(ctx.href);
-    url.searchParams.set('before', String(page.nextBefore));
-    ctx.set('Link', `<${url.toString()}>; rel="next"`);
-  }
+  linkNext(ctx, page.nextBefore);
   return page.items;
+}
+
+/** Links the page before `nextBefore` (none at the end). */
+export function linkNext(ctx: ApiContext, nextBefore: number | null): void {
+  if (nextBefore === null) return;
+  const url = new URL(ctx.href);
+  url.searchParams.set('before', String(nextBefore));
+  ctx.set('Link', `<${url.toString()}>; rel="next"`);
 }

@@ -4,21 +4,32 @@ import { JsonText } from './jsonText.js';
 /** Bytes of JSON (and of the fingerprints naming them) kept at most. */
 const MAX_BYTES = 8 * 1024 * 1024;
 
+/** A presented page: its JSON, the cursor of the page after it, and what it was made of. */
+export interface PresentedPage {
+  fingerprint: string;
+  text: JsonText;
+  nextBefore: number | null;
+}
+
 /**
- * Presented pages' JSON, kept by what they were made of: a route's path, the viewer and the
- * page's fingerprint (src/services/pagination.ts). The key holds every input, so an entry can
- * never be stale and nothing has to invalidate it: a page read again unchanged is sent as it was,
- * without presenting, serializing and hashing it again.
+ * Presented pages' JSON, kept by what they were made of: one slot per route, viewer and query,
+ * holding the page last presented there with its fingerprint (src/services/pagination.ts). A slot
+ * is used only for the very fingerprint it was made from, so an entry can never be stale and
+ * nothing has to invalidate it: a page read again unchanged is sent as it was, without parsing its
+ * rows, presenting, serializing and hashing it again. Slots are short keys; the fingerprint (the
+ * page's rows as text) is compared, never hashed.
  */
 export class PresentedPages {
-  private readonly pages = new LRUCache<string, JsonText>({ maxSize: MAX_BYTES, sizeCalculation: (text, key) => text.body.length + key.length });
+  private readonly pages = new LRUCache<string, PresentedPage>({
+    maxSize: MAX_BYTES,
+    sizeCalculation: (page, slot) => page.text.body.length + page.fingerprint.length + slot.length,
+  });
 
-  json(key: string, present: () => unknown): JsonText {
-    let text = this.pages.get(key);
-    if (!text) {
-      text = JsonText.json(present());
-      this.pages.set(key, text);
-    }
-    return text;
+  page<T>(slot: string, fingerprint: string, page: { items: T[]; nextBefore: number | null }, present: (items: T[]) => unknown): PresentedPage {
+    const kept = this.pages.get(slot);
+    if (kept?.fingerprint === fingerprint) return kept;
+    const fresh = { fingerprint, text: JsonText.json(present(page.items)), nextBefore: page.nextBefore };
+    this.pages.set(slot, fresh);
+    return fresh;
   }
 }

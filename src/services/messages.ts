@@ -3,7 +3,7 @@ import type { ServiceDeps } from './deps.js';
 import { findParty, resolveParty, type Party } from './parties.js';
 import type { User } from '../models/index.js';
 import { NotFound, PermissionDenied, ValidationError } from '../errors.js';
-import { DEFAULT_LIMIT, keyset, toPage, type Page, type PageRequest } from './pagination.js';
+import { DEFAULT_LIMIT, FingerprintedPage, keyset, toPage, type Page, type PageRequest } from './pagination.js';
 import { presentDirectMessage } from '../presenters/message.js';
 import { sqlOf } from '../db/connection.js';
 import type { Sql, SqlValue, WriteTx } from '../db/sql.js';
@@ -190,9 +190,9 @@ export class DirectMessageService {
         WHERE c.user_id = ?${k.and}${k.order}`,
       [actor.id, ...k.params],
     );
-    const conversations = toPage(named(rows, actor, (c) => c.partnerUsername), page, (r) => r.id);
+    const build = () => toPage(named(rows(), actor, (c) => c.partnerUsername), page, (r) => r.id);
     // The rows (partners' presence included), the actor's name (named) and the page's size (toPage) are all it is made of.
-    return text === null ? conversations : { ...conversations, fingerprint: `${actor.username}\n${page.limit}\n${text}` };
+    return text === null ? build() : new FingerprintedPage(`${actor.username}\n${page.limit}\n${text}`, build);
   }
 
   /**

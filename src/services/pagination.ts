@@ -21,6 +21,29 @@ export interface Page<T> {
   fingerprint?: string;
 }
 
+/**
+ * A page named by its fingerprint before its rows are parsed: built (once) only if its items or
+ * its cursor are read — not when the JSON its fingerprint names is kept already.
+ */
+export class FingerprintedPage<T> implements Page<T> {
+  private built?: Page<T>;
+
+  constructor(
+    readonly fingerprint: string,
+    private readonly build: () => Page<T>,
+  ) {}
+
+  get items(): T[] {
+    this.built ??= this.build();
+    return this.built.items;
+  }
+
+  get nextBefore(): number | null {
+    this.built ??= this.build();
+    return this.built.nextBefore;
+  }
+}
+
 /** Cuts the look-ahead row fetched by keyset() and computes the next cursor. */
 export function toPage<T>(rows: T[], page: PageRequest, idOf: (row: T) => number): Page<T> {
   const items = rows.slice(0, page.limit);

@@ -64,17 +64,28 @@ export const selectList = (columns: Columns): string =>
  * there, so rows come as they are.
  */
 export async function packedRows<T extends { id: number }>(sql: Sql, columns: Columns, rest: string, params: readonly SqlValue[]): Promise<T[]> {
-  return (await packedPage<T>(sql, columns, rest, params)).rows;
+  return (await packedPage<T>(sql, columns, rest, params)).rows();
 }
 
-/** As packedRows, with SQLite's text of the rows (null on PostgreSQL): equal texts, equal rows. */
-export async function packedPage<T extends { id: number }>(sql: Sql, columns: Columns, rest: string, params: readonly SqlValue[]): Promise<{ rows: T[]; text: string | null }> {
+/**
+ * As packedRows, with SQLite's text of the rows (null on PostgreSQL): equal texts, equal rows.
+ * The text is parsed only when the rows are asked for: a page whose JSON is kept by its text
+ * (src/http/presentedPages.ts) never is.
+ */
+export async function packedPage<T extends { id: number }>(sql: Sql, columns: Columns, rest: string, params: readonly SqlValue[]): Promise<{ rows: () => T[]; text: string | null }> {
   const inner = `SELECT ${selectList(columns)} ${rest}`;
-  if (sql.dialect === 'postgres') return { rows: await sql.read.all<T>(inner, params), text: null };
+  if (sql.dialect === 'postgres') {
+    const rows = await sql.read.all<T>(inner, params);
+    return { rows: () => rows, text: null };
+  }
   const names = Object.keys(columns);
   const values = names.map((c) => `s."${c}"`).join(', ');
   const packed = await sql.read.get<{ rows: string }>(`SELECT json_group_array(json_array(${values})) AS "rows" FROM (${inner}) s`, params);
   const text = packed?.rows ?? '[]';
+  return { rows: () => unpack<T>(names, text), text };
+}
+
+function unpack<T extends { id: number }>(names: readonly string[], text: string): T[] {
   const rows: unknown[][] = JSON.parse(text);
   // A plain loop: each row's properties added in one order (one hidden class), no pairs built per row.
   const objects = rows.map((row) => {
@@ -83,5 +94,5 @@ export async function packedPage<T extends { id: number }>(sql: Sql, columns: Co
     return object as T;
   });
   // Usually in order already, which the sort only has to confirm.
-  return { rows: objects.sort((a, b) => b.id - a.id), text };
+  return objects.sort((a, b) => b.id - a.id);
 }
