@@ -47,18 +47,16 @@ export function listRoute<T, Q extends PageQuery>(
     async handler(ctx, input) {
       const page = await load(ctx, input, pageRequest(input.query));
       const viewer = viewerOf(ctx);
-      if (page.fingerprint !== undefined && present) {
-        const slot = `${spec.path}\n${viewer.userId}\n${viewer.baseUrl}\n${ctx.querystring}`;
-        const kept = ctx.presentedPages.page(slot, page.fingerprint, page, (items) => items.map((item) => present(item, viewer)));
-        linkNext(ctx, kept.nextBefore);
-        return kept.text;
-      }
-      const items = sendPage(ctx, page);
-      if (render) {
+      const json = async (items: T[]) => {
+        if (!render) return JsonText.json(items.map((item) => present(item, viewer)));
         const rendered = await render(ctx, items, viewer);
         return JsonText.array(rendered.items, rendered.version);
-      }
-      return items.map((item) => present(item, viewer));
+      };
+      if (page.fingerprint === undefined) return json(sendPage(ctx, page));
+      const slot = `${spec.path}\n${viewer.userId}\n${viewer.baseUrl}\n${ctx.querystring}`;
+      const kept = await ctx.presentedPages.page(slot, page.fingerprint, page, json);
+      linkNext(ctx, kept.nextBefore);
+      return kept.text;
     },
   });
 }

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { JsonText } from './jsonText.js';
+import type { JsonText } from './jsonText.js';
 
 /** Bytes of JSON (and of the fingerprints naming them) kept at most. */
 const MAX_BYTES = 8 * 1024 * 1024;
@@ -25,10 +25,10 @@ export class PresentedPages {
     sizeCalculation: (page, slot) => page.text.body.length + page.fingerprint.length + slot.length,
   });
 
-  page<T>(slot: string, fingerprint: string, page: { items: T[]; nextBefore: number | null }, present: (items: T[]) => unknown): PresentedPage {
+  async page<T>(slot: string, fingerprint: string, page: { items: T[]; nextBefore: number | null }, json: (items: T[]) => Promise<JsonText>): Promise<PresentedPage> {
     const kept = this.pages.get(slot);
     if (kept?.fingerprint === fingerprint) return kept;
-    const fresh = { fingerprint, text: JsonText.json(present(page.items)), nextBefore: page.nextBefore };
+    const fresh = { fingerprint, text: await json(page.items), nextBefore: page.nextBefore };
     this.pages.set(slot, fresh);
     return fresh;
   }

@@ -9,7 +9,7 @@ import { sqlOf } from '../db/connection.js';
 import type { Sql, SqlValue, WriteTx } from '../db/sql.js';
 import type { ConversationRow, DirectMessageRow } from '../db/rows.js';
 import { checkedWrite } from './references.js';
-import { packedPage, packedRows, selectList } from './reads.js';
+import { packedPage, selectList } from './reads.js';
 
 export interface SendDirectMessageInput {
   receiverId?: number;
@@ -155,7 +155,7 @@ export class DirectMessageService {
   /** Every message the actor sent or received, newest first (a merge of the two indexed walks). */
   async list(actor: User, page: PageRequest): Promise<Page<DirectMessageRow>> {
     const side = (column: 'sender_id' | 'receiver_id') => this.walk(`${column} = ?`, [actor.id], page);
-    return this.merged(actor, [side('sender_id'), side('receiver_id')], page);
+    return (await this.merged(actor, [side('sender_id'), side('receiver_id')], page)).merged;
   }
 
   /** The newest messages (before the cursor) matching `where`, walked down its index. */
@@ -164,17 +164,27 @@ export class DirectMessageService {
     return { sql: `SELECT id FROM (SELECT id FROM direct_messages WHERE ${where}${k.and}${k.order}) w`, params: [...params, ...k.params] };
   }
 
-  /** The newest page of the union of index walks over the actor's messages, newest first. */
-  private async merged(actor: User, walks: { sql: string; params: SqlValue[] }[], page: PageRequest): Promise<Page<DirectMessageRow>> {
+  /**
+   * The newest page of the union of index walks over the actor's messages, newest first (or as
+   * `arrange` puts it), and whether it is empty. Fingerprinted by its rows' text, the actor's name
+   * and the page's size: all its messages' JSON is made of.
+   */
+  private async merged(
+    actor: User,
+    walks: { sql: string; params: SqlValue[] }[],
+    page: PageRequest,
+    arrange = (newestFirst: Page<DirectMessageRow>) => newestFirst,
+  ): Promise<{ merged: Page<DirectMessageRow>; empty: boolean }> {
     const limit = this.sql.limit(page.limit + 1);
-    const rows = await packedRows<OwnMessageRow & { otherUsername: string }>(
+    const { rows, text, empty } = await packedPage<OwnMessageRow & { otherUsername: string }>(
       this.sql,
       { ...OWN_MESSAGE_COLUMNS, otherUsername: 'o.username' },
       // UNION ALL: membership ignores duplicates, and UNION's de-duplication sorted both walks again.
       `${FROM_OWN_MESSAGES} WHERE m.id IN (${walks.map((w) => w.sql).join(' UNION ALL ')}) ORDER BY m.id DESC ${limit.sql}`,
       [actor.id, ...walks.flatMap((w) => w.params), ...limit.params],
     );
-    return toPage(named(rows, actor, (m) => m.otherUsername), page, (m) => m.id);
+    const build = () => arrange(toPage(named(rows(), actor, (m) => m.otherUsername), page, (m) => m.id));
+    return { merged: text === null ? build() : new FingerprintedPage(`${actor.username}\n${page.limit}\n${text}`, build), empty };
   }
 
   /**
@@ -204,10 +214,10 @@ export class DirectMessageService {
     const userId = other.userId ?? (await findParty(this.sql, { username: other.username as string }))?.id;
     if (userId === undefined) throw new NotFound();
     const between = (from: number, to: number) => this.walk('sender_id = ? AND receiver_id = ?', [from, to], page);
-    const { items, nextBefore } = await this.merged(actor, [between(actor.id, userId), between(userId, actor.id)], page);
+    const { merged, empty } = await this.merged(actor, [between(actor.id, userId), between(userId, actor.id)], page, (p) => ({ items: p.items.reverse(), nextBefore: p.nextBefore }));
     // Messages prove the user exists (a deleted user's go with them): only an empty page needs to ask.
-    if (!items.length && !(await findParty(this.sql, { id: userId }))) throw new NotFound();
-    return { items: items.reverse(), nextBefore };
+    if (empty && !(await findParty(this.sql, { id: userId }))) throw new NotFound();
+    return merged;
   }
 
   /** Only the receiver marks a message read (the sender gets 403, anyone else 404). Idempotent. */

@@ -72,17 +72,22 @@ export async function packedRows<T extends { id: number }>(sql: Sql, columns: Co
  * The text is parsed only when the rows are asked for: a page whose JSON is kept by its text
  * (src/http/presentedPages.ts) never is.
  */
-export async function packedPage<T extends { id: number }>(sql: Sql, columns: Columns, rest: string, params: readonly SqlValue[]): Promise<{ rows: () => T[]; text: string | null }> {
+export async function packedPage<T extends { id: number }>(
+  sql: Sql,
+  columns: Columns,
+  rest: string,
+  params: readonly SqlValue[],
+): Promise<{ rows: () => T[]; text: string | null; empty: boolean }> {
   const inner = `SELECT ${selectList(columns)} ${rest}`;
   if (sql.dialect === 'postgres') {
     const rows = await sql.read.all<T>(inner, params);
-    return { rows: () => rows, text: null };
+    return { rows: () => rows, text: null, empty: !rows.length };
   }
   const names = Object.keys(columns);
   const values = names.map((c) => `s."${c}"`).join(', ');
   const packed = await sql.read.get<{ rows: string }>(`SELECT json_group_array(json_array(${values})) AS "rows" FROM (${inner}) s`, params);
   const text = packed?.rows ?? '[]';
-  return { rows: () => unpack<T>(names, text), text };
+  return { rows: () => unpack<T>(names, text), text, empty: text === '[]' };
 }
 
 function unpack<T extends { id: number }>(names: readonly string[], text: string): T[] {
