@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 import { route, type Route, type RouteInput } from './route.js';
-import { linkNext, pageRequest, sendPage, type PageQuery } from './pagination.js';
+import { linkNext, pageRequest, type PageQuery } from './pagination.js';
 import { viewerOf } from './viewer.js';
 import type { ApiContext, ApiMiddleware } from './context.js';
 import type { RenderedItems, Viewer } from '../presenters/context.js';
@@ -52,11 +52,12 @@ export function listRoute<T, Q extends PageQuery>(
         const rendered = await render(ctx, items, viewer);
         return JsonText.array(rendered.items, rendered.version);
       };
-      if (page.fingerprint === undefined) return json(sendPage(ctx, page));
-      const slot = `${spec.path}\n${viewer.userId}\n${viewer.baseUrl}\n${ctx.querystring}`;
-      const kept = await ctx.presentedPages.page(slot, page.fingerprint, page, json);
-      linkNext(ctx, kept.nextBefore);
-      return kept.text;
+      const presented =
+        page.fingerprint === undefined
+          ? { text: await json(page.items), nextBefore: page.nextBefore }
+          : await ctx.presentedPages.page(`${spec.path}\n${viewer.userId}\n${viewer.baseUrl}\n${ctx.querystring}`, page.fingerprint, page, json);
+      linkNext(ctx, presented.nextBefore);
+      return presented.text;
     },
   });
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_LIMIT, MAX_LIMIT, type Page, type PageRequest } from '../services/pagination.js';
+import { DEFAULT_LIMIT, MAX_LIMIT, type PageRequest } from '../services/pagination.js';
 import { id } from '../validation.js';
 import type { ApiContext } from './context.js';
 
@@ -16,13 +16,7 @@ export function pageRequest(query: PageQuery): PageRequest {
   return { limit: query.limit, before: query.before };
 }
 
-/** Sets the RFC 8288 `Link: <…>; rel="next"` header; returns the page's items. */
-export function sendPage<T>(ctx: ApiContext, page: Page<T>): T[] {
-  linkNext(ctx, page.nextBefore);
-  return page.items;
-}
-
-/** Links the page before `nextBefore` (none at the end). */
+/** Sets the RFC 8288 `Link: <…>; rel="next"` header to the page before `nextBefore` (none at the end). */
 export function linkNext(ctx: ApiContext, nextBefore: number | null): void {
   if (nextBefore === null) return;
   const url = new URL(ctx.href);

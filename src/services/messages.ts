@@ -53,6 +53,15 @@ const CONVERSATION_COLUMNS = {
  * has, the other is `other`'s. Reading them through two more joins made these pages' statements
  * cost about twice as much (PostgreSQL: 0.26 → 0.12 ms per conversations page).
  */
+/**
+ * A page of the actor's DMs or conversations, built by `build` from packed rows: their text (null
+ * on PostgreSQL), the actor's name (named()) and the page's size (toPage()) are all its JSON is
+ * made of, so together they fingerprint it.
+ */
+function ownPage<T>(actor: Pick<Party, 'username'>, page: PageRequest, text: string | null, build: () => Page<T>): Page<T> {
+  return text === null ? build() : new FingerprintedPage(`${actor.username}\n${page.limit}\n${text}`, build);
+}
+
 function named<T extends OwnMessageRow>(rows: T[], actor: Pick<Party, 'id' | 'username'>, other: (row: T) => string): (T & DirectMessageRow)[] {
   return rows.map((row) => {
     const sender = row.senderId === actor.id;
@@ -166,8 +175,7 @@ export class DirectMessageService {
 
   /**
    * The newest page of the union of index walks over the actor's messages, newest first (or as
-   * `arrange` puts it), and whether it is empty. Fingerprinted by its rows' text, the actor's name
-   * and the page's size: all its messages' JSON is made of.
+   * `arrange` puts it), and whether it is empty.
    */
   private async merged(
     actor: User,
@@ -184,7 +192,7 @@ export class DirectMessageService {
       [actor.id, ...walks.flatMap((w) => w.params), ...limit.params],
     );
     const build = () => arrange(toPage(named(rows(), actor, (m) => m.otherUsername), page, (m) => m.id));
-    return { merged: text === null ? build() : new FingerprintedPage(`${actor.username}\n${page.limit}\n${text}`, build), empty };
+    return { merged: ownPage(actor, page, text, build), empty };
   }
 
   /**
@@ -200,9 +208,8 @@ export class DirectMessageService {
         WHERE c.user_id = ?${k.and}${k.order}`,
       [actor.id, ...k.params],
     );
-    const build = () => toPage(named(rows(), actor, (c) => c.partnerUsername), page, (r) => r.id);
-    // The rows (partners' presence included), the actor's name (named) and the page's size (toPage) are all it is made of.
-    return text === null ? build() : new FingerprintedPage(`${actor.username}\n${page.limit}\n${text}`, build);
+    // Partners' presence is in the rows.
+    return ownPage(actor, page, text, () => toPage(named(rows(), actor, (c) => c.partnerUsername), page, (r) => r.id));
   }
 
   /**
