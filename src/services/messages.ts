@@ -54,12 +54,12 @@ const CONVERSATION_COLUMNS = {
  * cost about twice as much (PostgreSQL: 0.26 → 0.12 ms per conversations page).
  */
 /**
- * A page of the actor's DMs or conversations, built by `build` from packed rows: their text (null
- * on PostgreSQL), the actor's name (named()) and the page's size (toPage()) are all its JSON is
- * made of, so together they fingerprint it.
+ * A page of the actor's DMs or conversations, built by `build` from packed rows: their text, the
+ * actor's name (named()) and the page's size (toPage()) are all its JSON is made of, so together
+ * they fingerprint it.
  */
-function ownPage<T>(actor: Pick<Party, 'username'>, page: PageRequest, text: string | null, build: () => Page<T>): Page<T> {
-  return text === null ? build() : new FingerprintedPage(`${actor.username}\n${page.limit}\n${text}`, build);
+function ownPage<T>(actor: Pick<Party, 'username'>, page: PageRequest, text: string, build: () => Page<T>): Page<T> {
+  return new FingerprintedPage(`${actor.username}\n${page.limit}\n${text}`, build);
 }
 
 function named<T extends OwnMessageRow>(rows: T[], actor: Pick<Party, 'id' | 'username'>, other: (row: T) => string): (T & DirectMessageRow)[] {

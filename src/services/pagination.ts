@@ -14,8 +14,8 @@ export interface Page<T> {
   /** Cursor for the next (older) page, or null at the end. */
   nextBefore: number | null;
   /**
-   * Everything the items are made of, as one text, where the service has it for free (SQLite's
-   * packed rows, with whatever else went into them): pages with equal fingerprints are presented
+   * Everything the items are made of, as one text, where the service has it for free (packed
+   * rows, with whatever else went into them): pages with equal fingerprints are presented
    * alike, so their JSON is kept by it (src/http/presentedPages.ts).
    */
   fingerprint?: string;

@@ -58,34 +58,32 @@ export const selectList = (columns: Columns): string =>
  * The rows of `SELECT <columns> <rest>`, newest first by `id` (a column every packed read has).
  * On SQLite as ONE value: the database builds a JSON array of row arrays, which crosses the
  * driver as a single string, where node-sqlite3 would build an object per row and a property per
- * column on the main thread — most of what a page of a hundred small values costs. The rows are
- * put in order here: an ordered aggregate made SQLite sort them again through a temporary B-tree,
- * 15–25% of the whole query. PostgreSQL's driver parses rows cheaply: packing measured no faster
- * there, so rows come as they are.
+ * column on the main thread — most of what a page of a hundred small values costs. PostgreSQL's
+ * driver parses rows cheaply: packing them only to parse them again measured slower there, so
+ * its rows come as they are (in the statement's order).
  */
 export async function packedRows<T extends { id: number }>(sql: Sql, columns: Columns, rest: string, params: readonly SqlValue[]): Promise<T[]> {
+  if (sql.dialect === 'postgres') return sql.read.all<T>(`SELECT ${selectList(columns)} ${rest}`, params);
   return (await packedPage<T>(sql, columns, rest, params)).rows();
 }
 
 /**
- * As packedRows, with SQLite's text of the rows (null on PostgreSQL): equal texts, equal rows.
+ * As packedRows, packed on both databases, with the text of the rows: equal texts, equal rows.
  * The text is parsed only when the rows are asked for: a page whose JSON is kept by its text
- * (src/http/presentedPages.ts) never is.
+ * (src/http/presentedPages.ts) never is. The rows are put in order here: an ordered aggregate made
+ * SQLite sort them again through a temporary B-tree, 15–25% of the whole query.
  */
 export async function packedPage<T extends { id: number }>(
   sql: Sql,
   columns: Columns,
   rest: string,
   params: readonly SqlValue[],
-): Promise<{ rows: () => T[]; text: string | null; empty: boolean }> {
+): Promise<{ rows: () => T[]; text: string; empty: boolean }> {
   const inner = `SELECT ${selectList(columns)} ${rest}`;
-  if (sql.dialect === 'postgres') {
-    const rows = await sql.read.all<T>(inner, params);
-    return { rows: () => rows, text: null, empty: !rows.length };
-  }
   const names = Object.keys(columns);
   const values = names.map((c) => `s."${c}"`).join(', ');
-  const packed = await sql.read.get<{ rows: string }>(`SELECT json_group_array(json_array(${values})) AS "rows" FROM (${inner}) s`, params);
+  const pack = sql.dialect === 'postgres' ? `coalesce(json_agg(json_build_array(${values}))::text, '[]')` : `json_group_array(json_array(${values}))`;
+  const packed = await sql.read.get<{ rows: string }>(`SELECT ${pack} AS "rows" FROM (${inner}) s`, params);
   const text = packed?.rows ?? '[]';
   return { rows: () => unpack<T>(names, text), text, empty: text === '[]' };
 }
