@@ -196,6 +196,11 @@ t.test('jvai admin', async (t) => {
       db ? "SELECT reltuples AS rows FROM pg_class WHERE relname = 'posts'" : "SELECT CAST(stat AS INTEGER) AS rows FROM sqlite_stat1 WHERE idx = 'posts_author_id_id'",
     );
     t.equal(num(planned?.rows), after.posts, 'the planner statistics count the seeded posts');
+    if (db) {
+      // And PostgreSQL's visibility map, or the feed's index-only scans read every row from the heap too.
+      const map = await sqlOf(server.sequelize).read.get<{ visible: unknown; pages: unknown }>("SELECT relallvisible AS visible, relpages AS pages FROM pg_class WHERE relname = 'home_timeline'");
+      t.ok(num(map?.pages) > 0 && num(map?.visible) === num(map?.pages), 'the seeded timelines are all-visible');
+    }
     const demo = await login(username, password);
     t.equal(demo.status, 200, 'the printed demo login works');
     t.equal(demo.body.user.following_count, 5, 'demo1 follows the other demo users');
