@@ -6,7 +6,7 @@ import { NotFound, PermissionDenied, ValidationError } from '../errors.js';
 import { DEFAULT_LIMIT, FingerprintedPage, keyset, toPage, type Page, type PageRequest } from './pagination.js';
 import { presentDirectMessage } from '../presenters/message.js';
 import { sqlOf } from '../db/connection.js';
-import type { Sql, SqlValue, WriteTx } from '../db/sql.js';
+import type { Dialect, Sql, SqlValue, WriteTx } from '../db/sql.js';
 import type { ConversationRow, DirectMessageRow } from '../db/rows.js';
 import { checkedWrite } from './references.js';
 import { packedPage, selectList } from './reads.js';
@@ -92,11 +92,22 @@ export async function insertOnce(
   return { id: Number(found.id), existing: true };
 }
 
+/**
+ * The messages between two users, by their lower and higher id (bound in that order): the
+ * expression of the pair's index (migrations/20261205120000-direct-messages-by-pair.ts).
+ */
+const pairOf = (dialect: Dialect): string => {
+  const [low, high] = dialect === 'postgres' ? ['LEAST', 'GREATEST'] : ['MIN', 'MAX'];
+  return `${low}(m.sender_id, m.receiver_id) = ? AND ${high}(m.sender_id, m.receiver_id) = ?`;
+};
+
 export class DirectMessageService {
   private readonly sql: Sql;
+  private readonly pair: string;
 
   constructor(private readonly deps: ServiceDeps) {
     this.sql = sqlOf(deps.sequelize);
+    this.pair = pairOf(this.sql.dialect);
   }
 
   private async load(id: number): Promise<DirectMessageRow | undefined> {
@@ -164,7 +175,7 @@ export class DirectMessageService {
   /** Every message the actor sent or received, newest first (a merge of the two indexed walks). */
   async list(actor: User, page: PageRequest): Promise<Page<DirectMessageRow>> {
     const side = (column: 'sender_id' | 'receiver_id') => this.walk(`${column} = ?`, [actor.id], page);
-    return (await this.merged(actor, [side('sender_id'), side('receiver_id')], page)).merged;
+    return this.merged(actor, [side('sender_id'), side('receiver_id')], page);
   }
 
   /** The newest messages (before the cursor) matching `where`, walked down its index. */
@@ -174,25 +185,22 @@ export class DirectMessageService {
   }
 
   /**
-   * The newest page of the union of index walks over the actor's messages, newest first (or as
-   * `arrange` puts it), and whether it is empty.
+   * The newest page of the union of index walks over the actor's messages, newest first.
    */
   private async merged(
     actor: User,
     walks: { sql: string; params: SqlValue[] }[],
     page: PageRequest,
-    arrange = (newestFirst: Page<DirectMessageRow>) => newestFirst,
-  ): Promise<{ merged: Page<DirectMessageRow>; empty: boolean }> {
+  ): Promise<Page<DirectMessageRow>> {
     const limit = this.sql.limit(page.limit + 1);
-    const { rows, text, empty } = await packedPage<OwnMessageRow & { otherUsername: string }>(
+    const { rows, text } = await packedPage<OwnMessageRow & { otherUsername: string }>(
       this.sql,
       { ...OWN_MESSAGE_COLUMNS, otherUsername: 'o.username' },
       // UNION ALL: membership ignores duplicates, and UNION's de-duplication sorted both walks again.
       `${FROM_OWN_MESSAGES} WHERE m.id IN (${walks.map((w) => w.sql).join(' UNION ALL ')}) ORDER BY m.id DESC ${limit.sql}`,
       [actor.id, ...walks.flatMap((w) => w.params), ...limit.params],
     );
-    const build = () => arrange(toPage(named(rows(), actor, (m) => m.otherUsername), page, (m) => m.id));
-    return { merged: ownPage(actor, page, text, build), empty };
+    return ownPage(actor, page, text, () => toPage(named(rows(), actor, (m) => m.otherUsername), page, (m) => m.id));
   }
 
   /**
@@ -220,11 +228,21 @@ export class DirectMessageService {
     if (other.userId === undefined && other.username === undefined) throw ValidationError.nonField('Either user_id or username is required.');
     const userId = other.userId ?? (await findParty(this.sql, { username: other.username as string }))?.id;
     if (userId === undefined) throw new NotFound();
-    const between = (from: number, to: number) => this.walk('sender_id = ? AND receiver_id = ?', [from, to], page);
-    const { merged, empty } = await this.merged(actor, [between(actor.id, userId), between(userId, actor.id)], page, (p) => ({ items: p.items.reverse(), nextBefore: p.nextBefore }));
+    const k = keyset(this.sql, page, 'm.id');
+    const [low, high] = actor.id < userId ? [actor.id, userId] : [userId, actor.id];
+    // One walk down the pair's index; the other side is one user, joined once.
+    const { rows, text, empty } = await packedPage<OwnMessageRow & { otherUsername: string }>(
+      this.sql,
+      { ...OWN_MESSAGE_COLUMNS, otherUsername: 'o.username' },
+      `FROM direct_messages m JOIN users o ON o.id = ? WHERE ${this.pair}${k.and}${k.order}`,
+      [userId, low, high, ...k.params],
+    );
     // Messages prove the user exists (a deleted user's go with them): only an empty page needs to ask.
     if (empty && !(await findParty(this.sql, { id: userId }))) throw new NotFound();
-    return merged;
+    return ownPage(actor, page, text, () => {
+      const newestFirst = toPage(named(rows(), actor, (m) => m.otherUsername), page, (m) => m.id);
+      return { items: newestFirst.items.reverse(), nextBefore: newestFirst.nextBefore };
+    });
   }
 
   /** Only the receiver marks a message read (the sender gets 403, anyone else 404). Idempotent. */
