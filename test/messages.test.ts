@@ -3,7 +3,7 @@ import { startTestServer } from './helpers/server.js';
 import { Api, makeUser, type TestUser } from './helpers/api.js';
 import type { DirectMessagePayload } from '../src/events/types.js';
 import { sqlOf } from '../src/db/connection.js';
-import type { SqlValue } from '../src/db/sql.js';
+import { planOf, statementsDuring } from './helpers/plans.js';
 
 t.test('direct messages', async (t) => {
   const server = await startTestServer(t);
@@ -148,28 +148,9 @@ t.test('direct messages', async (t) => {
 
   t.test("with_user: one walk down the pair's index, with no sort, so a page costs the same however long the conversation", async (t) => {
     const sql = sqlOf(server.sequelize);
-    const { get } = sql.read;
-    const seen: { text: string; params: readonly SqlValue[] }[] = [];
-    sql.read.get = ((text: string, params: readonly SqlValue[] = []) => {
-      if (text.includes('direct_messages')) seen.push({ text, params });
-      return get.call(sql.read, text, params);
-    }) as typeof get;
-    t.teardown(() => void (sql.read.get = get));
-    await alice.api.get(`/api/messages/with_user/?user_id=${bob.id}&limit=2&before=999999`);
-    sql.read.get = get;
+    const seen = await statementsDuring(t, sql, 'direct_messages', () => alice.api.get(`/api/messages/with_user/?user_id=${bob.id}&limit=2&before=999999`));
     t.equal(seen.length, 1, 'one statement');
-    const [{ text, params }] = seen;
-    let plan: string;
-    if (sql.dialect === 'sqlite') {
-      plan = (await sql.read.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${text}`, params)).map((r) => r.detail).join('\n');
-    } else {
-      // A test database is tiny: with scans ruled out, an index is used only if the query's expression matches it.
-      plan = await sql.write(async (tx) => {
-        await tx.run('SET LOCAL enable_seqscan = off');
-        await tx.run('SET LOCAL enable_bitmapscan = off');
-        return (await tx.all<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, params)).map((r) => r['QUERY PLAN']).join('\n');
-      });
-    }
+    const plan = await planOf(sql, seen[0]);
     t.match(plan, /direct_messages_pair_id/, plan);
     t.notMatch(plan, /TEMP B-TREE|Sort/, plan);
   });

@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { Api, makeUser, type TestUser } from './helpers/api.js';
 import { form, jpegWithGps, pngBytes } from './helpers/images.js';
+import { planOf, statementsDuring } from './helpers/plans.js';
 
 const png = async (w = 8, h = 8) => ({ field: 'image', bytes: await pngBytes(w, h), name: 'pic.png', type: 'image/png' });
 
@@ -268,6 +269,28 @@ t.test('posts', async (t) => {
     t.same(page.map((p: { id: number }) => p.id), [other.id, post.id]);
     t.same(page[0].comments.map((c: { id: number }) => c.id), [otherComment.id], 'each post gets its own comments');
     t.equal(page[1].comments.length, 50);
+  });
+
+  t.test("a page probes the viewer's likes post by post, never reading every like they ever gave", async (t) => {
+    // A viewer who liked thousands of posts, with statistics that say so: PostgreSQL planned an
+    // EXISTS as one hash of all those likes, built on every page.
+    const fan = await makeUser(api);
+    const sql = sqlOf(server.sequelize);
+    const now = new Date();
+    await sql.write(async (tx) => {
+      await tx.run(
+        `INSERT INTO posts (author_id, content, created_at, updated_at)
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) SELECT ?, 'bulk', ?, ? FROM n`,
+        [carol.id, now, now],
+      );
+      await tx.run("INSERT INTO post_likes (post_id, user_id, created_at) SELECT id, ?, ? FROM posts WHERE content = 'bulk'", [fan.id, now]);
+    });
+    await sql.write((tx) => tx.run('ANALYZE'));
+    const seen = await statementsDuring(t, sql, 'post_likes l', () => fan.api.get('/api/posts/'));
+    t.equal(seen.length, 1, 'one statement');
+    const plan = await planOf(sql, seen[0]);
+    t.match(plan, /post_likes_post_id_user_id/, plan);
+    t.notMatch(plan, /post_likes_user_id|hashed/, plan);
   });
 
   t.test('a page costs the same number of queries however many posts it holds', async (t) => {
