@@ -290,6 +290,7 @@ t.test('posts', async (t) => {
     t.equal(seen.length, 1, 'one statement');
     const plan = await planOf(sql, seen[0]);
     t.match(plan, /post_likes_post_id_user_id/, plan);
+    t.match(plan, /comment_likes_user_id_post_id_comment_id/, plan);
     t.notMatch(plan, /post_likes_user_id|hashed/, plan);
   });
 

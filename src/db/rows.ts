@@ -105,7 +105,7 @@ export interface PostStampRow {
   commentsCount: DbCount;
   renderVersion: DbCount;
   userLiked: DbBool;
-  /** The viewer's likes among the post's nested comments: comma-separated ids, or NULL. */
+  /** The viewer's likes among the post's comments (only the nested ones show): comma-separated ids, or NULL. */
   likedComments: string | null;
 }
 

@@ -26,10 +26,11 @@ const POST_COLUMNS = `p.id, p.author_id AS "authorId", p.content, p.image, p.cre
   p.likes_count AS "likesCount", p.comments_count AS "commentsCount", p.render_version AS "renderVersion", ${AUTHOR_COLUMNS}`;
 /**
  * What a page lists per post (see PostStampRow): one row each, no author, no text; with the
- * viewer's like and which of the post's nested comments they like (bound: the viewer twice).
- * Both are probes from the post's side, bounded by the page: PostgreSQL turned an EXISTS into a
- * hash of every like the viewer ever gave (4.7 ms a page for someone with 20,000 likes, against
- * 0.28 ms now); a scalar subquery is never hashed.
+ * viewer's like and which of the post's comments they like (bound: the viewer twice). Both are
+ * index probes from the post's side, bounded by the page: PostgreSQL turned an EXISTS into a hash
+ * of every like the viewer ever gave (4.7 ms a page for someone with 20,000 likes, against 0.28 ms
+ * now); a scalar subquery is never hashed. Liked comments beyond the nested ones are listed too,
+ * and only mark the comments shown.
  */
 function stampColumns(dialect: Dialect) {
   const list = dialect === 'postgres' ? "string_agg(cl.comment_id::text, ',')" : 'group_concat(cl.comment_id)';
@@ -40,8 +41,7 @@ function stampColumns(dialect: Dialect) {
     commentsCount: 'p.comments_count',
     renderVersion: 'p.render_version',
     userLiked: '(SELECT 1 FROM post_likes l WHERE l.post_id = p.id AND l.user_id = ?) IS NOT NULL',
-    likedComments: `(SELECT ${list} FROM (SELECT c.id FROM comments c WHERE c.post_id = p.id ORDER BY c.id DESC LIMIT ${NESTED_COMMENTS}) c
-      JOIN comment_likes cl ON cl.comment_id = c.id AND cl.user_id = ?)`,
+    likedComments: `(SELECT ${list} FROM comment_likes cl WHERE cl.user_id = ? AND cl.post_id = p.id)`,
   } satisfies Record<keyof PostStampRow, string>;
 }
 const FROM_POSTS = 'FROM posts p';
