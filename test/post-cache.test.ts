@@ -55,6 +55,14 @@ t.test('cached post renderings never go stale', async (t) => {
   t.equal((await alice.api.patch(`/api/posts/${post.id}/`, { content: 'second version' })).status, 200);
   t.match(await seen(bob), { content: 'second version' }, 'an edit');
 
+  // A save that changes nothing still stamps updated_at, which the post's JSON shows.
+  const before = (await seen(bob)).updated_at;
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const resaved = await alice.api.patch(`/api/posts/${post.id}/`, {});
+  t.equal(resaved.status, 200);
+  t.not(resaved.body.updated_at, before);
+  t.match(await seen(bob), { updated_at: resaved.body.updated_at }, 'a save that changed nothing but updated_at');
+
   t.equal((await bob.api.post(`/api/posts/${post.id}/like/`)).status, 200);
   t.match(await seen(bob), { likes_count: 1, user_liked: true }, 'a like, with the liker flagged');
   t.match(await seen(alice), { likes_count: 1, user_liked: false }, 'the same rendering, flagged per viewer');

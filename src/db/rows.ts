@@ -94,13 +94,12 @@ export interface PostView {
 }
 
 /**
- * What a post's cached rendering is checked against (its own row: the counters, the last edit,
- * and render_version, which triggers bump on an edit and on any change to its comments), with the
- * viewer's like.
+ * What a post's cached rendering is checked against (its own row: the counters and
+ * render_version, which triggers bump on every save of the post and on any change to its
+ * comments), with the viewer's like.
  */
 export interface PostStampRow {
   id: number;
-  updatedAt: DbDate;
   likesCount: DbCount;
   commentsCount: DbCount;
   renderVersion: DbCount;

@@ -3,7 +3,7 @@
  * serializer cache Mastodon keeps per status. What every viewer sees alike (the post, its author,
  * its newest comments) is kept as text; the viewer's own flags (`user_liked` on the post and on
  * each comment) are filled in per request. An entry is used only while its stamp matches the
- * post's row (counters, last edit, render_version: triggers bump it when the post is edited or
+ * post's row (counters and render_version: triggers bump it on every save of the post and when
  * any of its comments changes), so edits, likes, comments and deletions — by any process, `jvai admin` included —
  * show on the very next read. What the row cannot tell, a changed author profile, empties the
  * cache through the bus (`user.updated`).
@@ -12,7 +12,7 @@ import crypto from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { bool, num } from '../db/sql.js';
 import type { PostRow, PostStampRow, PostView } from '../db/rows.js';
-import { iso, type RenderedItems, type Viewer } from './context.js';
+import type { RenderedItems, Viewer } from './context.js';
 import { commentFields } from './comment.js';
 import { postFields } from './post.js';
 
@@ -33,8 +33,8 @@ interface RenderedPost {
 const MAX_BYTES = 32 * 1024 * 1024;
 const MAX_PAGE_BYTES = 8 * 1024 * 1024;
 
-const stampOf = (row: Pick<PostRow | PostStampRow, 'updatedAt' | 'likesCount' | 'commentsCount' | 'renderVersion'>): string =>
-  `${iso(row.updatedAt)}|${num(row.likesCount)}|${num(row.commentsCount)}|${num(row.renderVersion)}`;
+const stampOf = (row: Pick<PostRow | PostStampRow, 'likesCount' | 'commentsCount' | 'renderVersion'>): string =>
+  `${num(row.likesCount)}|${num(row.commentsCount)}|${num(row.renderVersion)}`;
 
 /** An object's JSON without its closing brace, for the fields that follow to be appended. */
 const open = (fields: object): Buffer => Buffer.from(JSON.stringify(fields).slice(0, -1));

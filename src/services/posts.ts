@@ -36,7 +36,6 @@ function stampColumns(dialect: Dialect) {
   const list = dialect === 'postgres' ? "string_agg(cl.comment_id::text, ',')" : 'group_concat(cl.comment_id)';
   return {
     id: 'p.id',
-    updatedAt: 'p.updated_at',
     likesCount: 'p.likes_count',
     commentsCount: 'p.comments_count',
     renderVersion: 'p.render_version',
