@@ -156,16 +156,17 @@ export class Connections<W extends Wire> {
   /**
    * Connects an authenticated client: its session's room and `channelRooms` in the hub, its
    * session guarded, presence told, and what it missed since `grant.since` replayed first.
+   * `held` settles once every process counts the user online (see WsTransport.attach).
    */
-  open(grant: Grant, channelRooms: string[], wire: W): Connection<W> {
+  open(grant: Grant, channelRooms: string[], wire: W): { connection: Connection<W>; held: Promise<void> } {
     const { hub, services, presence, logger } = this.deps;
     const connection = new Connection(grant.user, wire, this.options, logger);
     this.live.add(connection);
     const roomNames = [rooms.session(grant.sessionId), ...channelRooms];
     connection.join(hub, services.tokens, grant, roomNames);
-    presence.connected(grant.user);
+    const held = presence.connected(grant.user);
     if (grant.since !== undefined) connection.resume(services.deps.events, grant.since, roomNames);
-    return connection;
+    return { connection, held };
   }
 
   /** Idempotent: runs when the socket closes, and directly on shutdown so presence is written in time. */

@@ -42,6 +42,8 @@ const MAX_ROUNDS = 5;
 
 export abstract class HoldTracker<K extends number | string> {
   private readonly counts = new Map<K, number>();
+  /** Per key, the registry write under way: settled once the registry says what counts says. */
+  private readonly recording = new Map<K, Promise<void>>();
   private readonly writes: KeyedSerial<K>;
   protected readonly registry: HoldRegistry<K>;
 
@@ -72,10 +74,12 @@ export abstract class HoldTracker<K extends number | string> {
     return stale.length;
   }
 
-  protected add(key: K): void {
+  /** Counts a connection; resolves once the registry records this process's hold (or failed to). */
+  protected add(key: K): Promise<void> {
     const count = (this.counts.get(key) ?? 0) + 1;
     this.counts.set(key, count);
     if (count === 1) this.sync(key);
+    return this.recording.get(key) ?? Promise.resolve();
   }
 
   protected remove(key: K): void {
@@ -99,8 +103,16 @@ export abstract class HoldTracker<K extends number | string> {
 
   /** Records this process's current hold (level, not edge: queued syncs collapse) and reconciles. */
   private sync(key: K): void {
+    let recorded!: () => void;
+    const recording = new Promise<void>((resolve) => (recorded = resolve));
+    this.recording.set(key, recording);
     this.writes.run(key, async () => {
-      await this.registry.set(key, this.counts.has(key));
+      try {
+        await this.registry.set(key, this.counts.has(key));
+      } finally {
+        recorded();
+        if (this.recording.get(key) === recording) this.recording.delete(key);
+      }
       await this.reconcile(key);
     });
   }

@@ -42,8 +42,9 @@ export class PresenceTracker extends HoldTracker<number> {
     if (stale) this.logger.info({ users: stale }, 'flagged offline users no live connection held');
   }
 
-  connected(user: User): void {
-    this.add(user.id);
+  /** Resolves once the registry records the hold: from then on every process counts the user online. */
+  connected(user: User): Promise<void> {
+    return this.add(user.id);
   }
 
   disconnected(user: User): void {

@@ -75,7 +75,7 @@ export class SocketIoTransport {
 
   private attach(socket: IoSocket): void {
     const { user } = socket.data;
-    const client = this.clients.open(socket.data, [rooms.inbox(user.id)], {
+    const { connection: client } = this.clients.open(socket.data, [rooms.inbox(user.id)], {
       socket,
       send: (frame, seq) => this.emit(socket, frame, seq),
       close: (code, reason) => {

@@ -119,6 +119,11 @@ export class WsTransport {
       // Echo the bearer subprotocol: a browser that offered protocols fails without one chosen.
       handleProtocols: (protocols) => bearerProtocol(protocols) ?? false,
     });
+    // The handshake's answer waits (corked) until the connection is attached and its presence
+    // recorded: a client whose socket is open is online on every process. Otherwise a user moving
+    // from one process to another could close the old socket before the new one's hold was
+    // written, and be shown offline for a moment.
+    this.wss.on('headers', (_headers, req) => req.socket.cork());
     server.on('upgrade', this.onUpgrade);
     this.heartbeat = setInterval(() => this.beat(), this.options.heartbeatMs);
     this.heartbeat.unref();
@@ -150,8 +155,10 @@ export class WsTransport {
     }
     // Refusals too complete the handshake, then close with a code: browsers hide the HTTP status.
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      if ('code' in admission) ws.close(admission.code, admission.reason.slice(0, 120));
-      else this.attach(ws, admission);
+      if ('code' in admission) {
+        ws.close(admission.code, admission.reason.slice(0, 120));
+        socket.uncork();
+      } else void this.attach(ws, admission).finally(() => socket.uncork());
     });
   }
 
@@ -170,7 +177,8 @@ export class WsTransport {
     }
   }
 
-  private attach(ws: WebSocket, { grant, channel }: Admitted): void {
+  /** Connects the socket; resolves once its presence is recorded. */
+  private attach(ws: WebSocket, { grant, channel }: Admitted): Promise<void> {
     const wire: WsWire = {
       ws,
       alive: true,
@@ -178,13 +186,14 @@ export class WsTransport {
       close: (code, reason) => ws.close(code, reason),
       fail: () => ws.close(1011, 'Internal error.'),
     };
-    const client = this.clients.open(grant, channel.rooms, wire);
+    const { connection: client, held } = this.clients.open(grant, channel.rooms, wire);
     ws.on('pong', () => {
       wire.alive = true;
     });
     ws.on('message', (data, isBinary) => this.receive(client, channel, data, isBinary));
     ws.on('close', () => this.clients.detach(client));
     ws.on('error', (err) => this.deps.logger.debug({ err, userId: grant.user.id }, 'websocket error'));
+    return held;
   }
 
   private receive(client: Client, channel: Channel, data: RawData, isBinary: boolean): void {
