@@ -69,7 +69,7 @@ function twoProcesses() {
   const registry = sharedRegistry();
   const [a, b] = [registry('A'), registry('B')];
   const tracker = (r: typeof a) => new PresenceTracker(users, pino({ level: 'silent' }), r.registry);
-  return { state, a, A: tracker(a), B: tracker(b) };
+  return { state, users, a, b, A: tracker(a), B: tracker(b) };
 }
 
 t.test('a process that let go never sets the flag after the last holder cleared it', async (t) => {
@@ -107,4 +107,25 @@ t.test('a process undoes its own clearing when a holder arrived meanwhile', asyn
   await settled();
   t.equal(state.online, true, 'online: B holds her');
   t.same(state.announced, [true, false, true]);
+});
+
+t.test('connected() settles once the hold is recorded: letting go elsewhere afterwards never blips offline', async (t) => {
+  const { state, A, b, users } = twoProcesses();
+  A.connected(alice);
+  await settled();
+  // B's registry is slow to record. The transport answers a client's handshake only once
+  // connected() settled (src/realtime/ws.ts), so the client closes its socket on A only after that.
+  const slowRegistry: HoldRegistry = {
+    set: async (key, held) => {
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      await b.registry.set(key, held);
+    },
+    held: (keys) => b.registry.held(keys),
+  };
+  const slowB = new PresenceTracker(users, pino({ level: 'silent' }), slowRegistry);
+  await slowB.connected(alice);
+  A.disconnected(alice);
+  await settled();
+  t.equal(state.online, true, 'online: B holds her');
+  t.same(state.announced, [true], 'never announced offline');
 });
