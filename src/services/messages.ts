@@ -175,7 +175,11 @@ export class DirectMessageService {
   /** Every message the actor sent or received, newest first (a merge of the two indexed walks). */
   async list(actor: User, page: PageRequest): Promise<Page<DirectMessageRow>> {
     const side = (column: 'sender_id' | 'receiver_id') => this.walk(`${column} = ?`, [actor.id], page);
-    return this.merged(actor, [side('sender_id'), side('receiver_id')], page);
+    const walks = [side('sender_id'), side('receiver_id')];
+    const limit = this.sql.limit(page.limit + 1);
+    // UNION ALL: membership ignores duplicates, and UNION's de-duplication sorted both walks again.
+    const rest = `${FROM_OWN_MESSAGES} WHERE m.id IN (${walks.map((w) => w.sql).join(' UNION ALL ')}) ORDER BY m.id DESC ${limit.sql}`;
+    return (await this.ownMessages(actor, rest, [actor.id, ...walks.flatMap((w) => w.params), ...limit.params], page)).page;
   }
 
   /** The newest messages (before the cursor) matching `where`, walked down its index. */
@@ -185,22 +189,18 @@ export class DirectMessageService {
   }
 
   /**
-   * The newest page of the union of index walks over the actor's messages, newest first.
+   * A page of the actor's messages from `rest` (`m`, with the other side's name from `o`), newest
+   * first or as `arrange` puts it, and whether it is empty.
    */
-  private async merged(
+  private async ownMessages(
     actor: User,
-    walks: { sql: string; params: SqlValue[] }[],
+    rest: string,
+    params: SqlValue[],
     page: PageRequest,
-  ): Promise<Page<DirectMessageRow>> {
-    const limit = this.sql.limit(page.limit + 1);
-    const { rows, text } = await packedPage<OwnMessageRow & { otherUsername: string }>(
-      this.sql,
-      { ...OWN_MESSAGE_COLUMNS, otherUsername: 'o.username' },
-      // UNION ALL: membership ignores duplicates, and UNION's de-duplication sorted both walks again.
-      `${FROM_OWN_MESSAGES} WHERE m.id IN (${walks.map((w) => w.sql).join(' UNION ALL ')}) ORDER BY m.id DESC ${limit.sql}`,
-      [actor.id, ...walks.flatMap((w) => w.params), ...limit.params],
-    );
-    return ownPage(actor, page, text, () => toPage(named(rows(), actor, (m) => m.otherUsername), page, (m) => m.id));
+    arrange = (newestFirst: Page<DirectMessageRow>) => newestFirst,
+  ): Promise<{ page: Page<DirectMessageRow>; empty: boolean }> {
+    const { rows, text, empty } = await packedPage<OwnMessageRow & { otherUsername: string }>(this.sql, { ...OWN_MESSAGE_COLUMNS, otherUsername: 'o.username' }, rest, params);
+    return { page: ownPage(actor, page, text, () => arrange(toPage(named(rows(), actor, (m) => m.otherUsername), page, (m) => m.id))), empty };
   }
 
   /**
@@ -231,18 +231,16 @@ export class DirectMessageService {
     const k = keyset(this.sql, page, 'm.id');
     const [low, high] = actor.id < userId ? [actor.id, userId] : [userId, actor.id];
     // One walk down the pair's index; the other side is one user, joined once.
-    const { rows, text, empty } = await packedPage<OwnMessageRow & { otherUsername: string }>(
-      this.sql,
-      { ...OWN_MESSAGE_COLUMNS, otherUsername: 'o.username' },
+    const { page: messages, empty } = await this.ownMessages(
+      actor,
       `FROM direct_messages m JOIN users o ON o.id = ? WHERE ${this.pair}${k.and}${k.order}`,
       [userId, low, high, ...k.params],
+      page,
+      (p) => ({ items: p.items.reverse(), nextBefore: p.nextBefore }),
     );
     // Messages prove the user exists (a deleted user's go with them): only an empty page needs to ask.
     if (empty && !(await findParty(this.sql, { id: userId }))) throw new NotFound();
-    return ownPage(actor, page, text, () => {
-      const newestFirst = toPage(named(rows(), actor, (m) => m.otherUsername), page, (m) => m.id);
-      return { items: newestFirst.items.reverse(), nextBefore: newestFirst.nextBefore };
-    });
+    return messages;
   }
 
   /** Only the receiver marks a message read (the sender gets 403, anyone else 404). Idempotent. */
