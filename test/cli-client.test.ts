@@ -397,11 +397,13 @@ t.test('cli client', async (t) => {
 });
 
 t.test('an expired access token is refreshed and the rotated pair stored', async (t) => {
-  const server = await startTestServer(t, { accessTokenTtlSeconds: 1 });
+  // Two seconds, not one: a token's exp is whole seconds, so a one-second token can expire
+  // within a millisecond of being issued, before the refreshed command gets to use it.
+  const server = await startTestServer(t, { accessTokenTtlSeconds: 2 });
   const api = new Api(server.url);
   const term = await loggedIn(t, server.url);
   const before = term.session();
-  await sleep(2100);
+  await sleep(3100);
   t.equal((await api.as(before.access).get('/api/users/me/')).status, 401, 'the stored access token has expired');
 
   const me = await term.json(['whoami']);
@@ -413,7 +415,7 @@ t.test('an expired access token is refreshed and the rotated pair stored', async
 
   // Replaying the spent token is refused, and reuse detection ends the whole session: the CLI asks for a new login.
   t.equal((await api.post('/api/token/refresh/', { refresh: before.refresh })).status, 401, 'the spent refresh token is refused');
-  await sleep(1100);
+  await sleep(2100);
   const revoked = await term.run(['whoami']);
   t.equal(revoked.code, 1);
   t.equal(revoked.stderr, 'jvai: your session has expired or was revoked: run `jvai login`\n');
