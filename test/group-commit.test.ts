@@ -90,6 +90,56 @@ t.test('announcements leave in the order the jobs took their numbers', async (t)
   t.same(order, Array.from({ length: 50 }, (_, i) => i + 1));
 });
 
+t.test("a batch's shared state is written once, before COMMIT, without a failed job's part", async (t) => {
+  const { sql } = await freshDb(t);
+  const key = {};
+  let flushes = 0;
+  /** Each job adds its label to the batch's list; the list is written as one row per batch. */
+  const job = (label: string, fail = false) =>
+    sql.write(async (tx) => {
+      await tx.run('INSERT INTO items (owner, label) VALUES (?, ?)', [1, label]);
+      const labels = tx.shared(key, () => [] as string[], async (all, db) => {
+        flushes++;
+        await db.run('INSERT INTO items (owner, label) VALUES (?, ?)', [2, all.join(',')]);
+      });
+      labels.push(label);
+      if (fail) throw new Error('refused');
+    });
+  // Asked for together, so they go in one batch; the failing one makes the others run again.
+  const results = await Promise.allSettled([job('a'), job('b'), job('bad', true), job('c')]);
+  t.same(
+    results.map((r) => r.status),
+    ['fulfilled', 'fulfilled', 'rejected', 'fulfilled'],
+  );
+  const rows = await sql.read.all<{ owner: number; label: string }>('SELECT owner, label FROM items ORDER BY id');
+  t.same(rows, [
+    { owner: 1, label: 'a' },
+    { owner: 1, label: 'b' },
+    { owner: 1, label: 'c' },
+    { owner: 2, label: 'a,b,c' },
+  ]);
+  t.equal(flushes, 1, 'flushed once: the rolled-back attempt never got that far');
+});
+
+t.test('a shared write that fails fails its whole batch, which leaves nothing behind', async (t) => {
+  const { sql } = await freshDb(t);
+  const key = {};
+  const job = (label: string) =>
+    sql.write(async (tx) => {
+      await tx.run('INSERT INTO items (owner, label) VALUES (?, ?)', [1, label]);
+      // Every batch writes the same label once: the UNIQUE constraint refuses the second batch's.
+      tx.shared(key, () => null, (_, db) => db.run('INSERT INTO items (owner, label) VALUES (?, ?)', [2, 'shared']).then(() => undefined));
+    });
+  await Promise.all([job('a'), job('b')]);
+  const second = await Promise.allSettled([job('c'), job('d')]);
+  t.same(
+    second.map((r) => r.status),
+    ['rejected', 'rejected'],
+  );
+  t.same((await sql.read.all<{ label: string }>('SELECT label FROM items ORDER BY id')).map((r) => r.label), ['a', 'b', 'shared']);
+  t.equal(await sql.write(async (tx) => (await tx.run('INSERT INTO items (owner, label) VALUES (?, ?)', [1, 'after'])).changes), 1, 'the writer goes on');
+});
+
 t.test('a write is refused cleanly when the database cannot take it, and the writer goes on', async (t) => {
   const { sql } = await freshDb(t);
   await t.rejects(sql.write((tx) => tx.run('INSERT INTO nowhere VALUES (1)')), { code: 'SQLITE_ERROR' });

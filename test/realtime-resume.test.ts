@@ -86,6 +86,24 @@ t.test('the event log and resuming raw websockets', async (t) => {
     t.notOk((await framesBeforePong(socket)).some(ofType('message')), 'no duplicates');
   });
 
+  t.test('messages sent at once: each side hears them in seq order, and a replay has the same order', async (t) => {
+    const [alice, bob, carol] = await users(3);
+    const socket = await open(t, `/ws/messages/${alice.id}/?since=0`, bob);
+    await framesBeforePong(socket);
+    // Concurrent sends share the writer's transactions (SQLite), whose log rows are written together.
+    await Promise.all([...Array.from({ length: 25 }, (_, i) => dm(alice, bob, `a${i}`)), ...Array.from({ length: 15 }, (_, i) => dm(carol, bob, `c${i}`))]);
+    const live = await frames(socket, 25);
+    const seqs = live.map((f) => f.seq as number);
+    t.same(seqs, [...seqs].sort((a, b) => a - b), 'heard with rising seqs');
+    const ids = (frames: Frame[]) => frames.map((f) => f.message_id as number);
+    // One writer numbers them as it stores them; PostgreSQL's transactions take ids and seqs in either order.
+    if (server.sequelize.getDialect() === 'sqlite') t.same(ids(live), [...ids(live)].sort((a, b) => a - b), 'in the order they were stored');
+    t.same((await logRows(bob.id)).map((r) => r.seq), Array.from({ length: 40 }, (_, i) => i + 1), "bob's sequence has no gap");
+    t.same((await logRows(alice.id)).map((r) => r.seq), Array.from({ length: 25 }, (_, i) => i + 1), "and alice's");
+    const replay = await open(t, `/ws/messages/${alice.id}/?since=0`, bob);
+    t.same(ids(await frames(replay, 25)), ids(live), 'the replay has the live order');
+  });
+
   t.test('group and call endpoints replay their own events only', async (t) => {
     const [alice, bob] = await users(2);
     const group = (await alice.api.post('/api/groups/', { name: 'resumers' })).body;

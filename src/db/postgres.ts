@@ -3,7 +3,7 @@
  * transaction (PostgreSQL already overlaps concurrent commits).
  */
 import pg from 'pg';
-import { rowCount, type Limit, type Sql, type SqlRunner, type SqlValue, type WriteTx } from './sql.js';
+import { rowCount, SharedStates, type Limit, type Sql, type SqlRunner, type SqlValue, type WriteTx } from './sql.js';
 import { settle, sqliteDate, type Job, type Publication } from './sqlite.js';
 
 /**
@@ -98,7 +98,11 @@ export class PostgresSql implements Sql {
     try {
       await client.query('BEGIN');
       try {
-        job.outcome = { ok: true, value: await work({ ...runner(client), afterCommit: (fn) => publications.push({ job, fn }) }) };
+        const shared = new SharedStates();
+        const db = runner(client);
+        const value = await work({ ...db, afterCommit: (fn) => publications.push({ job, fn }), shared: (key, create, flush) => shared.get(key, create, flush) });
+        await shared.flush(db);
+        job.outcome = { ok: true, value };
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);

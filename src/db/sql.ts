@@ -18,6 +18,32 @@ export interface SqlRunner {
 export interface WriteTx extends SqlRunner {
   /** Runs once the job's changes are durable (committed); not at all if they were rolled back. */
   afterCommit(fn: () => unknown): void;
+  /**
+   * State that every job of this transaction shares under `key` (on SQLite one transaction
+   * commits a batch of jobs): `create` makes it for the first job that asks, and that job's
+   * `flush` writes it once all jobs have finished, just before COMMIT. Rows that many jobs add
+   * to (the event log's) then cost one statement per batch instead of one per job.
+   */
+  shared<T>(key: object, create: () => T, flush: (state: T, db: SqlRunner) => Promise<void>): T;
+}
+
+/** The shared states of one transaction (WriteTx.shared), flushed in the order they were made. */
+export class SharedStates {
+  private readonly states = new Map<object, { state: unknown; flush: (db: SqlRunner) => Promise<void> }>();
+
+  get<T>(key: object, create: () => T, flush: (state: T, db: SqlRunner) => Promise<void>): T {
+    let entry = this.states.get(key);
+    if (!entry) {
+      const state = create();
+      entry = { state, flush: (db) => flush(state, db) };
+      this.states.set(key, entry);
+    }
+    return entry.state as T;
+  }
+
+  async flush(db: SqlRunner): Promise<void> {
+    for (const { flush } of this.states.values()) await flush(db);
+  }
 }
 
 export type Dialect = 'sqlite' | 'postgres';

@@ -11,7 +11,7 @@
  * needs order (a socket's frames) waits for one write before asking for the next.
  */
 import sqlite3 from 'sqlite3';
-import { rowCount, type Limit, type Sql, type SqlRunner, type SqlValue, type WriteTx } from './sql.js';
+import { rowCount, SharedStates, type Limit, type Sql, type SqlRunner, type SqlValue, type WriteTx } from './sql.js';
 import { Mutex } from './mutex.js';
 
 /** How many jobs one batch commits at most. */
@@ -248,8 +248,8 @@ export class SqliteSql implements Sql {
   /**
    * Runs a batch in one transaction, its jobs concurrently: the writer executes statements in the
    * order they are issued, so the jobs' round trips overlap. Returns the publications when it
-   * committed, the first job that failed (all rolled back), or 'aborted' if BEGIN or COMMIT
-   * failed (all rejected).
+   * committed, the first job that failed (all rolled back), or 'aborted' if BEGIN, the shared
+   * writes or COMMIT failed (all rejected).
    */
   private async attempt(db: Connection, batch: Job[]): Promise<{ committed: Publication[] } | { failed: Job } | 'aborted'> {
     try {
@@ -261,9 +261,16 @@ export class SqliteSql implements Sql {
     // Publications in the order they were registered, which is the order the jobs took their
     // event sequence numbers in: every recipient then hears its events in seq order.
     const publications: Publication[] = [];
+    const shared = new SharedStates();
     await Promise.all(
       batch.map(async (job) => {
-        const tx: WriteTx = { all: db.all.bind(db), get: db.get.bind(db), run: db.run.bind(db), afterCommit: (fn) => publications.push({ job, fn }) };
+        const tx: WriteTx = {
+          all: db.all.bind(db),
+          get: db.get.bind(db),
+          run: db.run.bind(db),
+          afterCommit: (fn) => publications.push({ job, fn }),
+          shared: (key, create, flush) => shared.get(key, create, flush),
+        };
         try {
           job.outcome = { ok: true, value: await job.work(tx) };
         } catch (error) {
@@ -277,6 +284,8 @@ export class SqliteSql implements Sql {
       return { failed };
     }
     try {
+      // What the jobs wrote together; if that fails, no single job is to blame: all get the error.
+      await shared.flush(db);
       await db.exec('COMMIT');
     } catch (err) {
       await db.exec('ROLLBACK').catch(() => undefined);
