@@ -138,9 +138,18 @@ export class Connection<W extends Wire> {
   }
 }
 
+/** A user counted online for a connection being opened (Connections.hold). */
+export interface Hold {
+  /** Settles once every process counts the user online. */
+  readonly held: Promise<void>;
+  /** Gives the hold back; only once, however often it is called. */
+  release(): void;
+}
+
 /** The live connections of one transport. */
 export class Connections<W extends Wire> {
-  private readonly live = new Set<Connection<W>>();
+  /** Each live connection and its presence hold. */
+  private readonly live = new Map<Connection<W>, Hold>();
 
   constructor(
     private readonly deps: ConnectionsDeps,
@@ -154,35 +163,54 @@ export class Connections<W extends Wire> {
   }
 
   /**
-   * Connects an authenticated client: its session's room and `channelRooms` in the hub, its
-   * session guarded, presence told, and what it missed since `grant.since` replayed first.
-   * `held` settles once every process counts the user online (see WsTransport.attach).
+   * Counts `user` online for a connection about to open. A transport takes the hold before it
+   * tells the client it is connected, and waits for `held`: a client whose connection is open is
+   * then online on every process. Otherwise a user moving from one process to another could
+   * close the old connection before the new one's hold was recorded, and show offline a moment.
    */
-  open(grant: Grant, channelRooms: string[], wire: W): { connection: Connection<W>; held: Promise<void> } {
-    const { hub, services, presence, logger } = this.deps;
+  hold(user: User): Hold {
+    const { presence } = this.deps;
+    let released = false;
+    return {
+      held: presence.connected(user),
+      release: () => {
+        if (!released) presence.disconnected(user);
+        released = true;
+      },
+    };
+  }
+
+  /**
+   * Connects an authenticated client: its session's room and `channelRooms` in the hub, its
+   * session guarded, presence held (by `hold`, or now), and what it missed since `grant.since`
+   * replayed first.
+   */
+  open(grant: Grant, channelRooms: string[], wire: W, hold: Hold = this.hold(grant.user)): Connection<W> {
+    const { hub, services, logger } = this.deps;
     const connection = new Connection(grant.user, wire, this.options, logger);
-    this.live.add(connection);
+    this.live.set(connection, hold);
     const roomNames = [rooms.session(grant.sessionId), ...channelRooms];
     connection.join(hub, services.tokens, grant, roomNames);
-    const held = presence.connected(grant.user);
     if (grant.since !== undefined) connection.resume(services.deps.events, grant.since, roomNames);
-    return { connection, held };
+    return connection;
   }
 
   /** Idempotent: runs when the socket closes, and directly on shutdown so presence is written in time. */
   detach(connection: Connection<W>): void {
-    if (!this.live.delete(connection)) return;
+    const hold = this.live.get(connection);
+    if (!hold) return;
+    this.live.delete(connection);
     connection.leave(this.deps.hub);
-    this.deps.presence.disconnected(connection.user);
+    hold.release();
   }
 
   [Symbol.iterator](): IterableIterator<Connection<W>> {
-    return this.live.values();
+    return this.live.keys();
   }
 
   /** Detaches every connection, lets the transport say goodbye on each, and waits for requests being handled. */
   async close(goodbye: (connection: Connection<W>) => void): Promise<void> {
-    const all = [...this.live];
+    const all = [...this.live.keys()];
     for (const connection of all) {
       this.detach(connection);
       goodbye(connection);

@@ -11,7 +11,7 @@ import { rooms } from './hub.js';
 import { channelRequests } from './channels.js';
 import type { Outbound } from './frames.js';
 import { channelEvent } from '../presenters/events.js';
-import { bearerToken, Connections, readSince, type Grant, type TransportDeps, type Wire } from './connections.js';
+import { bearerToken, Connections, readSince, type Grant, type Hold, type TransportDeps, type Wire } from './connections.js';
 import type { WsTransportOptions } from './ws.js';
 import { SOCKET_IO_PATH, type ClientToServerEvents, type ServerToClientEvents } from '../schemas/protocol.js';
 
@@ -33,6 +33,8 @@ const resync = (latest: number) => channelEvent('resync', { latest_seq: latest }
 export class SocketIoTransport {
   private readonly io: IoServer;
   private readonly clients: Connections<IoWire>;
+  /** Presence held for admitted sockets not connected yet, and what gives it back if the client leaves first. */
+  private readonly admitted = new WeakMap<IoSocket, { hold: Hold; leftEarly: () => void }>();
 
   constructor(
     server: http.Server,
@@ -59,7 +61,10 @@ export class SocketIoTransport {
     this.io.on('connection', (socket) => this.attach(socket));
   }
 
-  /** Authenticates from `auth.token` (or an Authorization header) and reads `auth.since`. */
+  /**
+   * Authenticates from `auth.token` (or an Authorization header), reads `auth.since`, and holds
+   * the user's presence before socket.io answers CONNECT (Connections.hold).
+   */
   private async admit(socket: IoSocket): Promise<void> {
     const auth = (socket.handshake.auth ?? {}) as Record<string, unknown>;
     const token = typeof auth.token === 'string' && auth.token ? auth.token : bearerToken(socket.handshake.headers.authorization);
@@ -71,11 +76,21 @@ export class SocketIoTransport {
       this.deps.logger.error({ err }, 'socket.io admission failed');
       throw connectError('Internal error.', 500);
     }
+    // A client already gone is never connected (socket.io checks): nothing to hold.
+    if (socket.conn.readyState !== 'open') return;
+    const hold = this.clients.hold(socket.data.user);
+    const leftEarly = () => hold.release();
+    socket.conn.once('close', leftEarly);
+    this.admitted.set(socket, { hold, leftEarly });
+    await hold.held;
   }
 
   private attach(socket: IoSocket): void {
     const { user } = socket.data;
-    const { connection: client } = this.clients.open(socket.data, [rooms.inbox(user.id)], {
+    const admitted = this.admitted.get(socket);
+    this.admitted.delete(socket);
+    if (admitted) socket.conn.off('close', admitted.leftEarly);
+    const wire: IoWire = {
       socket,
       send: (frame, seq) => this.emit(socket, frame, seq),
       close: (code, reason) => {
@@ -83,7 +98,8 @@ export class SocketIoTransport {
         socket.disconnect(true);
       },
       fail: () => socket.disconnect(true),
-    });
+    };
+    const client = this.clients.open(socket.data, [rooms.inbox(user.id)], wire, admitted?.hold);
     // Listeners before returning: socket.io drops requests that arrive before them.
     for (const [name, handler] of Object.entries(channelRequests(user, this.deps))) {
       socket.on(name as keyof ClientToServerEvents, (request: unknown, ack?: unknown) => {

@@ -120,9 +120,7 @@ export class WsTransport {
       handleProtocols: (protocols) => bearerProtocol(protocols) ?? false,
     });
     // The handshake's answer waits (corked) until the connection is attached and its presence
-    // recorded: a client whose socket is open is online on every process. Otherwise a user moving
-    // from one process to another could close the old socket before the new one's hold was
-    // written, and be shown offline for a moment.
+    // recorded (Connections.hold).
     this.wss.on('headers', (_headers, req) => req.socket.cork());
     server.on('upgrade', this.onUpgrade);
     this.heartbeat = setInterval(() => this.beat(), this.options.heartbeatMs);
@@ -186,14 +184,15 @@ export class WsTransport {
       close: (code, reason) => ws.close(code, reason),
       fail: () => ws.close(1011, 'Internal error.'),
     };
-    const { connection: client, held } = this.clients.open(grant, channel.rooms, wire);
+    const hold = this.clients.hold(grant.user);
+    const client = this.clients.open(grant, channel.rooms, wire, hold);
     ws.on('pong', () => {
       wire.alive = true;
     });
     ws.on('message', (data, isBinary) => this.receive(client, channel, data, isBinary));
     ws.on('close', () => this.clients.detach(client));
     ws.on('error', (err) => this.deps.logger.debug({ err, userId: grant.user.id }, 'websocket error'));
-    return held;
+    return hold.held;
   }
 
   private receive(client: Client, channel: Channel, data: RawData, isBinary: boolean): void {
