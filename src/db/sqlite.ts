@@ -4,7 +4,8 @@
  *
  * Group commit: jobs that arrive while a batch is being written wait, then go in the next batch
  * as one transaction — one COMMIT and one fsync for all of them. The batch's jobs run
- * concurrently on the writer, which executes statements strictly in the order they were issued.
+ * concurrently on the writer, which executes their statements one at a time: a job's own in the
+ * order it awaits them, different jobs' in no promised order.
  * A job that fails rolls the batch back and gets its error; its neighbours run again without it,
  * so a job may run more than once and must only write through its `tx` (and announce through
  * afterCommit). Nobody is answered before the batch is on disk (synchronous=FULL). A caller that
@@ -30,17 +31,28 @@ const bindable = (params: readonly SqlValue[]): unknown[] => params.map((v) => (
 interface Prepared {
   statement: sqlite3.Statement;
   ready: Promise<void> | null;
+  /** Calls handed to this statement and not answered yet. */
+  busy: number;
 }
+
+/**
+ * Copies of one statement kept per connection. node-sqlite3 runs one call of a statement
+ * object at a time and starts the next only back on the main thread, so a batch's 25 inserts of
+ * the same text waited for 25 turns of a busy event loop; copies run back to back on the thread
+ * pool instead (the connection's own mutex still runs them one at a time).
+ */
+const MAX_COPIES = 16;
 
 /** One sqlite3 handle with a cache of prepared statements. */
 class Connection implements SqlRunner {
-  private readonly statements = new Map<string, Prepared>();
+  private readonly statements = new Map<string, Prepared[]>();
+  private statementCount = 0;
   /** Queries handed to this connection and not answered yet (the pool picks the least busy). */
   inFlight = 0;
 
   private constructor(private readonly db: sqlite3.Database) {}
 
-  /** `serialized`: statements run one after another in the order issued (the writer's jobs rely on it). */
+  /** `serialized`: BEGIN, COMMIT and preparations wait for the statements issued before them. */
   static open(file: string, mode: number, pragmas: string, serialized = false): Promise<Connection> {
     return new Promise((resolve, reject) => {
       const db = new sqlite3.Database(file, mode, (err) => {
@@ -52,36 +64,53 @@ class Connection implements SqlRunner {
     });
   }
 
+  /** An idle copy of the statement, a new one, or (at MAX_COPIES) the least busy. */
   private prepared(sql: string): Prepared {
-    let entry = this.statements.get(sql);
-    if (!entry) {
-      if (this.statements.size >= MAX_STATEMENTS) this.dropStatements();
-      let settle!: (err: Error | null) => void;
-      const ready = new Promise<void>((resolve, reject) => (settle = (err) => (err ? reject(err) : resolve())));
-      const created: Prepared = {
-        statement: this.db.prepare(sql, (err) => {
-          if (err) this.statements.delete(sql);
-          else created.ready = null;
-          settle(err);
-        }),
-        ready,
-      };
-      entry = created;
-      this.statements.set(sql, entry);
-    }
-    return entry;
+    const copies = this.statements.get(sql) ?? [];
+    const idle = copies.find((c) => c.busy === 0);
+    if (idle) return idle;
+    if (copies.length >= MAX_COPIES) return copies.reduce((best, c) => (c.busy < best.busy ? c : best));
+    if (this.statementCount >= MAX_STATEMENTS) this.dropStatements();
+    let settle!: (err: Error | null) => void;
+    const ready = new Promise<void>((resolve, reject) => (settle = (err) => (err ? reject(err) : resolve())));
+    const created: Prepared = {
+      statement: this.db.prepare(sql, (err) => {
+        if (err) this.forget(sql, created);
+        else created.ready = null;
+        settle(err);
+      }),
+      ready,
+      busy: 0,
+    };
+    const list = this.statements.get(sql) ?? [];
+    list.push(created);
+    this.statements.set(sql, list);
+    this.statementCount++;
+    return created;
+  }
+
+  private forget(sql: string, prepared: Prepared): void {
+    const list = this.statements.get(sql);
+    const index = list?.indexOf(prepared) ?? -1;
+    if (!list || index === -1) return;
+    list.splice(index, 1);
+    this.statementCount--;
+    if (!list.length) this.statements.delete(sql);
   }
 
   private dropStatements(): void {
-    for (const { statement } of this.statements.values()) statement.finalize();
+    for (const copies of this.statements.values()) for (const { statement } of copies) statement.finalize();
     this.statements.clear();
+    this.statementCount = 0;
   }
 
   private async call<T>(method: 'all' | 'run', sql: string, params: readonly SqlValue[]): Promise<T> {
     this.inFlight++;
+    const prepared = this.prepared(sql);
+    prepared.busy++;
     try {
-      const { statement, ready } = this.prepared(sql);
-      if (ready) await ready;
+      if (prepared.ready) await prepared.ready;
+      const { statement } = prepared;
       return await new Promise<T>((resolve, reject) => {
         const callback = function (this: sqlite3.RunResult, err: Error | null, result?: unknown) {
           if (err) reject(err);
@@ -91,6 +120,7 @@ class Connection implements SqlRunner {
         else statement.run(bindable(params), callback);
       });
     } finally {
+      prepared.busy--;
       this.inFlight--;
     }
   }
