@@ -4,7 +4,8 @@
  * Measures, on loopback, against a jvai server (its own process, on a fresh temporary SQLite
  * database, or a throwaway PostgreSQL database created next to --pg URL) and against a bare `ws` relay server (the ceiling of Node + ws on this machine):
  *   - DM delivery latency (p50/p99): one message at a time from one socket to another;
- *   - DM throughput: messages delivered per second with a window of messages in flight;
+ *   - DM throughput: messages delivered per second with a window of messages in flight, and the
+ *     server's CPU time per message (steadier than throughput when the machine is noisy);
  *   - memory per idle connection, from the server's heap and RSS with N idle sockets open;
  *   - group fan-out: time from one send until all members' sockets received it.
  * jvai stores every message before delivering it; the bare relay only forwards bytes, so the
@@ -36,8 +37,8 @@ interface Target {
   token?: string;
 }
 type Memory = { heapUsed: number; rss: number };
-type ToChild = { type: 'memory' } | { type: 'stop' };
-type FromChild = { type: 'ready'; setup: Setup } | { type: 'memory'; memory: Memory };
+type ToChild = { type: 'memory' } | { type: 'cpu' } | { type: 'stop' };
+type FromChild = { type: 'ready'; setup: Setup } | { type: 'memory'; memory: Memory } | { type: 'cpu'; micros: number };
 
 const SELF = fileURLToPath(import.meta.url);
 /** Each DM phase stops after this long: a slow disk must not make the run unbounded. */
@@ -131,6 +132,10 @@ async function childMain(kind: string, members: number, idle: number): Promise<v
       global.gc?.();
       const { heapUsed, rss } = process.memoryUsage();
       send({ type: 'memory', memory: { heapUsed, rss } });
+    } else if (msg.type === 'cpu') {
+      // All of the process's threads (libuv's pool too), user and system.
+      const { user, system } = process.cpuUsage();
+      send({ type: 'cpu', micros: user + system });
     } else {
       await stop();
       process.exit(0);
@@ -216,6 +221,8 @@ interface Figures {
   manyPerSecond: number;
   manyP50: number;
   manyP99: number;
+  /** The server process's CPU time per DM delivered in the many-senders phase (µs). */
+  manyCpuMicros: number;
   idleHeapKb: number;
   idleRssKb: number;
   fanoutP50: number;
@@ -271,6 +278,7 @@ async function measure(kind: 'jvai' | 'bare', opts: Options, databaseUrl?: strin
     // delivered to its receiver, for at most PHASE_MS (or `messages` each).
     const pairs = await Promise.all(server.setup.pairs.map(async (p) => Promise.all([connect(port, p.from), connect(port, p.to)])));
     const delays: number[] = [];
+    const cpuBefore = (await server.ask({ type: 'cpu' })) as Extract<FromChild, { type: 'cpu' }>;
     const manyStart = performance.now();
     await Promise.all(
       pairs.map(async ([sender, receiver], p) => {
@@ -285,6 +293,7 @@ async function measure(kind: 'jvai' | 'bare', opts: Options, databaseUrl?: strin
       }),
     );
     const manyPerSecond = delays.length / ((performance.now() - manyStart) / 1000);
+    const cpuAfter = (await server.ask({ type: 'cpu' })) as Extract<FromChild, { type: 'cpu' }>;
     delays.sort((a, b) => a - b);
     for (const ws of pairs.flat()) ws.close();
 
@@ -317,6 +326,7 @@ async function measure(kind: 'jvai' | 'bare', opts: Options, databaseUrl?: strin
       manyPerSecond,
       manyP50: percentile(delays, 50),
       manyP99: percentile(delays, 99),
+      manyCpuMicros: (cpuAfter.micros - cpuBefore.micros) / delays.length,
       idleHeapKb: (after.memory.heapUsed - before.memory.heapUsed) / 1024 / opts.idle,
       idleRssKb: (after.memory.rss - before.memory.rss) / 1024 / opts.idle,
       fanoutP50: percentile(fanouts, 50),
@@ -386,6 +396,7 @@ async function driverMain(): Promise<void> {
     [`DM throughput, ${PAIRS} senders (msg/s)`, 'manyPerSecond', 0],
     [`DM delivery p50, ${PAIRS} senders (ms)`, 'manyP50', 2],
     [`DM delivery p99, ${PAIRS} senders (ms)`, 'manyP99', 2],
+    [`server CPU per DM, ${PAIRS} senders (µs)`, 'manyCpuMicros', 0],
     [`memory per idle connection, heap (KB)`, 'idleHeapKb', 1],
     [`memory per idle connection, RSS (KB)`, 'idleRssKb', 1],
     [`fan-out to ${opts.members} members p50 (ms)`, 'fanoutP50', 1],
