@@ -276,8 +276,8 @@ export class SqliteSql implements Sql {
   }
 
   /**
-   * Runs a batch in one transaction, its jobs concurrently: the writer executes statements in the
-   * order they are issued, so the jobs' round trips overlap. Returns the publications when it
+   * Runs a batch in one transaction, its jobs concurrently, so their round trips to the writer
+   * overlap, then the state they shared (WriteTx.shared). Returns the publications when it
    * committed, the first job that failed (all rolled back), or 'aborted' if BEGIN, the shared
    * writes or COMMIT failed (all rejected).
    */
