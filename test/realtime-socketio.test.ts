@@ -71,6 +71,16 @@ t.test('the socket.io channel', async (t) => {
     t.same(await c.emitWithAck('dm:read', { message_id: ack.message.id }), { ok: false, error: 'Not found.', status: 404 });
   });
 
+  t.test('a user renamed while connected sends under the new name', async (t) => {
+    const [alice, bob] = await users(2);
+    const [a, b] = await Promise.all([connect(t, alice), connect(t, bob)]);
+    const renamed = `${alice.username}-new`;
+    t.equal((await alice.api.patch(`/api/users/${alice.id}/`, { username: renamed })).status, 200);
+    const ack = await a.emitWithAck('dm:send', { to: bob.id, content: 'renamed' });
+    t.match(ack, { ok: true, message: { sender_username: renamed } });
+    t.match(await next(b, 'dm:new', (m) => m.content === 'renamed'), { sender_username: renamed });
+  });
+
   t.test('groups: messages of every group, joins and leaves, typing', async (t) => {
     const [alice, bob, carol] = await users(3);
     const [a, b, c] = await Promise.all([connect(t, alice), connect(t, bob), connect(t, carol)]);

@@ -121,6 +121,26 @@ t.test('raw websocket endpoints', async (t) => {
     t.same(await nextFrame(selfWs, ofType('error')), { type: 'error', message: 'You cannot send a message to yourself.' });
   });
 
+  t.test('a user renamed while connected sends under the new name', async (t) => {
+    const [alice, bob] = await users(2);
+    const group = (await alice.api.post('/api/groups/', { name: `renames ${alice.username}` })).body;
+    t.equal((await bob.api.post(`/api/groups/${group.id}/join/`)).status, 200);
+    const aliceDm = await open(t, `/ws/messages/${bob.id}/`, alice);
+    const bobDm = await open(t, `/ws/messages/${alice.id}/`, bob);
+    const aliceGroup = await open(t, `/ws/group/${group.id}/`, alice);
+    const bobGroup = await open(t, `/ws/group/${group.id}/`, bob);
+    const renamed = `${alice.username}-new`;
+    t.equal((await alice.api.patch(`/api/users/${alice.id}/`, { username: renamed })).status, 200);
+    sendJson(aliceDm, { type: 'message', content: 'after the rename' });
+    t.match(await nextFrame(bobDm, ofType('message')), { sender_id: alice.id, sender_username: renamed, content: 'after the rename' });
+    sendJson(aliceGroup, { type: 'message', content: 'to the group' });
+    t.match(await nextFrame(bobGroup, ofType('message')), { sender_id: alice.id, sender_username: renamed, content: 'to the group' });
+    // The other side's name too: bob hears his own message with alice's new name as the receiver's.
+    sendJson(bobDm, { type: 'message', content: 'reply' });
+    const reply = await nextFrame(aliceDm, (f) => f.type === 'message' && f.content === 'reply');
+    t.equal((await bob.api.get(`/api/messages/${reply.message_id}/`)).body.receiver_username, renamed);
+  });
+
   t.test('group chat: members only, messages from socket and REST, joins and leaves', async (t) => {
     const [alice, bob] = await users(2);
     const group = (await alice.api.post('/api/groups/', { name: 'hikers' })).body;

@@ -13,6 +13,7 @@ import { rooms, type Hub } from './hub.js';
 import type { PresenceTracker } from './presence.js';
 import type { Outbound } from './frames.js';
 import type { EventLog } from '../events/outbox.js';
+import type { EventBus } from '../events/bus.js';
 import { refusal, type ChannelDeps, type Refusal } from './channels.js';
 import { Throttle } from './tokenBucket.js';
 import { ResumableConnection } from './resume.js';
@@ -44,6 +45,7 @@ export interface ConnectionsDeps {
   hub: Hub;
   presence: PresenceTracker;
   services: Services;
+  bus: EventBus;
   logger: Logger;
 }
 
@@ -150,11 +152,25 @@ export interface Hold {
 export class Connections<W extends Wire> {
   /** Each live connection and its presence hold. */
   private readonly live = new Map<Connection<W>, Hold>();
+  private readonly unsubscribe: () => void;
 
   constructor(
     private readonly deps: ConnectionsDeps,
     private readonly options: ConnectionsOptions,
-  ) {}
+  ) {
+    // A connection acts as the user it was opened by for as long as it lives: a profile change
+    // (a new username) must reach what it sends next, on whichever process it was made.
+    this.unsubscribe = deps.bus.subscribe('user.updated', ({ userId }) => this.refresh(userId));
+  }
+
+  /** Reloads the user of `userId`'s live connections in place (their handlers hold that object). */
+  private async refresh(userId: number): Promise<void> {
+    const users = new Set([...this.live.keys()].filter((c) => c.user.id === userId).map((c) => c.user));
+    for (const user of users) {
+      // A user deleted meanwhile has no row to reload: their connections are closing anyway.
+      await user.reload().catch((err: unknown) => this.deps.logger.debug({ err, userId }, 'could not reload a connected user'));
+    }
+  }
 
   /** Who holds `token`; AuthenticationFailed when there is none or it is not valid. */
   async authenticate(token: string | undefined): Promise<Grant> {
@@ -210,6 +226,7 @@ export class Connections<W extends Wire> {
 
   /** Detaches every connection, lets the transport say goodbye on each, and waits for requests being handled. */
   async close(goodbye: (connection: Connection<W>) => void): Promise<void> {
+    this.unsubscribe();
     const all = [...this.live.keys()];
     for (const connection of all) {
       this.detach(connection);
