@@ -3,7 +3,7 @@
  * them straight into the old generation) once a few survive, and their accessors' closures then
  * keep whatever they capture alive past young-generation collections. A route input built that way
  * promoted every request's objects (~1.5 MB per scavenge, a full mark-compact every half second
- * under load); as a class with accessors on its prototype it costs nothing. See README, Performance.
+ * under load); as a class with accessors on its prototype it costs nothing. See bench/HISTORY.md (Dec 5, later).
  */
 import fs from 'node:fs';
 import path from 'node:path';
