@@ -5,9 +5,8 @@ import type { User } from '../models/index.js';
 import { NotFound } from '../errors.js';
 import { keyset, toPage, type Page, type PageRequest } from './pagination.js';
 import { presentGroupMessage } from '../presenters/message.js';
-import { insertOnce } from './messages.js';
 import { sqlOf } from '../db/connection.js';
-import type { Sql } from '../db/sql.js';
+import type { Sql, SqlValue, WriteTx } from '../db/sql.js';
 import type { GroupMessageRow } from '../db/rows.js';
 import { checkedWrite } from './references.js';
 
@@ -22,6 +21,28 @@ export interface SendGroupMessageInput {
 
 const MESSAGES = `SELECT m.id, m.group_id AS "groupId", m.sender_id AS "senderId", s.username AS "senderUsername", m.content, m.created_at AS "createdAt"
   FROM group_messages m JOIN users s ON s.id = m.sender_id`;
+
+/**
+ * Inserts a message row unless this sender already sent one with this client id; returns the
+ * new id, or the existing one's with `existing`. ON CONFLICT settles two simultaneous retries.
+ */
+async function insertOnce(
+  tx: WriteTx,
+  columns: Record<string, SqlValue>,
+  senderId: number,
+  clientId: string | undefined,
+): Promise<{ id: number; existing: boolean }> {
+  const names = Object.keys(columns);
+  const inserted = await tx.get<{ id: number }>(
+    `INSERT INTO group_messages (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})
+     ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id`,
+    Object.values(columns),
+  );
+  if (inserted) return { id: Number(inserted.id), existing: false };
+  const found = await tx.get<{ id: number }>('SELECT id FROM group_messages WHERE sender_id = ? AND client_id = ?', [senderId, clientId ?? null]);
+  if (!found) throw new Error('group_messages: insert neither happened nor conflicted');
+  return { id: Number(found.id), existing: true };
+}
 
 export class GroupMessageService {
   private readonly sql: Sql;
@@ -46,7 +67,7 @@ export class GroupMessageService {
     const createdAt = new Date();
     return this.sql.write(async (tx) => {
       const row = { group_id: input.groupId, sender_id: actor.id, content: input.content, client_id: input.clientId ?? null, created_at: createdAt };
-      const { id, existing } = await insertOnce(tx, 'group_messages', row, actor.id, input.clientId);
+      const { id, existing } = await insertOnce(tx, row, actor.id, input.clientId);
       if (existing) return { id, message: null };
       const message: GroupMessageRow = { id, groupId: input.groupId, senderId: actor.id, senderUsername: actor.username, content: input.content, createdAt };
       // Members as of this transaction: whoever joined or left meanwhile is counted consistently.

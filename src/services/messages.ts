@@ -1,14 +1,13 @@
 /** Direct messages: sending (idempotent per client id), reading, conversations. */
 import type { ServiceDeps } from './deps.js';
-import { findParty, resolveParty, type Party } from './parties.js';
+import { findParty, partyNotFound, resolveParty, type Party, type PartyRef } from './parties.js';
 import type { User } from '../models/index.js';
 import { NotFound, PermissionDenied, ValidationError } from '../errors.js';
 import { DEFAULT_LIMIT, FingerprintedPage, keyset, toPage, type Page, type PageRequest } from './pagination.js';
 import { presentDirectMessage } from '../presenters/message.js';
 import { sqlOf } from '../db/connection.js';
-import type { Dialect, Sql, SqlValue, WriteTx } from '../db/sql.js';
+import type { Dialect, Sql, SqlValue } from '../db/sql.js';
 import type { ConversationRow, DirectMessageRow } from '../db/rows.js';
-import { checkedWrite } from './references.js';
 import { packedPage, selectList } from './reads.js';
 
 export interface SendDirectMessageInput {
@@ -70,27 +69,13 @@ function named<T extends OwnMessageRow>(rows: T[], actor: Pick<Party, 'id' | 'us
 }
 
 /**
- * Inserts a message row unless this sender already sent one with this client id; returns the
- * new id, or the existing one's with `existing`. ON CONFLICT settles two simultaneous retries.
+ * A new message, to a receiver that exists, unless this sender used the client id before (ON
+ * CONFLICT settles two simultaneous retries); gives the id and the receiver's name, or no row.
  */
-export async function insertOnce(
-  tx: WriteTx,
-  table: 'direct_messages' | 'group_messages',
-  columns: Record<string, SqlValue>,
-  senderId: number,
-  clientId: string | undefined,
-): Promise<{ id: number; existing: boolean }> {
-  const names = Object.keys(columns);
-  const inserted = await tx.get<{ id: number }>(
-    `INSERT INTO ${table} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})
-     ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id`,
-    Object.values(columns),
-  );
-  if (inserted) return { id: Number(inserted.id), existing: false };
-  const found = await tx.get<{ id: number }>(`SELECT id FROM ${table} WHERE sender_id = ? AND client_id = ?`, [senderId, clientId ?? null]);
-  if (!found) throw new Error(`${table}: insert neither happened nor conflicted`);
-  return { id: Number(found.id), existing: true };
-}
+const INSERT_MESSAGE = `INSERT INTO direct_messages (sender_id, receiver_id, content, is_read, read_at, client_id, created_at)
+  SELECT ?, r.id, ?, ?, ?, ?, ? FROM users r WHERE r.id = ?
+  ON CONFLICT (sender_id, client_id) DO NOTHING
+  RETURNING id, (SELECT username FROM users WHERE id = receiver_id) AS "receiverUsername"`;
 
 /**
  * The messages between two users, by their lower and higher id (bound in that order): the
@@ -122,45 +107,52 @@ export class DirectMessageService {
     return message;
   }
 
-  /** Sends to a receiver named by id or username (a bad value of that field when nobody has it). */
+  /**
+   * Sends to a receiver named by id or username (a bad value of that field when nobody has it).
+   * By id, the write itself finds the receiver and its name: a DM is the hottest write, and a
+   * read before it was one more trip through the driver.
+   */
   async send(actor: User, input: SendDirectMessageInput): Promise<DirectMessageRow> {
     if (input.receiverId === undefined && input.receiverUsername === undefined) throw ValidationError.nonField('Either receiver or receiver_username is required.');
-    const receiver = async () => {
-      const party =
-        input.receiverId !== undefined
-          ? await resolveParty(this.sql, { id: input.receiverId }, 'receiver')
-          : await resolveParty(this.sql, { username: input.receiverUsername as string }, 'receiver_username');
-      if (party.id === actor.id) throw ValidationError.nonField('You cannot send a message to yourself.');
-      return party;
-    };
-    const sent = await checkedWrite(receiver, (party) => this.store(actor, party, input));
+    const ref: PartyRef = input.receiverId !== undefined ? { id: input.receiverId } : { username: input.receiverUsername as string };
+    const field = ref.id !== undefined ? 'receiver' : 'receiver_username';
+    const receiverId = ref.id ?? (await resolveParty(this.sql, ref, field)).id;
+    if (receiverId === actor.id) throw ValidationError.nonField('You cannot send a message to yourself.');
+    const sent = await this.store(actor, receiverId, input);
+    // No such receiver (or the one named was deleted meanwhile).
+    if (!sent) throw partyNotFound(ref, field);
     return sent.message ?? this.stored(sent.id);
   }
 
   /**
    * Stores the message and logs `dm.created` for both sides in one write job; the row is built
-   * from what was written (no read back), and the receiver is read without private columns.
-   * `message` is null when the client id was used before (`id` is then the first message's).
+   * from what was written (no read back). `message` is null when the client id was used before
+   * (`id` is then the first message's); null when there is no such receiver.
    */
-  private store(actor: User, receiver: Party, input: SendDirectMessageInput): Promise<{ id: number; message: DirectMessageRow | null }> {
+  private store(actor: User, receiverId: number, input: SendDirectMessageInput): Promise<{ id: number; message: DirectMessageRow | null } | null> {
     const { events } = this.deps;
     const createdAt = new Date();
+    const clientId = input.clientId ?? null;
     return this.sql.write(async (tx) => {
-      const row = { sender_id: actor.id, receiver_id: receiver.id, content: input.content, is_read: false, read_at: null, client_id: input.clientId ?? null, created_at: createdAt };
-      const { id, existing } = await insertOnce(tx, 'direct_messages', row, actor.id, input.clientId);
-      if (existing) return { id, message: null };
+      const inserted = await tx.get<{ id: number; receiverUsername: string }>(INSERT_MESSAGE, [actor.id, input.content, false, null, clientId, createdAt, receiverId]);
+      if (!inserted) {
+        // The client id was used before, or nobody has that id.
+        const first = clientId === null ? undefined : await tx.get<{ id: number }>('SELECT id FROM direct_messages WHERE sender_id = ? AND client_id = ?', [actor.id, clientId]);
+        return first ? { id: Number(first.id), message: null } : null;
+      }
+      const id = Number(inserted.id);
       const message: DirectMessageRow = {
         id,
         senderId: actor.id,
         senderUsername: actor.username,
-        receiverId: receiver.id,
-        receiverUsername: receiver.username,
+        receiverId,
+        receiverUsername: inserted.receiverUsername,
         content: input.content,
         isRead: false,
         readAt: null,
         createdAt,
       };
-      await events.log(tx, 'dm.created', { message: presentDirectMessage(message) }, [actor.id, receiver.id]);
+      await events.log(tx, 'dm.created', { message: presentDirectMessage(message) }, [actor.id, receiverId]);
       return { id, message };
     });
   }

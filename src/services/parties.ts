@@ -22,9 +22,14 @@ export async function findParty(sql: Sql, ref: PartyRef): Promise<Party | undefi
     : sql.read.get<Party>(`${PARTY} WHERE username_lower = ?`, [ref.username.toLowerCase()]);
 }
 
-/** As findParty, but a missing user is a bad value of `field` (400, in DRF's words). */
+/** Nobody is `ref`: a bad value of `field` (400, in DRF's words). */
+export function partyNotFound(ref: PartyRef, field: string): ValidationError {
+  return ref.id !== undefined ? ValidationError.unknownPk(field, ref.id) : ValidationError.field(field, 'User not found.');
+}
+
+/** As findParty, but a missing user is a bad value of `field`. */
 export async function resolveParty(sql: Sql, ref: PartyRef, field: string): Promise<Party> {
   const party = await findParty(sql, ref);
-  if (!party) throw ref.id !== undefined ? ValidationError.unknownPk(field, ref.id) : ValidationError.field(field, 'User not found.');
+  if (!party) throw partyNotFound(ref, field);
   return party;
 }
