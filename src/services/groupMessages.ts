@@ -2,13 +2,13 @@
 import type { ServiceDeps } from './deps.js';
 import type { GroupService } from './groups.js';
 import type { User } from '../models/index.js';
-import { NotFound } from '../errors.js';
+import { NotFound, PermissionDenied } from '../errors.js';
 import { keyset, toPage, type Page, type PageRequest } from './pagination.js';
 import { presentGroupMessage } from '../presenters/message.js';
 import { sqlOf } from '../db/connection.js';
-import type { Sql, SqlValue, WriteTx } from '../db/sql.js';
+import type { Sql } from '../db/sql.js';
 import type { GroupMessageRow } from '../db/rows.js';
-import { checkedWrite } from './references.js';
+import { insertMessage, type Inserted } from './messageInsert.js';
 
 export interface SendGroupMessageInput {
   groupId: number;
@@ -22,27 +22,10 @@ export interface SendGroupMessageInput {
 const MESSAGES = `SELECT m.id, m.group_id AS "groupId", m.sender_id AS "senderId", s.username AS "senderUsername", m.content, m.created_at AS "createdAt"
   FROM group_messages m JOIN users s ON s.id = m.sender_id`;
 
-/**
- * Inserts a message row unless this sender already sent one with this client id; returns the
- * new id, or the existing one's with `existing`. ON CONFLICT settles two simultaneous retries.
- */
-async function insertOnce(
-  tx: WriteTx,
-  columns: Record<string, SqlValue>,
-  senderId: number,
-  clientId: string | undefined,
-): Promise<{ id: number; existing: boolean }> {
-  const names = Object.keys(columns);
-  const inserted = await tx.get<{ id: number }>(
-    `INSERT INTO group_messages (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})
-     ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id`,
-    Object.values(columns),
-  );
-  if (inserted) return { id: Number(inserted.id), existing: false };
-  const found = await tx.get<{ id: number }>('SELECT id FROM group_messages WHERE sender_id = ? AND client_id = ?', [senderId, clientId ?? null]);
-  if (!found) throw new Error('group_messages: insert neither happened nor conflicted');
-  return { id: Number(found.id), existing: true };
-}
+/** A message from a member: the SELECT is the membership (messageInsert.ts). */
+const INSERT_MESSAGE = `INSERT INTO group_messages (group_id, sender_id, content, client_id, created_at)
+  SELECT m.group_id, m.user_id, ?, ?, ? FROM group_members m WHERE m.group_id = ? AND m.user_id = ?
+  ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id`;
 
 export class GroupMessageService {
   private readonly sql: Sql;
@@ -53,27 +36,36 @@ export class GroupMessageService {
 
   /** Sends to a group the actor is in. */
   async send(actor: User, input: SendGroupMessageInput): Promise<GroupMessageRow> {
-    const member = () => this.groups.requireMember(actor, input.groupId, input.field);
-    const sent = await checkedWrite(member, () => this.store(actor, input));
-    return sent.message ?? this.stored(sent.id);
+    let sent = await this.store(actor, input);
+    if (!sent) {
+      // Refused for want of a membership: 404 (or a bad field) without the group, 403 without
+      // the membership; one who joined just now gets a second try.
+      await this.groups.requireMember(actor, input.groupId, input.field);
+      sent = await this.store(actor, input);
+      if (!sent) throw new PermissionDenied();
+    }
+    return 'row' in sent ? sent.row : this.stored(sent.existingId);
   }
 
   /**
-   * Stores the message and logs it for every member in one write job; the row is built from what was written.
-   * `message` is null when the client id was used before (`id` is then the first message's).
+   * Stores the message and logs it for every member in one write job; the row is built from
+   * what was written. Null when the actor is not a member of such a group.
    */
-  private store(actor: User, input: SendGroupMessageInput): Promise<{ id: number; message: GroupMessageRow | null }> {
+  private store(actor: User, input: SendGroupMessageInput): Promise<Inserted<GroupMessageRow>> {
     const { events } = this.deps;
     const createdAt = new Date();
+    const clientId = input.clientId ?? null;
     return this.sql.write(async (tx) => {
-      const row = { group_id: input.groupId, sender_id: actor.id, content: input.content, client_id: input.clientId ?? null, created_at: createdAt };
-      const { id, existing } = await insertOnce(tx, row, actor.id, input.clientId);
-      if (existing) return { id, message: null };
-      const message: GroupMessageRow = { id, groupId: input.groupId, senderId: actor.id, senderUsername: actor.username, content: input.content, createdAt };
+      const inserted = await insertMessage<{ id: number }>(tx, 'group_messages', INSERT_MESSAGE, [input.content, clientId, createdAt, input.groupId, actor.id], {
+        id: actor.id,
+        clientId,
+      });
+      if (!inserted || 'existingId' in inserted) return inserted;
+      const message: GroupMessageRow = { id: Number(inserted.row.id), groupId: input.groupId, senderId: actor.id, senderUsername: actor.username, content: input.content, createdAt };
       // Members as of this transaction: whoever joined or left meanwhile is counted consistently.
       const members = await tx.all<{ userId: number }>('SELECT user_id AS "userId" FROM group_members WHERE group_id = ?', [input.groupId]);
       await events.log(tx, 'group_message.created', { message: presentGroupMessage(message) }, members.map((m) => Number(m.userId)));
-      return { id, message };
+      return { row: message };
     });
   }
 

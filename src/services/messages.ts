@@ -9,6 +9,7 @@ import { sqlOf } from '../db/connection.js';
 import type { Dialect, Sql, SqlValue } from '../db/sql.js';
 import type { ConversationRow, DirectMessageRow } from '../db/rows.js';
 import { packedPage, selectList } from './reads.js';
+import { insertMessage, type Inserted } from './messageInsert.js';
 
 export interface SendDirectMessageInput {
   receiverId?: number;
@@ -68,10 +69,7 @@ function named<T extends OwnMessageRow>(rows: T[], actor: Pick<Party, 'id' | 'us
   });
 }
 
-/**
- * A new message, to a receiver that exists, unless this sender used the client id before (ON
- * CONFLICT settles two simultaneous retries); gives the id and the receiver's name, or no row.
- */
+/** A message to a receiver that exists (messageInsert.ts), with the receiver's name. */
 const INSERT_MESSAGE = `INSERT INTO direct_messages (sender_id, receiver_id, content, is_read, read_at, client_id, created_at)
   SELECT ?, r.id, ?, ?, ?, ?, ? FROM users r WHERE r.id = ?
   ON CONFLICT (sender_id, client_id) DO NOTHING
@@ -121,39 +119,34 @@ export class DirectMessageService {
     const sent = await this.store(actor, receiverId, input);
     // No such receiver (or the one named was deleted meanwhile).
     if (!sent) throw partyNotFound(ref, field);
-    return sent.message ?? this.stored(sent.id);
+    return 'row' in sent ? sent.row : this.stored(sent.existingId);
   }
 
   /**
    * Stores the message and logs `dm.created` for both sides in one write job; the row is built
-   * from what was written (no read back). `message` is null when the client id was used before
-   * (`id` is then the first message's); null when there is no such receiver.
+   * from what was written (no read back). Null when there is no such receiver.
    */
-  private store(actor: User, receiverId: number, input: SendDirectMessageInput): Promise<{ id: number; message: DirectMessageRow | null } | null> {
+  private store(actor: User, receiverId: number, input: SendDirectMessageInput): Promise<Inserted<DirectMessageRow>> {
     const { events } = this.deps;
     const createdAt = new Date();
     const clientId = input.clientId ?? null;
     return this.sql.write(async (tx) => {
-      const inserted = await tx.get<{ id: number; receiverUsername: string }>(INSERT_MESSAGE, [actor.id, input.content, false, null, clientId, createdAt, receiverId]);
-      if (!inserted) {
-        // The client id was used before, or nobody has that id.
-        const first = clientId === null ? undefined : await tx.get<{ id: number }>('SELECT id FROM direct_messages WHERE sender_id = ? AND client_id = ?', [actor.id, clientId]);
-        return first ? { id: Number(first.id), message: null } : null;
-      }
-      const id = Number(inserted.id);
+      const params = [actor.id, input.content, false, null, clientId, createdAt, receiverId];
+      const inserted = await insertMessage<{ id: number; receiverUsername: string }>(tx, 'direct_messages', INSERT_MESSAGE, params, { id: actor.id, clientId });
+      if (!inserted || 'existingId' in inserted) return inserted;
       const message: DirectMessageRow = {
-        id,
+        id: Number(inserted.row.id),
         senderId: actor.id,
         senderUsername: actor.username,
         receiverId,
-        receiverUsername: inserted.receiverUsername,
+        receiverUsername: inserted.row.receiverUsername,
         content: input.content,
         isRead: false,
         readAt: null,
         createdAt,
       };
       await events.log(tx, 'dm.created', { message: presentDirectMessage(message) }, [actor.id, receiverId]);
-      return { id, message };
+      return { row: message };
     });
   }
 
