@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import sqlite3 from 'sqlite3';
 import { rowCount } from '../src/db/sql.js';
 import { SqliteSql } from '../src/db/sqlite.js';
 import { PostgresSql } from '../src/db/postgres.js';
@@ -47,4 +48,26 @@ t.test('only whole, non-negative row counts are written into a statement', async
   t.equal(rowCount(51), 51);
   for (const bad of [1.5, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 60]) t.throws(() => rowCount(bad), TypeError, String(bad));
   t.throws(() => rowCount('1; DROP TABLE users' as unknown as number), TypeError);
+});
+
+t.test('more distinct statements at once than a connection keeps prepared: every one is answered', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-statements-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'db.sqlite3');
+  await new Promise<void>((resolve, reject) => {
+    const db = new sqlite3.Database(file, (err) => (err ? reject(err) : db.exec('PRAGMA journal_mode = WAL', (e) => db.close(() => (e ? reject(e) : resolve())))));
+  });
+  const sql = new SqliteSql(file, 1);
+  t.teardown(() => sql.close());
+  // Past the cache's size it forgets statements; one still being prepared for a call must not be among them.
+  const texts = Array.from({ length: 1200 }, (_, i) => `SELECT ${i} AS n`);
+  const results = await Promise.allSettled(texts.map((text) => sql.read.get<{ n: number }>(text)));
+  t.same(
+    results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)),
+    [],
+  );
+  t.same(
+    results.map((r) => (r.status === 'fulfilled' ? r.value?.n : null)),
+    texts.map((_, i) => i),
+  );
 });

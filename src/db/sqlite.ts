@@ -70,7 +70,7 @@ class Connection implements SqlRunner {
     const idle = copies.find((c) => c.busy === 0);
     if (idle) return idle;
     if (copies.length >= MAX_COPIES) return copies.reduce((best, c) => (c.busy < best.busy ? c : best));
-    if (this.statementCount >= MAX_STATEMENTS) this.dropStatements();
+    if (this.statementCount >= MAX_STATEMENTS) this.dropIdleStatements();
     let settle!: (err: Error | null) => void;
     const ready = new Promise<void>((resolve, reject) => (settle = (err) => (err ? reject(err) : resolve())));
     const created: Prepared = {
@@ -98,10 +98,15 @@ class Connection implements SqlRunner {
     if (!list.length) this.statements.delete(sql);
   }
 
-  private dropStatements(): void {
-    for (const copies of this.statements.values()) for (const { statement } of copies) statement.finalize();
-    this.statements.clear();
-    this.statementCount = 0;
+  /** Forgets the statements no call is using: one still being prepared for a call must stay, or that call fails. */
+  private dropIdleStatements(): void {
+    for (const [sql, copies] of this.statements) {
+      const inUse = copies.filter((c) => c.busy > 0);
+      for (const c of copies) if (c.busy === 0) c.statement.finalize();
+      this.statementCount -= copies.length - inUse.length;
+      if (inUse.length) this.statements.set(sql, inUse);
+      else this.statements.delete(sql);
+    }
   }
 
   private async call<T>(method: 'all' | 'run', sql: string, params: readonly SqlValue[]): Promise<T> {
@@ -143,7 +148,10 @@ class Connection implements SqlRunner {
   }
 
   close(): Promise<void> {
-    this.dropStatements();
+    // Finalizing queues behind a call still running on a statement.
+    for (const copies of this.statements.values()) for (const { statement } of copies) statement.finalize();
+    this.statements.clear();
+    this.statementCount = 0;
     return new Promise((resolve, reject) => this.db.close((err) => (err ? reject(err) : resolve())));
   }
 }
