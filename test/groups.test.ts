@@ -120,16 +120,35 @@ t.test('groups', async (t) => {
     t.equal((await other.api.post('/api/groups/999999/leave/')).status, 404);
   });
 
+  t.test('simultaneous joins and leaves: exactly one of each counts, and its event reaches the members', async (t) => {
+    const group = (await owner.api.post('/api/groups/', { name: 'Racing' })).body.id;
+    const heard: DomainEvents['group.member_joined' | 'group.member_left'][] = [];
+    for (const name of ['group.member_joined', 'group.member_left'] as const) t.teardown(server.bus.subscribe(name, (e) => e.groupId === group && heard.push(e)));
+    const joins = await Promise.all([1, 2, 3].map(() => third.api.post(`/api/groups/${group}/join/`)));
+    t.same(joins.map((r) => r.status).sort(), [200, 400, 400]);
+    t.match((await owner.api.get(`/api/groups/${group}/`)).body, { members_count: 2 });
+    t.same(heard.length, 1);
+    t.same(Object.keys(heard[0].seqs).map(Number).sort(), [owner.id, third.id].sort(), 'joined: every member, the new one too');
+    const leaves = await Promise.all([1, 2, 3].map(() => third.api.post(`/api/groups/${group}/leave/`)));
+    t.same(leaves.map((r) => r.status).sort(), [200, 400, 400]);
+    t.match((await owner.api.get(`/api/groups/${group}/`)).body, { members_count: 1, is_member: true });
+    t.same(heard.length, 2);
+    t.same(Object.keys(heard[1].seqs).map(Number).sort(), [owner.id, third.id].sort(), 'left: the members and the one who left');
+  });
+
   t.test('delete: creator/admins only; 204', async (t) => {
     const doomed = (await owner.api.post('/api/groups/', { name: 'Doomed' })).body.id;
     await other.api.post(`/api/groups/${doomed}/join/`);
     t.equal((await other.api.delete(`/api/groups/${doomed}/`)).status, 403);
     t.equal((await api.delete(`/api/groups/${doomed}/`)).status, 401);
     events.length = 0;
+    let deleted: DomainEvents['group.deleted'] | undefined;
+    t.teardown(server.bus.subscribe('group.deleted', (e) => (deleted = e)));
     const del = await owner.api.delete(`/api/groups/${doomed}/`);
     t.equal(del.status, 204);
     t.equal(del.body, null);
     t.same(events, [{ name: 'group.deleted', payload: { groupId: doomed } }]);
+    t.same(Object.keys(deleted?.seqs ?? {}).map(Number).sort(), [owner.id, other.id].sort(), 'every member hears it');
     t.equal((await owner.api.get(`/api/groups/${doomed}/`)).status, 404);
     t.equal((await owner.api.delete(`/api/groups/${doomed}/`)).status, 404);
     t.notOk((await other.api.get('/api/groups/my_groups/')).body.some((g: { id: number }) => g.id === doomed));

@@ -100,7 +100,12 @@ export class PostgresSql implements Sql {
       try {
         const shared = new SharedStates();
         const db = runner(client);
-        const value = await work({ ...db, afterCommit: (fn) => publications.push({ job, fn }), shared: (key, create, flush) => shared.get(key, create, flush) });
+        const value = await work({
+          ...db,
+          afterCommit: (fn) => publications.push({ job, fn }),
+          shared: (key, create, flush) => shared.get(key, create, flush),
+          lockRows: async (table, ids) => void (await db.run(`SELECT 1 FROM ${table} WHERE id = ANY(?::int[]) ORDER BY id FOR UPDATE`, [`{${ids.map(Number).join(',')}}`])),
+        });
         await shared.flush(db);
         job.outcome = { ok: true, value };
         await client.query('COMMIT');

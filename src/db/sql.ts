@@ -25,6 +25,13 @@ export interface WriteTx extends SqlRunner {
    * to (the event log's) then cost one statement per batch instead of one per job.
    */
   shared<T>(key: object, create: () => T, flush: (state: T, db: SqlRunner) => Promise<void>): T;
+  /**
+   * Locks the rows of `table` with these ids until COMMIT, in id order (so two jobs never lock in
+   * opposite orders), where concurrent transactions need it to take turns: on PostgreSQL. SQLite
+   * has nothing to lock: its one writer runs each statement alone, so a decision written into a
+   * statement (INSERT … WHERE NOT EXISTS) cannot race.
+   */
+  lockRows(table: 'users', ids: number[]): Promise<void>;
 }
 
 /** The shared states of one transaction (WriteTx.shared), flushed in the order they were made. */

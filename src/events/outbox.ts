@@ -1,21 +1,16 @@
 /**
- * The per-user event log. A service announces a durable event with emit() inside the
- * transaction that makes the change: emit() resolves who hears it, gives each recipient the
- * next number of their own sequence and writes one log row per recipient, all in that
- * transaction. The event goes on the bus only once the transaction has committed, so a change
- * the server acknowledged always has its log rows, and a rolled-back one was never announced.
- * Realtime clients that were away replay the rows after the last seq they saw.
- *
- * Publishing is done by transaction() rather than Sequelize's afterCommit hooks: Sequelize 6
- * runs those in a `finally`, even when COMMIT itself failed.
+ * The per-user event log. A service logs a durable event with log() inside the write job
+ * (Sql.write) that makes the change, naming who hears it: each recipient gets the next number of
+ * their own sequence and one log row, written in that job's transaction. The event goes on the
+ * bus only once the transaction has committed, so a change the server acknowledged always has its
+ * log rows, and a rolled-back one was never announced. Realtime clients that were away replay the
+ * rows after the last seq they saw.
  */
-import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { QueryTypes, type Sequelize } from 'sequelize';
 import type { Logger } from 'pino';
 import type { EventBus } from './bus.js';
-import type { CallPayload, DomainEvents, LoggedEventName, LoggedEvents, Seqs } from './types.js';
-import { placeholders, type SqlValue, type WriteTx } from '../db/sql.js';
-import { transaction } from '../db/connection.js';
-import { sequelizeStatements, txStatements, type Statements } from '../db/sequelizeRunner.js';
+import type { DomainEvents, LoggedEventName, LoggedEvents, Seqs } from './types.js';
+import type { SqlRunner, SqlValue, WriteTx } from '../db/sql.js';
 
 /** One row of a user's log. */
 export type LoggedEvent = { [K in LoggedEventName]: { seq: number; name: K; payload: LoggedEvents[K]; createdAt: string } }[LoggedEventName];
@@ -46,12 +41,6 @@ const SHARED_PAYLOAD_FROM = 3;
 
 export const RETENTION: Retention = { maxAgeDays: 30, maxPerUser: 10_000, everyMs: 60 * 60 * 1000 };
 
-/** A group's member ids, read inside the emitting transaction. */
-async function groupMemberIds(db: Statements, groupId: number): Promise<number[]> {
-  const rows = await db.all<{ user_id: number | string }>('SELECT user_id FROM group_members WHERE group_id = ?', [groupId]);
-  return rows.map((r) => Number(r.user_id));
-}
-
 /** An event to log, and the seqs its recipients get once it is recorded. */
 interface Entry {
   name: LoggedEventName;
@@ -71,27 +60,6 @@ const entryOf = (name: LoggedEventName, payload: object, userIds: number[], payl
   seqs: {},
 });
 
-type Audience<K extends LoggedEventName> = (e: LoggedEvents[K], db: Statements) => number[] | Promise<number[]>;
-
-const callParties = ({ call }: { call: CallPayload }) => [call.caller.id, call.callee.id];
-
-/** Who each logged event is for, read inside the emitting transaction. */
-const audiences: { [K in LoggedEventName]: Audience<K> } = {
-  'dm.created': ({ message }) => [message.sender, message.receiver],
-  'dm.read': ({ message }) => [message.sender, message.receiver],
-  'group_message.created': ({ message }, db) => groupMemberIds(db, message.group),
-  'group.member_joined': (e, db) => groupMemberIds(db, e.groupId),
-  // The member already removed in this transaction still hears that they left.
-  'group.member_left': async (e, db) => [...(await groupMemberIds(db, e.groupId)), e.userId],
-  // Emitted before the group's rows are deleted.
-  'group.deleted': (e, db) => groupMemberIds(db, e.groupId),
-  'call.started': callParties,
-  'call.accepted': callParties,
-  'call.rejected': callParties,
-  'call.ended': callParties,
-  'call.missed': callParties,
-};
-
 interface EventRow {
   seq: number | string;
   name: LoggedEventName;
@@ -100,8 +68,6 @@ interface EventRow {
 }
 
 export class EventLog {
-  /** Publications waiting for their transaction to commit. */
-  private readonly pending = new WeakMap<Transaction, (() => Promise<void>)[]>();
   private pruner?: NodeJS.Timeout;
   private pruning?: Promise<void>;
 
@@ -111,31 +77,6 @@ export class EventLog {
     private readonly logger: Logger,
     private readonly retention: Retention = RETENTION,
   ) {}
-
-  /**
-   * Runs `work` in a write transaction (IMMEDIATE on SQLite, so it never has to upgrade a read
-   * lock) and publishes the events it emitted once it committed, in emit order.
-   */
-  async transaction<T>(work: (transaction: Transaction) => Promise<T>): Promise<T> {
-    const publications: (() => Promise<void>)[] = [];
-    const result = await transaction(this.sequelize, (transaction) => {
-      this.pending.set(transaction, publications);
-      return work(transaction);
-    });
-    for (const publish of publications) await publish();
-    return result;
-  }
-
-  /** Logs an event for its recipients in `transaction` (opened by transaction()) and publishes it after COMMIT. */
-  async emit<K extends LoggedEventName>(name: K, payload: LoggedEvents[K], transaction: Transaction): Promise<void> {
-    const publications = this.pending.get(transaction);
-    if (!publications) throw new Error('EventLog.emit() needs a transaction opened by EventLog.transaction()');
-    const audience = audiences[name] as Audience<K>;
-    const db = sequelizeStatements(this.sequelize, transaction);
-    const entry = entryOf(name, payload, await audience(payload, db));
-    await this.record(db, [entry]);
-    publications.push(() => this.bus.publish(name, { ...payload, seqs: entry.seqs } as DomainEvents[K]));
-  }
 
   /**
    * Logs an event for `recipients` inside a raw write job, and publishes it once the job
@@ -150,7 +91,7 @@ export class EventLog {
       payloadId = Number(row!.id);
     }
     const entry = entryOf(name, payload, recipients, payloadId);
-    tx.shared(this, () => [] as Entry[], (entries, db) => this.record(txStatements(db), entries)).push(entry);
+    tx.shared(this, () => [] as Entry[], (entries, db) => this.record(db, entries)).push(entry);
     tx.afterCommit(() => this.bus.publish(name, { ...payload, seqs: entry.seqs } as DomainEvents[K]));
   }
 
@@ -160,7 +101,7 @@ export class EventLog {
    * emitters for the same user commit in seq order; ids are sorted so two emitters never lock in
    * opposite orders.
    */
-  private async record(db: Statements, entries: Entry[]): Promise<void> {
+  private async record(db: SqlRunner, entries: Entry[]): Promise<void> {
     const counts = new Map<number, number>();
     for (const { recipients } of entries) for (const userId of recipients) counts.set(userId, (counts.get(userId) ?? 0) + 1);
     const users = [...counts.keys()].sort((a, b) => a - b);
@@ -172,12 +113,7 @@ export class EventLog {
       const bump = `INSERT INTO user_event_counters (user_id, seq) VALUES ${chunk.map(() => '(?, ?)').join(', ')}
          ON CONFLICT (user_id) DO UPDATE SET seq = user_event_counters.seq + excluded.seq`;
       const params = chunk.flatMap((userId) => [userId, counts.get(userId)!]);
-      let rows: SeqRow[];
-      if (db.insertReturns) rows = await db.all<SeqRow>(`${bump} RETURNING user_id, seq`, params);
-      else {
-        await db.exec(bump, params);
-        rows = await db.all<SeqRow>(`SELECT user_id, seq FROM user_event_counters WHERE user_id IN (${placeholders(chunk.length)})`, chunk);
-      }
+      const rows = await db.all<SeqRow>(`${bump} RETURNING user_id, seq`, params);
       for (const row of rows) next.set(Number(row.user_id), Number(row.seq) - counts.get(Number(row.user_id))! + 1);
     }
     const now = new Date();
@@ -196,7 +132,7 @@ export class EventLog {
     // In chunks: SQLite binds at most 32,766 values per statement.
     for (let i = 0; i < values.length; i += LOG_CHUNK) {
       const chunk = values.slice(i, i + LOG_CHUNK);
-      await db.exec(`INSERT INTO user_events (user_id, seq, name, payload, payload_id, created_at) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`, chunk.flat());
+      await db.run(`INSERT INTO user_events (user_id, seq, name, payload, payload_id, created_at) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`, chunk.flat());
     }
   }
 

@@ -2,16 +2,15 @@
  * Audio/video calls: the status machine, the busy rule and ring timeouts. WebRTC signaling
  * is relayed by the realtime layer, which asks participants() who may talk about a call.
  */
-import { Op, Transaction, type WhereOptions } from 'sequelize';
+import { Op, type WhereOptions } from 'sequelize';
 import type { ServiceDeps } from './deps.js';
-import { Call, User } from '../models/index.js';
+import { Call, type User } from '../models/index.js';
 import type { CallStatus, CallType } from '../models/call.js';
 import { presentCall } from '../presenters/call.js';
 import { BadRequest, Conflict, NotFound, PermissionDenied, ValidationError } from '../errors.js';
 import { keyset, toPage, type Page, type PageRequest } from './pagination.js';
 import { sqlOf } from '../db/connection.js';
-import { placeholders, type Sql, type SqlValue } from '../db/sql.js';
-import { sequelizeStatements } from '../db/sequelizeRunner.js';
+import { placeholders, type Sql, type SqlRunner, type SqlValue } from '../db/sql.js';
 import { resolveParty, type Party } from './parties.js';
 import { checkedWrite } from './references.js';
 import type { CallRow, DbDate } from '../db/rows.js';
@@ -24,6 +23,11 @@ const CALLS = `SELECT c.id, c.call_type AS "callType", c.status, c.started_at AS
     c.caller_id AS "callerId", cr.username AS "callerUsername", cr.first_name AS "callerFirstName", cr.last_name AS "callerLastName",
     c.callee_id AS "calleeId", ce.username AS "calleeUsername", ce.first_name AS "calleeFirstName", ce.last_name AS "calleeLastName"
   FROM calls c JOIN users cr ON cr.id = c.caller_id JOIN users ce ON ce.id = c.callee_id`;
+/** A live call (statuses: LIVE) involving either of two users (each id list given twice). */
+const BUSY = `c.status IN (${placeholders(LIVE.length)}) AND (c.caller_id IN (?, ?) OR c.callee_id IN (?, ?))`;
+/** A new call, ringing, unless BUSY finds one. */
+const INSERT_CALL = `INSERT INTO calls (caller_id, callee_id, call_type, status, started_at)
+  SELECT ?, ?, ?, 'pending', ? WHERE NOT EXISTS (SELECT 1 FROM calls c WHERE ${BUSY}) RETURNING id`;
 /** Calls the user (given twice) takes part in. */
 const INVOLVING = '(c.caller_id = ? OR c.callee_id = ?)';
 
@@ -106,22 +110,26 @@ export class CallService {
     return checkedWrite(resolveCallee, (callee) => this.ring(actor, callee, input.callType));
   }
 
-  /** Creates the call unless either side is busy, and announces it. */
+  /**
+   * Creates the call unless either side is busy, and announces it. The busy rule is the INSERT's
+   * own condition, so two rings involving the same person cannot both pass it (on PostgreSQL the
+   * two users' rows are locked first, so the second INSERT sees the first call once it committed).
+   */
   private async ring(actor: User, callee: Party, callType: CallType): Promise<CallRow> {
     const ids = [actor.id, callee.id];
     // A ring that timed out while no timer ran (a restart) must not keep anyone busy.
     await this.sweep({ [Op.or]: [{ callerId: ids }, { calleeId: ids }] });
     const { events } = this.deps;
-    return events.transaction(async (transaction) => {
-      // Locking both users (in id order, so crossing calls cannot deadlock) serializes concurrent
-      // starts involving either of them on PostgreSQL; SQLite ignores the lock, its IMMEDIATE
-      // transaction already serializes writers.
-      await User.findAll({ attributes: ['id'], where: { id: ids }, order: [['id', 'ASC']], lock: Transaction.LOCK.UPDATE, transaction });
-      const busy = await Call.findOne({ attributes: ['callerId', 'calleeId'], where: { status: LIVE, [Op.or]: [{ callerId: ids }, { calleeId: ids }] }, transaction });
-      if (busy) throw new Conflict(busy.callerId === actor.id || busy.calleeId === actor.id ? 'You are already in a call.' : `${callee.username} is already in a call.`);
-      const { id } = await Call.create({ callerId: actor.id, calleeId: callee.id, callType }, { transaction });
-      const call = await this.load(id, transaction);
-      await events.emit('call.started', { call: presentCall(call) }, transaction);
+    return this.sql.write(async (tx) => {
+      await tx.lockRows('users', ids);
+      const created = await tx.get<{ id: number }>(INSERT_CALL, [actor.id, callee.id, callType, new Date(), ...LIVE, ...ids, ...ids]);
+      if (!created) {
+        const busy = await tx.get<{ callerId: number; calleeId: number }>(`SELECT caller_id AS "callerId", callee_id AS "calleeId" FROM calls c WHERE ${BUSY}`, [...LIVE, ...ids, ...ids]);
+        const actorBusy = busy && (Number(busy.callerId) === actor.id || Number(busy.calleeId) === actor.id);
+        throw new Conflict(actorBusy ? 'You are already in a call.' : `${callee.username} is already in a call.`);
+      }
+      const call = await this.load(tx, created.id);
+      await events.log(tx, 'call.started', { call: presentCall(call) }, ids);
       return call;
     });
   }
@@ -204,33 +212,44 @@ export class CallService {
    * when several processes (or a timer and a sweep) race, exactly one publishes 'call.missed'.
    */
   private async expire(callId: number, startedAt: DbDate): Promise<void> {
+    // The ring stopped at its deadline, even when a sweep notices it later (after a restart).
+    const endedAt = new Date(this.ringDeadline(startedAt));
+    const ringingSince = new Date(Date.now() - this.ringTimeoutMs);
+    await this.move(callId, "status = 'missed', ended_at = ?", [endedAt], "status = 'pending' AND started_at <= ?", [ringingSince], 'missed');
+  }
+
+  /**
+   * Applies `set` to the call if it still matches `where`, and announces the move as `outcome`
+   * (by `byUserId`, absent when no one made it); the updated call, or null when another request
+   * moved it first.
+   */
+  private move(callId: number, set: string, setParams: SqlValue[], where: string, whereParams: SqlValue[], outcome: Outcome, byUserId?: number): Promise<CallRow | null> {
     const { events } = this.deps;
-    await events.transaction(async (transaction) => {
-      const [count] = await Call.update(
-        // The ring stopped at its deadline, even when a sweep notices it later (after a restart).
-        { status: 'missed', endedAt: new Date(this.ringDeadline(startedAt)) },
-        { where: { id: callId, status: 'pending', startedAt: { [Op.lte]: new Date(Date.now() - this.ringTimeoutMs) } }, transaction },
-      );
-      if (count) await events.emit('call.missed', { call: presentCall(await this.load(callId, transaction)) }, transaction);
+    return this.sql.write(async (tx) => {
+      const { changes } = await tx.run(`UPDATE calls SET ${set} WHERE id = ? AND ${where}`, [...setParams, callId, ...whereParams]);
+      if (!changes) return null;
+      const call = await this.load(tx, callId);
+      const payload = byUserId === undefined ? { call: presentCall(call) } : { call: presentCall(call), byUserId };
+      await events.log(tx, EVENTS[outcome], payload, [call.callerId, call.calleeId]);
+      return call;
     });
   }
 
-  /** A call with both parties; inside `transaction` when given (so its own changes are seen). */
-  private async load(callId: number, transaction?: Transaction): Promise<CallRow> {
-    const runner = transaction ? sequelizeStatements(this.deps.sequelize, transaction) : this.sql.read;
-    const [call] = await runner.all<CallRow>(`${CALLS} WHERE c.id = ?`, [callId]);
+  /** A call with both parties, read by `db` (a write job's, to see its own changes). */
+  private async load(db: SqlRunner, callId: number): Promise<CallRow> {
+    const call = await db.get<CallRow>(`${CALLS} WHERE c.id = ?`, [callId]);
     if (!call) throw new NotFound();
     return call;
   }
 
   /** A call the actor takes part in; to anybody else it does not exist. */
   private async find(actor: User, callId: number): Promise<CallRow> {
-    const call = await this.load(callId);
+    const call = await this.load(this.sql.read, callId);
     if (call.callerId !== actor.id && call.calleeId !== actor.id) throw new NotFound();
     // A ring past its deadline is over even if no timer has fired yet.
     if (call.status === 'pending' && this.ringDeadline(call.startedAt) <= Date.now()) {
       await this.expire(call.id, call.startedAt);
-      return this.load(callId);
+      return this.load(this.sql.read, callId);
     }
     return call;
   }
@@ -245,18 +264,10 @@ export class CallService {
     for (;;) {
       const to = MOVES[action][current];
       if (!to) throw new BadRequest(REFUSED[action]);
-      const now = new Date();
-      const { events } = this.deps;
-      const moved = await events.transaction(async (transaction) => {
-        const [count] = await Call.update(to === 'active' ? { status: to, answeredAt: now } : { status: to, endedAt: now }, { where: { id: call.id, status: current }, transaction });
-        if (!count) return null;
-        const updated = await this.load(call.id, transaction);
-        await events.emit(EVENTS[to], { call: presentCall(updated), byUserId: actor.id }, transaction);
-        return updated;
-      });
+      const moved = await this.move(call.id, `status = ?, ${to === 'active' ? 'answered_at' : 'ended_at'} = ?`, [to, new Date()], 'status = ?', [current], to, actor.id);
       if (moved) return moved;
       // Statuses only move forward, so this loop ends: at worst the call is over and we refuse.
-      current = (await this.load(call.id)).status;
+      current = (await this.load(this.sql.read, call.id)).status;
     }
   }
 

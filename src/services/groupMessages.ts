@@ -1,6 +1,6 @@
 /** Group chat messages: members only, idempotent per client id. */
 import type { ServiceDeps } from './deps.js';
-import type { GroupService } from './groups.js';
+import { memberIds, type GroupService } from './groups.js';
 import type { User } from '../models/index.js';
 import { NotFound, PermissionDenied } from '../errors.js';
 import { keyset, toPage, type Page, type PageRequest } from './pagination.js';
@@ -63,8 +63,7 @@ export class GroupMessageService {
       if (!inserted || 'existingId' in inserted) return inserted;
       const message: GroupMessageRow = { id: Number(inserted.row.id), groupId: input.groupId, senderId: actor.id, senderUsername: actor.username, content: input.content, createdAt };
       // Members as of this transaction: whoever joined or left meanwhile is counted consistently.
-      const members = await tx.all<{ userId: number }>('SELECT user_id AS "userId" FROM group_members WHERE group_id = ?', [input.groupId]);
-      await events.log(tx, 'group_message.created', { message: presentGroupMessage(message) }, members.map((m) => Number(m.userId)));
+      await events.log(tx, 'group_message.created', { message: presentGroupMessage(message) }, await memberIds(tx, input.groupId));
       return { row: message };
     });
   }

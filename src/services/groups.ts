@@ -1,5 +1,4 @@
 /** Groups and their membership: who may change a group, who may talk in it. */
-import { UniqueConstraintError } from 'sequelize';
 import type { ServiceDeps } from './deps.js';
 import type { UserService } from './users.js';
 import { Group, GroupMember, type User } from '../models/index.js';
@@ -7,7 +6,7 @@ import { NotFound, PermissionDenied, ValidationError } from '../errors.js';
 import { keyset, toPage, type Page, type PageRequest } from './pagination.js';
 import type { Upload } from '../media/store.js';
 import { sqlOf, transaction } from '../db/connection.js';
-import type { Sql, SqlValue } from '../db/sql.js';
+import type { Sql, SqlRunner, SqlValue } from '../db/sql.js';
 import { USER_COLUMNS, packedRows } from './reads.js';
 import { checkedWrite } from './references.js';
 import type { GroupRow, MemberRow } from '../db/rows.js';
@@ -34,6 +33,12 @@ const GROUP_SELECT = `SELECT g.id, g.name, g.description, g.image, g.creator_id 
   FROM social_groups g
   LEFT JOIN users cu ON cu.id = g.creator_id
   LEFT JOIN group_members m ON m.group_id = g.id AND m.user_id = ?`;
+
+/** A group's member ids, as `db` sees them (inside a write job: with its own changes). */
+export async function memberIds(db: SqlRunner, groupId: number): Promise<number[]> {
+  const rows = await db.all<{ user_id: number | string }>('SELECT user_id FROM group_members WHERE group_id = ?', [groupId]);
+  return rows.map((r) => Number(r.user_id));
+}
 
 export class GroupService {
   private readonly sql: Sql;
@@ -121,42 +126,44 @@ export class GroupService {
     const group = await this.find(id);
     await this.assertManager(actor, group);
     const { events } = this.deps;
-    await events.transaction(async (transaction) => {
+    await this.sql.write(async (tx) => {
       // Logged first: its recipients are the members the deletion is about to remove.
-      await events.emit('group.deleted', { groupId: id }, transaction);
-      await group.destroy({ transaction });
+      await events.log(tx, 'group.deleted', { groupId: id }, await memberIds(tx, id));
+      await tx.run('DELETE FROM social_groups WHERE id = ?', [id]);
     });
     await this.deps.media.remove(group.image);
   }
 
   async join(actor: User, id: number): Promise<void> {
     const { events } = this.deps;
-    try {
-      await checkedWrite(
-        () => this.find(id),
-        () =>
-          events.transaction(async (transaction) => {
-            await GroupMember.create({ groupId: id, userId: actor.id, role: 'member' }, { transaction });
-            await events.emit('group.member_joined', { groupId: id, userId: actor.id, username: actor.username }, transaction);
-          }),
-      );
-    } catch (err) {
-      // The unique (group_id, user_id) index decides, so two simultaneous joins cannot both succeed.
-      if (err instanceof UniqueConstraintError) throw ValidationError.nonField('You are already a member of this group.');
-      throw err;
-    }
+    const joined = await checkedWrite(
+      () => this.find(id),
+      () =>
+        this.sql.write(async (tx) => {
+          // The unique (group_id, user_id) index decides, so two simultaneous joins cannot both succeed.
+          const { changes } = await tx.run("INSERT INTO group_members (group_id, user_id, role, created_at) VALUES (?, ?, 'member', ?) ON CONFLICT (group_id, user_id) DO NOTHING", [
+            id,
+            actor.id,
+            new Date(),
+          ]);
+          if (changes) await events.log(tx, 'group.member_joined', { groupId: id, userId: actor.id, username: actor.username }, await memberIds(tx, id));
+          return changes > 0;
+        }),
+    );
+    if (!joined) throw ValidationError.nonField('You are already a member of this group.');
   }
 
   async leave(actor: User, id: number): Promise<void> {
     const group = await this.find(id);
     if (group.creatorId === actor.id) throw ValidationError.nonField('The group creator cannot leave the group.');
     const { events } = this.deps;
-    const removed = await events.transaction(async (transaction) => {
-      const count = await GroupMember.destroy({ where: { groupId: group.id, userId: actor.id }, transaction });
-      if (count) await events.emit('group.member_left', { groupId: group.id, userId: actor.id, username: actor.username }, transaction);
-      return count;
+    const left = await this.sql.write(async (tx) => {
+      const { changes } = await tx.run('DELETE FROM group_members WHERE group_id = ? AND user_id = ?', [id, actor.id]);
+      // The member just removed still hears that they left.
+      if (changes) await events.log(tx, 'group.member_left', { groupId: id, userId: actor.id, username: actor.username }, [...(await memberIds(tx, id)), actor.id]);
+      return changes > 0;
     });
-    if (!removed) throw ValidationError.nonField('You are not a member of this group.');
+    if (!left) throw ValidationError.nonField('You are not a member of this group.');
   }
 
   /** Members as full users (with the viewer's follow flags) and their role, in the (group_id, user_id) index's order. */
@@ -175,9 +182,8 @@ export class GroupService {
   }
 
   /** Everyone in the group (typing indicators' audience). */
-  async memberIds(groupId: number): Promise<number[]> {
-    const rows = await this.sql.read.all<{ user_id: number | string }>('SELECT user_id FROM group_members WHERE group_id = ?', [groupId]);
-    return rows.map((r) => Number(r.user_id));
+  memberIds(groupId: number): Promise<number[]> {
+    return memberIds(this.sql.read, groupId);
   }
 
   /**
