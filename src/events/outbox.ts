@@ -6,11 +6,12 @@
  * log rows, and a rolled-back one was never announced. Realtime clients that were away replay the
  * rows after the last seq they saw.
  */
-import { QueryTypes, type Sequelize } from 'sequelize';
 import type { Logger } from 'pino';
 import type { EventBus } from './bus.js';
 import type { DomainEvents, LoggedEventName, LoggedEvents, Seqs } from './types.js';
-import type { SqlRunner, SqlValue, WriteTx } from '../db/sql.js';
+import type { Sql, SqlRunner, SqlValue, WriteTx } from '../db/sql.js';
+import { iso } from '../presenters/context.js';
+import type { DbDate } from '../db/rows.js';
 
 /** One row of a user's log. */
 export type LoggedEvent = { [K in LoggedEventName]: { seq: number; name: K; payload: LoggedEvents[K]; createdAt: string } }[LoggedEventName];
@@ -64,7 +65,7 @@ interface EventRow {
   seq: number | string;
   name: LoggedEventName;
   payload: string;
-  createdAt: Date | string;
+  createdAt: DbDate;
 }
 
 export class EventLog {
@@ -72,7 +73,7 @@ export class EventLog {
   private pruning?: Promise<void>;
 
   constructor(
-    private readonly sequelize: Sequelize,
+    private readonly sql: Sql,
     private readonly bus: EventBus,
     private readonly logger: Logger,
     private readonly retention: Retention = RETENTION,
@@ -138,26 +139,22 @@ export class EventLog {
 
   /** The user's latest seq (0 before their first event). */
   async latest(userId: number): Promise<number> {
-    const [row] = await this.sequelize.query<{ seq: number | string }>('SELECT seq FROM user_event_counters WHERE user_id = :userId', {
-      type: QueryTypes.SELECT,
-      replacements: { userId },
-    });
+    const row = await this.sql.read.get<{ seq: number | string }>('SELECT seq FROM user_event_counters WHERE user_id = ?', [userId]);
     return row ? Number(row.seq) : 0;
   }
 
   /** The user's events after `since`, oldest first, at most `limit + 1`. */
   async since(userId: number, since: number, limit: number): Promise<Missed> {
-    const rows = await this.sequelize.query<EventRow>(
+    const rows = this.sql.limit(limit + 1);
+    const found = await this.sql.read.all<EventRow>(
       `SELECT e.seq, e.name, CASE WHEN e.payload_id IS NULL THEN e.payload ELSE p.payload END AS payload, e.created_at AS "createdAt"
          FROM user_events e LEFT JOIN event_payloads p ON p.id = e.payload_id
-        WHERE e.user_id = :userId AND e.seq > :since ORDER BY e.seq LIMIT :limit`,
-      { type: QueryTypes.SELECT, replacements: { userId, since, limit: limit + 1 } },
+        WHERE e.user_id = ? AND e.seq > ? ORDER BY e.seq ${rows.sql}`,
+      [userId, since, ...rows.params],
     );
     // Read after the rows: a row committed in between only makes `latest` newer, never a hole.
     const latest = await this.latest(userId);
-    const events = rows.map(
-      (r) => ({ seq: Number(r.seq), name: r.name, payload: JSON.parse(r.payload), createdAt: new Date(r.createdAt).toISOString() }) as LoggedEvent,
-    );
+    const events = found.map((r) => ({ seq: Number(r.seq), name: r.name, payload: JSON.parse(r.payload), createdAt: iso(r.createdAt) }) as LoggedEvent);
     // Sequences have no holes (a rolled-back event rolls its counter back), so a first row
     // other than since + 1 means older rows were pruned.
     const incomplete = since > latest || (latest > since && events[0]?.seq !== since + 1);
@@ -167,14 +164,16 @@ export class EventLog {
   /** Deletes rows past their age or beyond each user's newest `maxPerUser`. */
   async prune(): Promise<void> {
     const cutoff = new Date(Date.now() - this.retention.maxAgeDays * 24 * 60 * 60 * 1000);
-    await this.sequelize.query('DELETE FROM user_events WHERE created_at < :cutoff', { replacements: { cutoff } });
-    // A shared payload is as old as the rows pointing at it; rows pruned for a user's count limit leave it to age out.
-    await this.sequelize.query('DELETE FROM event_payloads WHERE created_at < :cutoff', { replacements: { cutoff } });
-    await this.sequelize.query(
-      `DELETE FROM user_events WHERE id IN (
-         SELECT e.id FROM user_events e JOIN user_event_counters c ON c.user_id = e.user_id WHERE e.seq <= c.seq - :max)`,
-      { replacements: { max: this.retention.maxPerUser } },
-    );
+    await this.sql.write(async (tx) => {
+      await tx.run('DELETE FROM user_events WHERE created_at < ?', [cutoff]);
+      // A shared payload is as old as the rows pointing at it; rows pruned for a user's count limit leave it to age out.
+      await tx.run('DELETE FROM event_payloads WHERE created_at < ?', [cutoff]);
+      await tx.run(
+        `DELETE FROM user_events WHERE id IN (
+           SELECT e.id FROM user_events e JOIN user_event_counters c ON c.user_id = e.user_id WHERE e.seq <= c.seq - ?)`,
+        [this.retention.maxPerUser],
+      );
+    });
   }
 
   /** Prunes now and then every `everyMs`, until stopPruning(). */

@@ -8,10 +8,11 @@ import { GroupMessageService } from './groupMessages.js';
 import { DirectMessageService } from './messages.js';
 import { CallService } from './calls.js';
 import { EventLog } from '../events/outbox.js';
+import { sqlOf } from '../db/connection.js';
 
 /** Builds every domain service once; REST routes, realtime handlers and `jvai admin` share them. */
 export function createServices(base: Omit<ServiceDeps, 'events'>) {
-  const deps: ServiceDeps = { ...base, events: new EventLog(base.sequelize, base.bus, base.logger) };
+  const deps: ServiceDeps = { ...base, events: new EventLog(sqlOf(base.sequelize), base.bus, base.logger) };
   const tokens = new TokenService(deps.config, deps.sequelize, deps.bus);
   const users = new UserService(deps, tokens);
   const comments = new CommentService(deps.sequelize);
