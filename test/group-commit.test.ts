@@ -1,7 +1,8 @@
 /**
  * The SQLite writer's group commit (src/db/sqlite.ts), on a real database file: concurrent jobs
  * share transactions, each caller is answered only after its batch committed, a failing job
- * fails alone, and announcements leave in the order they were registered.
+ * fails alone, and announcements leave in the order they were registered; checkpoints run beside
+ * the commits, not inside them.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,7 +12,7 @@ import type { Test } from 'tap';
 import sqlite3 from 'sqlite3';
 import { SqliteSql } from '../src/db/sqlite.js';
 
-async function freshDb(t: Test): Promise<{ sql: SqliteSql; file: string }> {
+async function freshDb(t: Test, checkpointMs?: number): Promise<{ sql: SqliteSql; file: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-gc-'));
   const file = path.join(dir, 'db.sqlite3');
   await new Promise<void>((resolve, reject) => {
@@ -22,7 +23,7 @@ async function freshDb(t: Test): Promise<{ sql: SqliteSql; file: string }> {
       );
     });
   });
-  const sql = new SqliteSql(file, 2);
+  const sql = new SqliteSql(file, 2, checkpointMs);
   t.teardown(async () => {
     await sql.close();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -145,4 +146,28 @@ t.test('a write is refused cleanly when the database cannot take it, and the wri
   const { sql } = await freshDb(t);
   await t.rejects(sql.write((tx) => tx.run('INSERT INTO nowhere VALUES (1)')), { code: 'SQLITE_ERROR' });
   t.equal(await sql.write(async (tx) => (await tx.run('INSERT INTO items (owner, label) VALUES (?, ?)', [1, 'after'])).changes), 1);
+});
+
+t.test('checkpoints: beside the commits, never inside one', async (t) => {
+  const { sql, file } = await freshDb(t, 60_000);
+  const size = () => fs.statSync(file).size;
+  const before = size();
+  // ~2,000 rows of 2 KB (and their index): SQLite's default would checkpoint inside a commit at 1,000 pages.
+  const label = (round: number, i: number) => `${round}-${i}-${'x'.repeat(2000)}`;
+  for (let round = 0; round < 8; round++) {
+    await Promise.all(Array.from({ length: 250 }, (_, i) => sql.write((tx) => tx.run('INSERT INTO items (owner, label) VALUES (?, ?)', [round, label(round, i)]))));
+  }
+  t.equal(size(), before, 'the commits left the database file alone: what they wrote is in the WAL');
+  await sql.checkpoint();
+  t.ok(size() > before + 4_000_000, 'the checkpointer copied it into the database file');
+  t.equal((await sql.read.get<{ n: number }>('SELECT COUNT(*) AS n FROM items'))?.n, 2000);
+});
+
+t.test('checkpoints: the timer runs them while writes go on', async (t) => {
+  const { sql, file } = await freshDb(t, 50);
+  const before = fs.statSync(file).size;
+  await Promise.all(Array.from({ length: 300 }, (_, i) => sql.write((tx) => tx.run('INSERT INTO items (owner, label) VALUES (?, ?)', [i, `${i}-${'y'.repeat(1000)}`]))));
+  const deadline = Date.now() + 5000;
+  while (fs.statSync(file).size === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  t.ok(fs.statSync(file).size > before, 'copied into the database file within a few ticks');
 });

@@ -15,6 +15,13 @@ import sqlite3 from 'sqlite3';
 import { rowCount, SharedStates, type Limit, type Sql, type SqlRunner, type SqlValue, type WriteTx } from './sql.js';
 import { Mutex } from './mutex.js';
 
+/**
+ * How often the WAL is copied back into the database file (a PASSIVE checkpoint, on a connection of
+ * its own). SQLite's default does it inside a commit every 1,000 pages, and that commit — with
+ * every job in its batch — then waited for the copy and a second fsync.
+ */
+const CHECKPOINT_MS = 1000;
+
 /** How many jobs one batch commits at most. */
 const MAX_BATCH = 256;
 /** Prepared statements kept per connection; SQL with varying IN lists would otherwise pile up. */
@@ -209,7 +216,8 @@ export class SqliteSql implements Sql {
   private flushQueued = false;
   private writer?: Promise<Connection>;
 
-  constructor(private readonly file: string, readers: number) {
+  /** `checkpointMs`: how often the checkpointer runs (CHECKPOINT_MS; tests choose their own). */
+  constructor(private readonly file: string, readers: number, private readonly checkpointMs = CHECKPOINT_MS) {
     this.read = new ReadPool(file, readers);
   }
 
@@ -252,9 +260,37 @@ export class SqliteSql implements Sql {
   }
 
   private connection(): Promise<Connection> {
-    // synchronous=FULL: a commit is on disk before anyone hears it succeeded.
-    this.writer ??= Connection.open(this.file, sqlite3.OPEN_READWRITE, 'PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON', true);
+    if (!this.writer) {
+      // synchronous=FULL: a commit is on disk before anyone hears it succeeded. Checkpoints are
+      // the checkpointer's (CHECKPOINT_MS), not the commits'.
+      this.writer = Connection.open(this.file, sqlite3.OPEN_READWRITE, 'PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0', true);
+      this.checkpoints = setInterval(() => void this.checkpoint(), this.checkpointMs).unref();
+    }
     return this.writer;
+  }
+
+  private checkpoints?: NodeJS.Timeout;
+  private checkpointer?: Promise<Connection>;
+  private checkpointing?: Promise<void>;
+  /** Batches committed since the last checkpoint started. */
+  private commitsSinceCheckpoint = 0;
+
+  /**
+   * Copies what the WAL holds into the database file, beside the writer: PASSIVE takes no lock
+   * the writer or the readers wait for, and stops short of frames a reader still needs. It
+   * syncs the database file before the WAL is reused, so committed data stays on disk throughout.
+   * Runs on a timer; a call while one runs waits for that one.
+   */
+  checkpoint(): Promise<void> {
+    if (this.checkpointing || !this.commitsSinceCheckpoint) return this.checkpointing ?? Promise.resolve();
+    this.commitsSinceCheckpoint = 0;
+    this.checkpointer ??= Connection.open(this.file, sqlite3.OPEN_READWRITE, 'PRAGMA synchronous = FULL');
+    this.checkpointing = this.checkpointer
+      .then((c) => c.exec('PRAGMA wal_checkpoint(PASSIVE)'))
+      // A failed checkpoint leaves the WAL as it was: the next one copies it.
+      .catch(() => undefined)
+      .finally(() => (this.checkpointing = undefined));
+    return this.checkpointing;
   }
 
   private async flush(): Promise<void> {
@@ -326,6 +362,7 @@ export class SqliteSql implements Sql {
       // What the jobs wrote together; if that fails, no single job is to blame: all get the error.
       await shared.flush(db);
       await db.exec('COMMIT');
+      this.commitsSinceCheckpoint++;
     } catch (err) {
       await db.exec('ROLLBACK').catch(() => undefined);
       for (const job of batch) job.reject(err);
@@ -337,9 +374,12 @@ export class SqliteSql implements Sql {
   async close(): Promise<void> {
     // Wait for writes already asked for.
     await this.gate.run(async () => undefined);
+    clearInterval(this.checkpoints);
+    await this.checkpointing;
     await this.read.close();
-    const writer = this.writer;
-    this.writer = undefined;
+    const [writer, checkpointer] = [this.writer, this.checkpointer];
+    this.writer = this.checkpointer = undefined;
+    if (checkpointer) await (await checkpointer).close();
     if (writer) await (await writer).close();
   }
 }
