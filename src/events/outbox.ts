@@ -10,7 +10,6 @@ import type { Logger } from 'pino';
 import type { EventBus } from './bus.js';
 import type { DomainEvents, LoggedEventName, LoggedEvents, Seqs } from './types.js';
 import type { Sql, SqlRunner, SqlValue, WriteTx } from '../db/sql.js';
-import { iso } from '../presenters/context.js';
 import type { DbDate } from '../db/rows.js';
 
 /** One row of a user's log. */
@@ -154,7 +153,7 @@ export class EventLog {
     );
     // Read after the rows: a row committed in between only makes `latest` newer, never a hole.
     const latest = await this.latest(userId);
-    const events = found.map((r) => ({ seq: Number(r.seq), name: r.name, payload: JSON.parse(r.payload), createdAt: iso(r.createdAt) }) as LoggedEvent);
+    const events = found.map((r) => ({ seq: Number(r.seq), name: r.name, payload: JSON.parse(r.payload), createdAt: new Date(r.createdAt).toISOString() }) as LoggedEvent);
     // Sequences have no holes (a rolled-back event rolls its counter back), so a first row
     // other than since + 1 means older rows were pruned.
     const incomplete = since > latest || (latest > since && events[0]?.seq !== since + 1);
