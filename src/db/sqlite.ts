@@ -215,6 +215,12 @@ export class SqliteSql implements Sql {
   private readonly pending: Job[] = [];
   private flushQueued = false;
   private writer?: Promise<Connection>;
+  /** The checkpointer (checkpoint()): its timer, its connection, the run under way. */
+  private checkpoints?: NodeJS.Timeout;
+  private checkpointer?: Promise<Connection>;
+  private checkpointing?: Promise<void>;
+  /** Batches committed since the last checkpoint started. */
+  private commitsSinceCheckpoint = 0;
 
   /** `checkpointMs`: how often the checkpointer runs (CHECKPOINT_MS; tests choose their own). */
   constructor(private readonly file: string, readers: number, private readonly checkpointMs = CHECKPOINT_MS) {
@@ -268,12 +274,6 @@ export class SqliteSql implements Sql {
     }
     return this.writer;
   }
-
-  private checkpoints?: NodeJS.Timeout;
-  private checkpointer?: Promise<Connection>;
-  private checkpointing?: Promise<void>;
-  /** Batches committed since the last checkpoint started. */
-  private commitsSinceCheckpoint = 0;
 
   /**
    * Copies what the WAL holds into the database file, beside the writer: PASSIVE takes no lock

@@ -97,9 +97,9 @@ export class EventLog {
 
   /**
    * Gives the entries' recipients the next numbers of their sequences, in entry order, and
-   * writes the log rows. The counters' upsert holds its row locks until COMMIT, so concurrent
-   * emitters for the same user commit in seq order; ids are sorted so two emitters never lock in
-   * opposite orders.
+   * writes the log rows. The counters' upsert holds its row locks until COMMIT, so on PostgreSQL
+   * concurrent transactions for the same user commit in seq order; ids are sorted so two never
+   * lock in opposite orders.
    */
   private async record(db: SqlRunner, entries: Entry[]): Promise<void> {
     const counts = new Map<number, number>();
