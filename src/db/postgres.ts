@@ -3,7 +3,7 @@
  * transaction (PostgreSQL already overlaps concurrent commits).
  */
 import pg from 'pg';
-import { rowCount, SharedStates, type Limit, type Sql, type SqlRunner, type SqlValue, type WriteTx } from './sql.js';
+import { pgIntArray, rowCount, SharedStates, type Limit, type Sql, type SqlRunner, type SqlValue, type WriteTx } from './sql.js';
 import { settle, sqliteDate, type Job, type Publication } from './sqlite.js';
 
 /**
@@ -104,7 +104,7 @@ export class PostgresSql implements Sql {
           ...db,
           afterCommit: (fn) => publications.push({ job, fn }),
           shared: (key, create, flush) => shared.get(key, create, flush),
-          lockRows: async (table, ids) => void (await db.run(`SELECT 1 FROM ${table} WHERE id = ANY(?::int[]) ORDER BY id FOR UPDATE`, [`{${ids.map(Number).join(',')}}`])),
+          lockRows: async (table, ids) => void (await db.run(`SELECT 1 FROM ${table} WHERE id = ANY(?::int[]) ORDER BY id FOR UPDATE`, [pgIntArray(ids)])),
         });
         await shared.flush(db);
         job.outcome = { ok: true, value };

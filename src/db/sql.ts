@@ -92,6 +92,8 @@ export interface Sql {
 export const num = (v: unknown): number => Number(v ?? 0);
 /** A boolean column: SQLite stores 0/1, PostgreSQL returns true/false. */
 export const bool = (v: unknown): boolean => v === true || v === 1 || v === '1' || v === 't';
+/** Ids as one PostgreSQL `int[]` parameter (`= ANY(?::int[])`): one statement text whatever their number. */
+export const pgIntArray = (ids: readonly number[]): string => `{${ids.map(Number).join(',')}}`;
 /** `?, ?, ?` for an IN list of n values. */
 export const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
 

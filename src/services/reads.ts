@@ -1,5 +1,5 @@
 /** SQL shared by the hot reads of posts, comments, users and groups (see rows.ts for the shapes). */
-import type { Sql, SqlValue } from '../db/sql.js';
+import { pgIntArray, type Sql, type SqlValue } from '../db/sql.js';
 import type { UserRow } from '../db/rows.js';
 
 /** A nested author's columns, from `users` joined as `a`. */
@@ -26,7 +26,7 @@ export const USER_COLUMNS = {
  */
 export function idsParam(sql: Sql, ids: readonly number[]): { match: string; param: string } {
   return sql.dialect === 'postgres'
-    ? { match: ' = ANY(?::int[])', param: `{${ids.map(Number).join(',')}}` }
+    ? { match: ' = ANY(?::int[])', param: pgIntArray(ids) }
     : { match: ' IN (SELECT value FROM json_each(?))', param: JSON.stringify(ids.map(Number)) };
 }
 
