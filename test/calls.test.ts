@@ -389,6 +389,21 @@ t.test('calls', async (t) => {
     t.same(crossed.map((r) => r.status).sort(), [201, 409], 'two people calling each other: one call');
     t.equal((await a.api.get('/api/calls/active/')).body.length, 1);
   });
+
+  t.test('everyone ringing everyone at once, among DMs: nobody is in two calls', async (t) => {
+    const people = [...(await pair()), ...(await pair()), ...(await pair())];
+    const rings = people.flatMap((from) => people.filter((to) => to !== from).map((to) => from.api.post('/api/calls/start/', { callee: to.id })));
+    // DMs in the same breath: on SQLite they share the writer's batches with the rings.
+    const dms = people.map((from, i) => from.api.post('/api/messages/', { receiver: people[(i + 1) % people.length]!.id, content: `during the rings ${i}` }));
+    const [ringing, sent] = await Promise.all([Promise.all(rings), Promise.all(dms)]);
+    t.same([...new Set(sent.map((r) => r.status))], [201], 'every DM stored');
+    t.same([...new Set(ringing.map((r) => r.status))].sort(), [201, 409], 'some ring, the rest are refused');
+    const calls = ringing.filter((r) => r.status === 201).map((r) => r.body as CallPayload);
+    const parties = calls.flatMap((c) => [c.caller.id, c.callee.id]);
+    t.equal(new Set(parties).size, parties.length, 'no one is in two of the calls that rang');
+    for (const person of people) t.ok((await person.api.get('/api/calls/active/')).body.length <= 1, 'at most one live call each');
+    for (const c of calls) await people.find((p) => p.id === c.caller.id)!.api.post(`/api/calls/${c.id}/end/`);
+  });
 });
 
 t.test('ring timeout', async (t) => {
