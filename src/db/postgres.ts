@@ -3,7 +3,7 @@
  * transaction (PostgreSQL already overlaps concurrent commits).
  */
 import pg from 'pg';
-import { pgIntArray, rowCount, SharedStates, type Limit, type Sql, type SqlRunner, type SqlValue, type WriteTx } from './sql.js';
+import { rowCount, SharedStates, TURN_SCOPES, type Limit, type Sql, type SqlRunner, type SqlValue, type WriteTx } from './sql.js';
 import { settle, sqliteDate, type Job, type Publication } from './sqlite.js';
 
 /**
@@ -87,6 +87,16 @@ export class PostgresSql implements Sql {
     return { sql: 'LIMIT ?', params: [rowCount(rows)] };
   }
 
+  /** Settles once every transaction that sent its COMMIT so far has been answered (write()). */
+  private answered: Promise<void> = Promise.resolve();
+
+  /**
+   * Runs `work` in a transaction of its own. Jobs that announce events are answered in the order
+   * they sent COMMIT: two transactions logging for the same user take that user's counter row in
+   * turn, so the second sends COMMIT after the first did, and its events must not leave first.
+   * Their COMMITs' answers come back on different connections, which this process may read in
+   * either order.
+   */
   async write<T>(work: (tx: WriteTx) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     const job: Job = { work: work as Job['work'], resolve: () => undefined, reject: () => undefined };
@@ -95,6 +105,7 @@ export class PostgresSql implements Sql {
       job.resolve = resolve as (v: unknown) => void;
       job.reject = reject;
     });
+    let turn: { previous: Promise<void>; done: () => void } | undefined;
     try {
       await client.query('BEGIN');
       try {
@@ -104,10 +115,13 @@ export class PostgresSql implements Sql {
           ...db,
           afterCommit: (fn) => publications.push({ job, fn }),
           shared: (key, create, flush) => shared.get(key, create, flush),
-          lockRows: async (table, ids) => void (await db.run(`SELECT 1 FROM ${table} WHERE id = ANY(?::int[]) ORDER BY id FOR UPDATE`, [pgIntArray(ids)])),
+          takeTurns: async (scope, ids) => {
+            for (const id of [...new Set(ids)].sort((a, b) => a - b)) await db.run('SELECT pg_advisory_xact_lock(?, ?)', [TURN_SCOPES[scope], id]);
+          },
         });
         await shared.flush(db);
         job.outcome = { ok: true, value };
+        if (publications.length) turn = this.takeAnswerTurn();
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
@@ -117,8 +131,19 @@ export class PostgresSql implements Sql {
     } finally {
       client.release();
     }
+    if (turn) await turn.previous;
     settle([job], publications);
+    turn?.done();
     return answer;
+  }
+
+  /** A place in the order of answers: wait for `previous`, answer, then call `done`. */
+  private takeAnswerTurn(): { previous: Promise<void>; done: () => void } {
+    const previous = this.answered;
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    this.answered = previous.then(() => mine);
+    return { previous, done };
   }
 
   /** Runs `fn` holding a session-level advisory lock, so other processes wait their turn. */

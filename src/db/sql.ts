@@ -26,13 +26,20 @@ export interface WriteTx extends SqlRunner {
    */
   shared<T>(key: object, create: () => T, flush: (state: T, db: SqlRunner) => Promise<void>): T;
   /**
-   * Locks the rows of `table` with these ids until COMMIT, in id order (so two jobs never lock in
-   * opposite orders), where concurrent transactions need it to take turns: on PostgreSQL. SQLite
-   * has nothing to lock: its one writer runs each statement alone, so a decision written into a
-   * statement (INSERT … WHERE NOT EXISTS) cannot race.
+   * Makes jobs that decide about the same ids take turns until COMMIT, where concurrent
+   * transactions need it: on PostgreSQL, a transaction-level advisory lock per id in `scope`,
+   * taken in id order (so two jobs never wait on each other crosswise). Advisory locks touch no
+   * rows, so they never meet the row locks other writes take: locking the users' rows instead
+   * deadlocked with a DM's foreign-key check of its sender and receiver. SQLite has nothing to
+   * take: its one writer runs each statement alone, so a decision written into a statement
+   * (INSERT … WHERE NOT EXISTS) cannot race.
    */
-  lockRows(table: 'users', ids: number[]): Promise<void>;
+  takeTurns(scope: TurnScope, ids: number[]): Promise<void>;
 }
+
+/** What jobs take turns about (WriteTx.takeTurns), as PostgreSQL advisory lock classes. */
+export const TURN_SCOPES = { callParties: 27_254_001 } as const;
+export type TurnScope = keyof typeof TURN_SCOPES;
 
 /** The shared states of one transaction (WriteTx.shared), flushed in the order they were made. */
 export class SharedStates {

@@ -344,7 +344,7 @@ export class SqliteSql implements Sql {
           run: db.run.bind(db),
           afterCommit: (fn) => publications.push({ job, fn }),
           shared: (key, create, flush) => shared.get(key, create, flush),
-          lockRows: async () => undefined,
+          takeTurns: async () => undefined,
         };
         try {
           job.outcome = { ok: true, value: await job.work(tx) };

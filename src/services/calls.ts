@@ -113,7 +113,8 @@ export class CallService {
   /**
    * Creates the call unless either side is busy, and announces it. The busy rule is the INSERT's
    * own condition, so two rings involving the same person cannot both pass it (on PostgreSQL the
-   * two users' rows are locked first, so the second INSERT sees the first call once it committed).
+   * rings involving either user take turns first, so the second INSERT sees the first call once it
+   * committed).
    */
   private async ring(actor: User, callee: Party, callType: CallType): Promise<CallRow> {
     const ids = [actor.id, callee.id];
@@ -121,7 +122,7 @@ export class CallService {
     await this.sweep({ [Op.or]: [{ callerId: ids }, { calleeId: ids }] });
     const { events } = this.deps;
     return this.sql.write(async (tx) => {
-      await tx.lockRows('users', ids);
+      await tx.takeTurns('callParties', ids);
       const created = await tx.get<{ id: number }>(INSERT_CALL, [actor.id, callee.id, callType, new Date(), ...LIVE, ...ids, ...ids]);
       if (!created) {
         const busy = await tx.get<{ callerId: number; calleeId: number }>(`SELECT caller_id AS "callerId", callee_id AS "calleeId" FROM calls c WHERE ${BUSY}`, [...LIVE, ...ids, ...ids]);
