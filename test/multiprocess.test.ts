@@ -16,6 +16,7 @@ import { Api, makeUser, type TestUser } from './helpers/api.js';
 import { createPgDatabase, pgAvailable } from './helpers/server.js';
 import { REDIS_URL, redisAvailable } from './helpers/redis.js';
 import { exited, freePort, runJvai, serve } from './helpers/serve.js';
+import { connectIo, nextEvent } from './helpers/socketio.js';
 import { buffered, closeCode, connectWs, framesBefore, noFrame, nextFrame, sendJson, wsUrl, type Frame } from './helpers/ws.js';
 
 const PG_BASE = process.env.JVAI_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -109,6 +110,24 @@ t.test('several serve processes share PostgreSQL and Redis', { skip }, async (t)
     sendJson(aliceWs, { type: 'message', content: 'marker' });
     const before = await framesBefore(bobWs, (f) => f.type === 'message' && f.content === 'marker');
     t.notOk(before.some(messageWithId(atBob.message_id)), 'each message arrives once');
+  });
+
+  t.test("a user's events made at once on both processes reach their socket in seq order, none missing", async (t) => {
+    const receiver = await userOn(A);
+    const inbox = await connectIo(t, A.url, receiver.access);
+    const senders = await Promise.all([A, B, A, B, A, B, A, B].map((proc) => userOn(proc, A)));
+    // Within the default sending budget (a burst of 30): every DM is accepted.
+    const PER_SENDER = 20;
+    await Promise.all(
+      senders.map(async (sender) => {
+        for (let i = 0; i < PER_SENDER; i++) t.equal((await sender.api.post('/api/messages/', { receiver: receiver.id, content: `m${i}` })).status, 201);
+      }),
+    );
+    const total = senders.length * PER_SENDER;
+    const seqs: number[] = [];
+    for (let i = 0; i < total; i++) seqs.push((await nextEvent(inbox, 'dm:new')).seq);
+    // The receiver's only events are these DMs, so their seqs are 1..total, in that order.
+    t.same(seqs, Array.from({ length: total }, (_, i) => i + 1), 'every seq once, in order');
   });
 
   t.test('a post rendered on A shows changes made on B at once (the rendering cache)', async (t) => {

@@ -5,13 +5,15 @@
  * With a shared (Redis) bus every process runs a hub, so an event reaches sockets everywhere.
  * Where a logged event goes is decided by one table, used both live and when a reconnecting
  * client replays the log, so a replay delivers exactly what the connection would have heard.
+ * A logged event goes to its recipients' connections in each user's seq order (seqOrder.ts).
  */
 import type { Logger } from 'pino';
 import type { EventBus } from '../events/bus.js';
-import { LOGGED_EVENT_NAMES, type CallPayload, type DomainEventName, type DomainEvents, type LoggedEventName, type LoggedEvents, type Seqs } from '../events/types.js';
-import type { LoggedEvent } from '../events/outbox.js';
+import { LOGGED_EVENT_NAMES, type CallPayload, type DomainEventName, type DomainEvents, type LoggedEventName, type LoggedEvents } from '../events/types.js';
+import type { EventLog, LoggedEvent } from '../events/outbox.js';
 import type { UserService } from '../services/users.js';
 import { KeyedSerial } from './serial.js';
+import { SeqOrder } from './seqOrder.js';
 import { callStateFrame, directMessageFrame, groupMessageFrame, incomingCallFrame, membershipFrame, presenceFrame, signalFrame, type Outbound } from './frames.js';
 import { channelEvent, inboxEvents } from '../presenters/events.js';
 
@@ -84,32 +86,56 @@ const endpointRoutes: { [K in LoggedEventName]: (e: LoggedEvents[K]) => Delivery
   'call.missed': ({ call, byUserId }) => toCall(call, callStateFrame('call_ended', call.id, byUserId ?? call.callee.id)),
 };
 
-/** Every delivery of a logged event to the given recipients (the users it was logged for). */
-function loggedRoutes<K extends LoggedEventName>(name: K, payload: LoggedEvents[K], recipients: number[]): Delivery[] {
+/** The frame of a logged event in each room it goes to, for the given recipients (the users it was logged for). */
+function loggedFrames<K extends LoggedEventName>(name: K, payload: LoggedEvents[K], recipients: number[]): Map<string, Outbound> {
   const frame = inboxEvents[name](payload);
-  return [...endpointRoutes[name](payload), ...recipients.map((userId) => ({ room: rooms.inbox(userId), frame }))];
+  const frames = new Map(endpointRoutes[name](payload).map(({ room, frame }) => [room, frame]));
+  for (const userId of recipients) frames.set(rooms.inbox(userId), frame);
+  return frames;
+}
+
+/** The frames a connection listening to `roomNames` hears of an event. */
+function framesIn(frames: ReadonlyMap<string, Outbound>, roomNames: Iterable<string>): Outbound[] {
+  const heard: Outbound[] = [];
+  for (const room of roomNames) {
+    const frame = frames.get(room);
+    if (frame) heard.push(frame);
+  }
+  return heard;
 }
 
 /** What one logged event of `userId` replays as on a connection listening to `roomNames`. */
-export function replayFrames(event: LoggedEvent, userId: number, roomNames: ReadonlySet<string>): Outbound[] {
-  return loggedRoutes(event.name, event.payload, [userId])
-    .filter((d) => roomNames.has(d.room))
-    .map((d) => d.frame);
+export function replayFrames(event: LoggedEvent, userId: number, roomNames: Iterable<string>): Outbound[] {
+  return framesIn(loggedFrames(event.name, event.payload, [userId]), roomNames);
+}
+
+export interface HubDeps {
+  bus: EventBus;
+  users: Pick<UserService, 'presenceAudience' | 'postAudience'>;
+  /** Where events that never came off the bus are read from, and where each user's order starts. */
+  log: Pick<EventLog, 'latest' | 'since'>;
+  logger: Logger;
+  groupRooms?: GroupRoomObserver;
 }
 
 export class Hub {
   private readonly members = new Map<string, Set<HubConnection>>();
   private readonly joined = new Map<HubConnection, string[]>();
+  private readonly byUser = new Map<number, Set<HubConnection>>();
   private readonly unsubscribers: (() => void)[] = [];
   /** Presence and post fan-out await a query; per user they must still arrive in event order. */
   private readonly fanOut: KeyedSerial<number>;
+  /** Logged events reach a user's connections in seq order, whichever process made them. */
+  private readonly order: SeqOrder;
+  private readonly users: HubDeps['users'];
+  private readonly logger: Logger;
+  private readonly groupRooms?: GroupRoomObserver;
 
-  constructor(
-    bus: EventBus,
-    private readonly users: Pick<UserService, 'presenceAudience' | 'postAudience'>,
-    private readonly logger: Logger,
-    private readonly groupRooms?: GroupRoomObserver,
-  ) {
+  constructor({ bus, users, log, logger, groupRooms }: HubDeps) {
+    this.users = users;
+    this.logger = logger;
+    this.groupRooms = groupRooms;
+    this.order = new SeqOrder(log, (userId, event) => this.deliverTo(userId, loggedFrames(event.name, event.payload, [userId]), event.seq), logger);
     this.fanOut = new KeyedSerial((err) => logger.error({ err }, 'realtime fan-out failed'));
     // A failing handler must never reach the publisher: an in-process bus calls us inside publish().
     const on = <K extends DomainEventName>(name: K, handler: (payload: DomainEvents[K]) => void) => {
@@ -126,8 +152,10 @@ export class Hub {
 
     for (const name of LOGGED_EVENT_NAMES) {
       on(name, ({ seqs, ...payload }) => {
-        const recipients = Object.keys(seqs).map(Number);
-        for (const { room, frame } of loggedRoutes(name, payload as LoggedEvents[typeof name], recipients)) this.deliver(room, frame, seqs);
+        const recipients = Object.keys(seqs).map(Number).filter((userId) => this.byUser.has(userId));
+        if (!recipients.length) return;
+        const frames = loggedFrames(name, payload as LoggedEvents[typeof name], recipients);
+        for (const userId of recipients) this.order.offer(userId, seqs[userId]!, () => this.deliverTo(userId, frames, seqs[userId]));
       });
     }
     // Someone who left is no longer a member: their open group sockets must stop receiving.
@@ -167,7 +195,7 @@ export class Hub {
     );
 
     // Not to the one who came or went: they know, and their other connections are not in the room.
-    on('group.presence', (e) => this.deliver(rooms.group(e.groupId), membershipFrame(e.present ? 'user-joined' : 'user-left', e), undefined, e.userId));
+    on('group.presence', (e) => this.deliver(rooms.group(e.groupId), membershipFrame(e.present ? 'user-joined' : 'user-left', e), e.userId));
 
     on('user.sessions_revoked', (e) => {
       for (const sessionId of e.sessionIds) this.revoke(sessionId);
@@ -182,6 +210,12 @@ export class Hub {
   /** Registers a connection in rooms; call remove() when it goes away. */
   add(connection: HubConnection, roomNames: string[]): void {
     this.joined.set(connection, roomNames);
+    const own = this.byUser.get(connection.userId);
+    if (own) own.add(connection);
+    else {
+      this.byUser.set(connection.userId, new Set([connection]));
+      this.order.track(connection.userId);
+    }
     for (const room of roomNames) {
       let set = this.members.get(room);
       if (!set) this.members.set(room, (set = new Set()));
@@ -200,17 +234,32 @@ export class Hub {
       if (groupId !== undefined) this.groupRooms?.left(groupId, connection.userId);
     }
     this.joined.delete(connection);
+    const own = this.byUser.get(connection.userId);
+    if (own?.delete(connection) && !own.size) {
+      this.byUser.delete(connection.userId);
+      this.order.untrack(connection.userId);
+    }
   }
 
-  /** Sends a frame to every local connection in a room (but `exceptUserId`'s), each with its user's seq when logged. */
-  deliver(room: string, frame: Outbound, seqs?: Seqs, exceptUserId?: number): void {
+  /** Sends a logged event's frames to the user's connections in the rooms they go to. */
+  private deliverTo(userId: number, frames: ReadonlyMap<string, Outbound>, seq: number | undefined): void {
+    for (const connection of this.byUser.get(userId) ?? []) {
+      for (const frame of framesIn(frames, this.joined.get(connection) ?? [])) this.send(connection, frame, seq);
+    }
+  }
+
+  /** Sends a frame to every local connection in a room (but `exceptUserId`'s). */
+  deliver(room: string, frame: Outbound, exceptUserId?: number): void {
     for (const connection of this.members.get(room) ?? []) {
-      if (connection.userId === exceptUserId) continue;
-      try {
-        connection.send(frame, seqs?.[connection.userId]);
-      } catch (err) {
-        this.logger.warn({ err, room }, 'realtime send failed');
-      }
+      if (connection.userId !== exceptUserId) this.send(connection, frame);
+    }
+  }
+
+  private send(connection: HubConnection, frame: Outbound, seq?: number): void {
+    try {
+      connection.send(frame, seq);
+    } catch (err) {
+      this.logger.warn({ err, userId: connection.userId }, 'realtime send failed');
     }
   }
 

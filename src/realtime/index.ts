@@ -48,7 +48,8 @@ export async function startRealtime(
   }: RealtimeDeps,
   options: Partial<WsTransportOptions> = {},
 ): Promise<Realtime> {
-  const hub = new Hub(bus, services.users, logger, rooms);
+  const { events } = services.deps;
+  const hub = new Hub({ bus, users: services.users, log: events, logger, groupRooms: rooms });
   // Sessions revoked by another process (polled when no bus reaches us): close their sockets, forget their cached tokens.
   const revoke = (sessionId: string) => {
     services.tokens.forgetSessions([sessionId]);
@@ -59,7 +60,6 @@ export async function startRealtime(
   const claimedElsewhere = (pathname: string) => pathname.startsWith(`${SOCKET_IO_PATH}/`);
   const ws = new WsTransport(server, { hub, presence, services, bus, logger, sendLimiter, claimedElsewhere }, options);
   const io = new SocketIoTransport(server, { hub, presence, services, bus, logger, sendLimiter }, { ...WS_DEFAULTS, ...options });
-  const { events } = services.deps;
   events.startPruning();
   return {
     hub,
