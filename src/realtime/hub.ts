@@ -155,7 +155,10 @@ export class Hub {
         const recipients = Object.keys(seqs).map(Number).filter((userId) => this.byUser.has(userId));
         if (!recipients.length) return;
         const frames = loggedFrames(name, payload as LoggedEvents[typeof name], recipients);
-        for (const userId of recipients) this.order.offer(userId, seqs[userId]!, () => this.deliverTo(userId, frames, seqs[userId]));
+        for (const userId of recipients) {
+          const seq = seqs[userId]!;
+          this.order.offer(userId, seq, () => this.deliverTo(userId, frames, seq));
+        }
       });
     }
     // Someone who left is no longer a member: their open group sockets must stop receiving.
@@ -242,14 +245,14 @@ export class Hub {
   }
 
   /** Sends a logged event's frames to the user's connections in the rooms they go to. */
-  private deliverTo(userId: number, frames: ReadonlyMap<string, Outbound>, seq: number | undefined): void {
+  private deliverTo(userId: number, frames: ReadonlyMap<string, Outbound>, seq: number): void {
     for (const connection of this.byUser.get(userId) ?? []) {
       for (const frame of framesIn(frames, this.joined.get(connection) ?? [])) this.send(connection, frame, seq);
     }
   }
 
   /** Sends a frame to every local connection in a room (but `exceptUserId`'s). */
-  deliver(room: string, frame: Outbound, exceptUserId?: number): void {
+  private deliver(room: string, frame: Outbound, exceptUserId?: number): void {
     for (const connection of this.members.get(room) ?? []) {
       if (connection.userId !== exceptUserId) this.send(connection, frame);
     }
