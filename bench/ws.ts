@@ -153,7 +153,8 @@ interface Server {
 }
 
 async function startChild(kind: 'jvai' | 'bare', members: number, idle: number, databaseUrl?: string): Promise<Server> {
-  const env = { ...process.env, JVAI_BENCH_DATABASE_URL: databaseUrl ?? '' };
+  // libuv's pool as large as `jvai serve` makes it (bin/jvai.js): the server is measured as it runs.
+  const env = { UV_THREADPOOL_SIZE: '8', ...process.env, JVAI_BENCH_DATABASE_URL: databaseUrl ?? '' };
   // JVAI_BENCH_PROFILE=DIR: a CPU profile of the jvai server process, for `node --cpu-prof` analysis.
   const profile = kind === 'jvai' && process.env.JVAI_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.JVAI_BENCH_PROFILE}`] : [];
   const child = fork(SELF, ['serve', kind, String(members), String(idle)], { execArgv: ['--import', 'tsx', '--expose-gc', ...profile], stdio: 'inherit', env });
