@@ -31,6 +31,13 @@ interface Track {
   filling: boolean;
 }
 
+/** The largest or smallest of many seqs (spreading them into Math.max could overflow the stack). */
+const extreme = (seqs: Iterable<number>, pick: (a: number, b: number) => number): number => {
+  let found: number | undefined;
+  for (const seq of seqs) found = found === undefined ? seq : pick(found, seq);
+  return found!;
+};
+
 export class SeqOrder {
   private readonly tracks = new Map<number, Track>();
 
@@ -106,7 +113,7 @@ export class SeqOrder {
   private async fill(userId: number, track: Track): Promise<void> {
     track.timer = undefined;
     track.filling = true;
-    const upTo = Math.max(...track.waiting.keys());
+    const upTo = extreme(track.waiting.keys(), Math.max);
     try {
       const missed = await this.log.since(userId, track.next - 1, upTo - track.next);
       if (this.tracks.get(userId) !== track) return;
@@ -125,7 +132,7 @@ export class SeqOrder {
     if (this.tracks.get(userId) !== track || !track.waiting.size) return;
     if (!track.waiting.has(track.next)) {
       // No longer in the log (pruned), or the read failed: skip to what is here rather than hold it forever.
-      const first = Math.min(...track.waiting.keys());
+      const first = extreme(track.waiting.keys(), Math.min);
       this.logger.warn({ userId, from: track.next, to: first - 1 }, 'events missing from the bus and the log were skipped');
       track.next = first;
     }
