@@ -115,6 +115,21 @@ t.test("a user's events reach their sockets in seq order, whatever order the bus
     await nothingTwice(t, listener);
   });
 
+  t.test('a connection hears live only what was committed after it was admitted; older events come by resuming', async (t) => {
+    const [alice, bob] = [await makeUser(api), await makeUser(api)];
+    const late = holdBack('before');
+    await dm(alice, bob, 'before');
+    const io = await connectIo(t, server.url, bob.access);
+    await release(await late);
+    await dm(alice, bob, 'after');
+    t.same(await ioMessages(io, 1), [['after', 2]], 'the older one, published late, is not heard live');
+    const resumed = await connectIo(t, server.url, bob.access, 0);
+    t.same(await ioMessages(resumed, 2), [
+      ['before', 1],
+      ['after', 2],
+    ]);
+  });
+
   t.test('an event missing from the bus and the log is skipped, not waited for forever', async (t) => {
     const { alice, bob, io } = await listen();
     const gone = holdBack('gone');

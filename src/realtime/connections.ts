@@ -39,6 +39,11 @@ export interface Grant {
   expiresAt: number;
   /** The last seq the client saw: what came after it is replayed first. */
   since?: number;
+  /**
+   * The user's latest seq when the client was admitted (before it is told it is connected):
+   * it hears their events after this one live, and the older ones only by resuming.
+   */
+  seq: number;
 }
 
 export interface ConnectionsDeps {
@@ -121,8 +126,8 @@ export class Connection<W extends Wire> {
   }
 
   /** Joins the rooms, then guards the session: a revocation that landed meanwhile is caught. */
-  join(hub: Hub, tokens: Services['tokens'], { token, expiresAt }: Grant, roomNames: string[]): void {
-    hub.add(this.hubConnection, roomNames);
+  join(hub: Hub, tokens: Services['tokens'], { token, expiresAt, seq }: Grant, roomNames: string[]): void {
+    hub.add(this.hubConnection, roomNames, seq);
     this.unguard = guardSession(this.hubConnection, { token, expiresAt }, tokens, this.logger);
   }
 
@@ -172,10 +177,12 @@ export class Connections<W extends Wire> {
     }
   }
 
-  /** Who holds `token`; AuthenticationFailed when there is none or it is not valid. */
+  /** Who holds `token`, and the seq they are at; AuthenticationFailed when there is none or it is not valid. */
   async authenticate(token: string | undefined): Promise<Grant> {
     if (!token) throw new AuthenticationFailed();
-    return { ...(await this.deps.services.tokens.authenticate(token)), token };
+    const { services } = this.deps;
+    const granted = await services.tokens.authenticate(token);
+    return { ...granted, token, seq: await services.deps.events.latest(granted.user.id) };
   }
 
   /**

@@ -112,8 +112,8 @@ export function replayFrames(event: LoggedEvent, userId: number, roomNames: Iter
 export interface HubDeps {
   bus: EventBus;
   users: Pick<UserService, 'presenceAudience' | 'postAudience'>;
-  /** Where events that never came off the bus are read from, and where each user's order starts. */
-  log: Pick<EventLog, 'latest' | 'since'>;
+  /** Where events that never came off the bus are read from. */
+  log: Pick<EventLog, 'since'>;
   logger: Logger;
   groupRooms?: GroupRoomObserver;
 }
@@ -210,14 +210,18 @@ export class Hub {
     this.closeRoom(rooms.session(sessionId), CLOSE.unauthorized, 'Session revoked.');
   }
 
-  /** Registers a connection in rooms; call remove() when it goes away. */
-  add(connection: HubConnection, roomNames: string[]): void {
+  /**
+   * Registers a connection in rooms; call remove() when it goes away. `seq`: its user's latest
+   * seq when it was admitted. If it is their first connection here, their events after it reach
+   * their connections in order (the older ones come by resuming).
+   */
+  add(connection: HubConnection, roomNames: string[], seq: number): void {
     this.joined.set(connection, roomNames);
     const own = this.byUser.get(connection.userId);
     if (own) own.add(connection);
     else {
       this.byUser.set(connection.userId, new Set([connection]));
-      this.order.track(connection.userId);
+      this.order.track(connection.userId, seq);
     }
     for (const room of roomNames) {
       let set = this.members.get(room);

@@ -10,8 +10,9 @@
  * publish), it is read from the log: a user's events commit in seq order (outbox.ts), so when a
  * later one is out, the earlier one is committed.
  *
- * Only users with a connection here are tracked. The order starts after the seq they are at
- * when their first connection comes; events committed before that pass on as they arrive.
+ * Only users with a connection here are tracked, from the seq they were at when that connection
+ * was admitted: older events were committed before the client was told it is connected, and
+ * reach it only by resuming (`since`).
  */
 import type { Logger } from 'pino';
 import type { EventLog, LoggedEvent } from '../events/outbox.js';
@@ -20,11 +21,9 @@ import type { EventLog, LoggedEvent } from '../events/outbox.js';
 export const GAP_WAIT_MS = 100;
 
 interface Track {
-  /** The user's seq when tracking began; undefined while it is being read. */
-  baseline?: number;
   /** The seq whose turn it is. */
   next: number;
-  /** Arrivals after the baseline that are not their turn yet, by seq; all arrivals while the baseline is read. */
+  /** Arrivals that are not their turn yet, by seq. */
   waiting: Map<number, () => void>;
   timer?: NodeJS.Timeout;
   /** A read of the log is filling a gap: arrivals wait until it is done. */
@@ -42,26 +41,16 @@ export class SeqOrder {
   private readonly tracks = new Map<number, Track>();
 
   constructor(
-    private readonly log: Pick<EventLog, 'latest' | 'since'>,
+    private readonly log: Pick<EventLog, 'since'>,
     /** Delivers an event read from the log to the user's connections. */
     private readonly fromLog: (userId: number, event: LoggedEvent) => void,
     private readonly logger: Logger,
     private readonly gapWaitMs = GAP_WAIT_MS,
   ) {}
 
-  /** Starts ordering a user's events (their first connection here). */
-  track(userId: number): void {
-    if (this.tracks.has(userId)) return;
-    const track: Track = { next: 0, waiting: new Map(), filling: false };
-    this.tracks.set(userId, track);
-    this.log.latest(userId).then(
-      (latest) => this.begin(userId, track, latest),
-      (err: unknown) => {
-        // Without a starting point, events pass on as they come, as they did before ordering.
-        this.logger.warn({ err, userId }, 'could not read the seq to order events from');
-        this.begin(userId, track, Number.MAX_SAFE_INTEGER);
-      },
-    );
+  /** Starts ordering a user's events after `latest` (their first connection here, admitted at that seq). */
+  track(userId: number, latest: number): void {
+    if (!this.tracks.has(userId)) this.tracks.set(userId, { next: latest + 1, waiting: new Map(), filling: false });
   }
 
   /** Stops ordering a user's events (their last connection here closed). */
@@ -70,27 +59,13 @@ export class SeqOrder {
     this.tracks.delete(userId);
   }
 
-  /** Runs `deliver` for the user's event `seq` in its turn: now, later, or never if the log already supplied it. */
+  /** Runs `deliver` for the user's event `seq` in its turn: now, later, or never if it is older (or the log supplied it). */
   offer(userId: number, seq: number, deliver: () => void): void {
     const track = this.tracks.get(userId);
     if (!track) return deliver();
-    if (track.baseline === undefined) {
-      track.waiting.set(seq, deliver);
-    } else if (seq <= track.baseline) {
-      deliver();
-    } else if (seq >= track.next) {
-      track.waiting.set(seq, deliver);
-      this.drain(userId, track);
-    }
-  }
-
-  private begin(userId: number, track: Track, latest: number): void {
-    if (this.tracks.get(userId) !== track) return;
-    track.baseline = latest;
-    track.next = latest + 1;
-    const early = [...track.waiting].sort(([a], [b]) => a - b);
-    track.waiting.clear();
-    for (const [seq, deliver] of early) this.offer(userId, seq, deliver);
+    if (seq < track.next) return;
+    track.waiting.set(seq, deliver);
+    this.drain(userId, track);
   }
 
   /** Delivers whatever is in turn; waits for a gap to fill, and reads it from the log if it does not. */
