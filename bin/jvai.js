@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs the compiled CLI (built by `npm install` through the prepare script).
-// SQLite reads, the writer, argon2 and file I/O all share libuv's thread pool (4 by default):
-// read it before anything uses the pool.
+// argon2, image resizing, file I/O and the SQLite writer's WAL sync share libuv's thread pool
+// (4 by default): read it before anything uses the pool.
 process.env.UV_THREADPOOL_SIZE ??= '8';
 import('../dist/cli/index.js').then(({ main }) => main(process.argv)).catch((err) => {
   if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/cli')) {

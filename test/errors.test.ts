@@ -1,5 +1,5 @@
 import t from 'tap';
-import sqlite3 from 'sqlite3';
+import Database from 'better-sqlite3';
 import { ForeignKeyConstraintError } from 'sequelize';
 import { flattenFieldErrors, NotFound } from '../src/errors.js';
 import { isForeignKeyViolation } from '../src/db/constraints.js';
@@ -25,22 +25,30 @@ t.test('describeErrorBody uses the same flattening for object and list bodies', 
 });
 
 t.test('isForeignKeyViolation knows the raw drivers\' errors and Sequelize\'s', async (t) => {
-  const db = new sqlite3.Database(':memory:');
-  const run = (sql: string) => new Promise<void>((resolve, reject) => db.run(sql, (err) => (err ? reject(err) : resolve())));
-  await run('PRAGMA foreign_keys = ON');
-  await run('CREATE TABLE parent (id INTEGER PRIMARY KEY)');
-  await run('CREATE TABLE child (parent_id INTEGER NOT NULL REFERENCES parent(id) ON DELETE CASCADE)');
-  const sqliteError = await run('INSERT INTO child VALUES (1)').catch((err: unknown) => err);
+  const db = new Database(':memory:');
+  db.exec('PRAGMA foreign_keys = ON; CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (parent_id INTEGER NOT NULL UNIQUE REFERENCES parent(id) ON DELETE CASCADE)');
+  const failed = (sql: string): unknown => {
+    try {
+      db.exec(sql);
+    } catch (err) {
+      return err;
+    }
+    return null;
+  };
+  const sqliteError = failed('INSERT INTO child VALUES (1)');
+  db.exec('INSERT INTO parent VALUES (1); INSERT INTO child VALUES (1)');
+  const uniqueError = failed('INSERT INTO child VALUES (1)');
   db.close();
   t.ok(isForeignKeyViolation(sqliteError), 'SQLite');
   t.ok(isForeignKeyViolation(Object.assign(new Error('insert or update on table "child" violates foreign key constraint'), { code: '23503' })), 'PostgreSQL');
   t.ok(isForeignKeyViolation(new ForeignKeyConstraintError({})), 'Sequelize');
-  t.notOk(isForeignKeyViolation(Object.assign(new Error('UNIQUE constraint failed: child.parent_id'), { code: 'SQLITE_CONSTRAINT' })), 'another constraint');
+  t.ok(uniqueError, 'the unique index refused the second child');
+  t.notOk(isForeignKeyViolation(uniqueError), 'another constraint');
   t.notOk(isForeignKeyViolation(undefined));
 });
 
 t.test('checkedWrite: a foreign-key failure gets the check\'s error when the checked row went meanwhile, and stays a failure otherwise', async (t) => {
-  const violation = Object.assign(new Error('FOREIGN KEY constraint failed'), { code: 'SQLITE_CONSTRAINT' });
+  const violation = Object.assign(new Error('FOREIGN KEY constraint failed'), { code: 'SQLITE_CONSTRAINT_FOREIGNKEY' });
   let exists = true;
   const check = async () => {
     if (!exists) throw new NotFound();

@@ -9,21 +9,16 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
-import sqlite3 from 'sqlite3';
+import Database from 'better-sqlite3';
 import { SqliteSql } from '../src/db/sqlite.js';
 
 async function freshDb(t: Test, checkpointMs?: number): Promise<{ sql: SqliteSql; file: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-gc-'));
   const file = path.join(dir, 'db.sqlite3');
-  await new Promise<void>((resolve, reject) => {
-    const db = new sqlite3.Database(file, (err) => {
-      if (err) return reject(err);
-      db.exec('PRAGMA journal_mode = WAL; CREATE TABLE items (id INTEGER PRIMARY KEY, owner INTEGER NOT NULL, label TEXT NOT NULL UNIQUE)', (e) =>
-        db.close(() => (e ? reject(e) : resolve())),
-      );
-    });
-  });
-  const sql = new SqliteSql(file, 2, checkpointMs);
+  const db = new Database(file);
+  db.exec('PRAGMA journal_mode = WAL; CREATE TABLE items (id INTEGER PRIMARY KEY, owner INTEGER NOT NULL, label TEXT NOT NULL UNIQUE)');
+  db.close();
+  const sql = new SqliteSql(file, checkpointMs);
   t.teardown(async () => {
     await sql.close();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import sqlite3 from 'sqlite3';
+import Database from 'better-sqlite3';
 import { rowCount } from '../src/db/sql.js';
 import { SqliteSql } from '../src/db/sqlite.js';
 import { PostgresSql } from '../src/db/postgres.js';
@@ -32,7 +32,7 @@ t.test('statements take their LIMIT from Sql.limit()', async (t) => {
 t.test('SQLite writes the count, PostgreSQL binds it', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-limit-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const sqlite = new SqliteSql(path.join(dir, 'db.sqlite3'), 1);
+  const sqlite = new SqliteSql(path.join(dir, 'db.sqlite3'));
   // Opens no connection: the pool connects on first use.
   const postgres = new PostgresSql('postgres://nobody@127.0.0.1:1/none', 1);
   t.teardown(() => Promise.all([sqlite.close(), postgres.close()]));
@@ -54,12 +54,12 @@ t.test('more distinct statements at once than a connection keeps prepared: every
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-statements-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'db.sqlite3');
-  await new Promise<void>((resolve, reject) => {
-    const db = new sqlite3.Database(file, (err) => (err ? reject(err) : db.exec('PRAGMA journal_mode = WAL', (e) => db.close(() => (e ? reject(e) : resolve())))));
-  });
-  const sql = new SqliteSql(file, 1);
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.close();
+  const sql = new SqliteSql(file);
   t.teardown(() => sql.close());
-  // Past the cache's size it forgets statements; one still being prepared for a call must not be among them.
+  // Past the cache's size it forgets statements, and prepares them again when they come back.
   const texts = Array.from({ length: 1200 }, (_, i) => `SELECT ${i} AS n`);
   const results = await Promise.allSettled(texts.map((text) => sql.read.get<{ n: number }>(text)));
   t.same(
@@ -70,4 +70,5 @@ t.test('more distinct statements at once than a connection keeps prepared: every
     results.map((r) => (r.status === 'fulfilled' ? r.value?.n : null)),
     texts.map((_, i) => i),
   );
+  t.same(await sql.read.get('SELECT 0 AS n'), { n: 0 }, 'a forgotten statement, asked again');
 });

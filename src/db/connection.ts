@@ -14,9 +14,6 @@ export interface DatabaseOptions {
   logger?: Logger;
 }
 
-/** SQLite connections that read in parallel; the libuv pool (bin/jvai.js sizes it) runs them. */
-const SQLITE_READERS = 3;
-
 /** The raw SQL layer opened beside each Sequelize instance (see sqlOf). */
 const rawSql = new WeakMap<Sequelize, Sql>();
 
@@ -66,7 +63,7 @@ export async function connectDatabase({ databaseUrl, dataDir, logger }: Database
     // IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
     // writes can fail with SQLITE_BUSY_SNAPSHOT, which no busy timeout retries.
     sequelize = new Sequelize({ dialect: 'sqlite', dialectModule: sqliteDriver(), storage, logging, transactionType: Transaction.TYPES.IMMEDIATE });
-    const sqlite = new SqliteSql(storage, SQLITE_READERS);
+    const sqlite = new SqliteSql(storage);
     // One turn-taking for every write of this process, raw and Sequelize alike.
     takeSqliteTurns(sequelize, sqlite);
     sql = sqlite;

@@ -1,17 +1,31 @@
 /**
- * SQLite behind the Sql interface: a few read-only connections that read in parallel (WAL lets
- * them read beside the writer), and one writer connection that commits concurrent jobs together.
+ * SQLite behind the Sql interface, through better-sqlite3: a statement runs synchronously on the
+ * main thread, in microseconds. (node-sqlite3 ran each on libuv's pool, and under load its answer
+ * waited 0.5–2 ms for a turn of the event loop; a batch of DMs was five such trips in a row.)
+ * One read-only connection serves reads beside one writer that commits concurrent jobs together;
+ * a worker thread copies the WAL back into the database file.
  *
  * Group commit: jobs that arrive while a batch is being written wait, then go in the next batch
- * as one transaction — one COMMIT and one fsync for all of them. The batch's jobs run
- * concurrently on the writer, which executes their statements one at a time: a job's own in the
- * order it awaits them, different jobs' in no promised order.
+ * as one transaction — one COMMIT and one fsync for all of them. A batch is started after the
+ * event loop's I/O (setImmediate), so the writes that arrived together go together. Its jobs run
+ * concurrently, their statements one at a time: a job's own in the order it awaits them,
+ * different jobs' in no promised order.
  * A job that fails rolls the batch back and gets its error; its neighbours run again without it,
  * so a job may run more than once and must only write through its `tx` (and announce through
- * afterCommit). Nobody is answered before the batch is on disk (synchronous=FULL). A caller that
- * needs order (a socket's frames) waits for one write before asking for the next.
+ * afterCommit). A caller that needs order (a socket's frames) waits for one write before asking
+ * for the next.
+ *
+ * Durability: nobody is answered before the batch is on disk. The writer commits with
+ * synchronous=NORMAL and then fdatasyncs the WAL on libuv's pool, still holding the write turn —
+ * what synchronous=FULL does inside COMMIT in WAL mode, without stopping the main thread, which
+ * serves sockets while the disk syncs and the next batch gathers. A reader may see a batch during
+ * that sync, before it is on disk; no caller hears it was written until it is.
  */
-import sqlite3 from 'sqlite3';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { LRUCache } from 'lru-cache';
 import { rowCount, SharedStates, type Limit, type Sql, type SqlRunner, type SqlValue, type WriteTx } from './sql.js';
 import { Mutex } from './mutex.js';
 
@@ -26,171 +40,171 @@ const CHECKPOINT_MS = 1000;
 const MAX_BATCH = 256;
 /** Prepared statements kept per connection; SQL with varying IN lists would otherwise pile up. */
 const MAX_STATEMENTS = 500;
+/** How long a batch waits for another process's write lock (retried off the main thread). */
+const BUSY_MS = 5000;
 
 /** Dates as Sequelize's SQLite dialect stores them, so both read and compare the same text. */
 export function sqliteDate(d: Date): string {
   return d.toISOString().replace('T', ' ').replace('Z', ' +00:00');
 }
 
-const bindable = (params: readonly SqlValue[]): unknown[] => params.map((v) => (v instanceof Date ? sqliteDate(v) : typeof v === 'boolean' ? (v ? 1 : 0) : v));
-
-/** A cached statement; `ready` until its preparation succeeded (a statement that fails to prepare never answers its calls). */
-interface Prepared {
-  statement: sqlite3.Statement;
-  ready: Promise<void> | null;
-  /** Calls handed to this statement and not answered yet. */
-  busy: number;
-}
-
 /**
- * Copies of one statement kept per connection. node-sqlite3 runs one call of a statement
- * object at a time and starts the next only back on the main thread, so a batch's 25 inserts of
- * the same text waited for 25 turns of a busy event loop; copies run back to back on the thread
- * pool instead (the connection's own mutex still runs them one at a time).
+ * A value as SQLite is given it. better-sqlite3 binds every JS number as REAL; whole numbers go
+ * as BigInt, so they are INTEGERs, as node-sqlite3 and PostgreSQL bind them (a REAL id written
+ * into JSON or compared as text reads `5.0`).
  */
-const MAX_COPIES = 16;
-
-/** One sqlite3 handle with a cache of prepared statements. */
-class Connection implements SqlRunner {
-  private readonly statements = new Map<string, Prepared[]>();
-  private statementCount = 0;
-  /** Queries handed to this connection and not answered yet (the pool picks the least busy). */
-  inFlight = 0;
-
-  private constructor(private readonly db: sqlite3.Database) {}
-
-  /** `serialized`: BEGIN, COMMIT and preparations wait for the statements issued before them. */
-  static open(file: string, mode: number, pragmas: string, serialized = false): Promise<Connection> {
-    return new Promise((resolve, reject) => {
-      const db = new sqlite3.Database(file, mode, (err) => {
-        if (err) return reject(err);
-        if (serialized) db.serialize();
-        db.configure('busyTimeout', 5000);
-        db.exec(pragmas, (e) => (e ? reject(e) : resolve(new Connection(db))));
-      });
-    });
-  }
-
-  /** An idle copy of the statement, a new one, or (at MAX_COPIES) the least busy. */
-  private prepared(sql: string): Prepared {
-    const copies = this.statements.get(sql) ?? [];
-    const idle = copies.find((c) => c.busy === 0);
-    if (idle) return idle;
-    if (copies.length >= MAX_COPIES) return copies.reduce((best, c) => (c.busy < best.busy ? c : best));
-    if (this.statementCount >= MAX_STATEMENTS) this.dropIdleStatements();
-    let settle!: (err: Error | null) => void;
-    const ready = new Promise<void>((resolve, reject) => (settle = (err) => (err ? reject(err) : resolve())));
-    const created: Prepared = {
-      statement: this.db.prepare(sql, (err) => {
-        if (err) this.forget(sql, created);
-        else created.ready = null;
-        settle(err);
-      }),
-      ready,
-      busy: 0,
-    };
-    const list = this.statements.get(sql) ?? [];
-    list.push(created);
-    this.statements.set(sql, list);
-    this.statementCount++;
-    return created;
-  }
-
-  private forget(sql: string, prepared: Prepared): void {
-    const list = this.statements.get(sql);
-    const index = list?.indexOf(prepared) ?? -1;
-    if (!list || index === -1) return;
-    list.splice(index, 1);
-    this.statementCount--;
-    if (!list.length) this.statements.delete(sql);
-  }
-
-  /** Forgets the statements no call is using: one still being prepared for a call must stay, or that call fails. */
-  private dropIdleStatements(): void {
-    for (const [sql, copies] of this.statements) {
-      const inUse = copies.filter((c) => c.busy > 0);
-      for (const c of copies) if (c.busy === 0) c.statement.finalize();
-      this.statementCount -= copies.length - inUse.length;
-      if (inUse.length) this.statements.set(sql, inUse);
-      else this.statements.delete(sql);
-    }
-  }
-
-  private async call<T>(method: 'all' | 'run', sql: string, params: readonly SqlValue[]): Promise<T> {
-    this.inFlight++;
-    const prepared = this.prepared(sql);
-    prepared.busy++;
-    try {
-      if (prepared.ready) await prepared.ready;
-      const { statement } = prepared;
-      return await new Promise<T>((resolve, reject) => {
-        const callback = function (this: sqlite3.RunResult, err: Error | null, result?: unknown) {
-          if (err) reject(err);
-          else resolve((method === 'run' ? { changes: this.changes } : result) as T);
-        };
-        if (method === 'all') statement.all(bindable(params), callback);
-        else statement.run(bindable(params), callback);
-      });
-    } finally {
-      prepared.busy--;
-      this.inFlight--;
-    }
-  }
-
-  all<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
-    return this.call<T[]>('all', sql, params);
-  }
-
-  /** The first row. Through all(): a statement stepped only once stays open and blocks COMMIT. */
-  async get<T>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
-    return (await this.call<T[]>('all', sql, params))[0];
-  }
-
-  run(sql: string, params: readonly SqlValue[] = []): Promise<{ changes: number }> {
-    return this.call<{ changes: number }>('run', sql, params);
-  }
-
-  exec(sql: string): Promise<void> {
-    return new Promise((resolve, reject) => this.db.exec(sql, (err) => (err ? reject(err) : resolve())));
-  }
-
-  close(): Promise<void> {
-    // Finalizing queues behind a call still running on a statement.
-    for (const copies of this.statements.values()) for (const { statement } of copies) statement.finalize();
-    this.statements.clear();
-    this.statementCount = 0;
-    return new Promise((resolve, reject) => this.db.close((err) => (err ? reject(err) : resolve())));
-  }
+export function bindValue(v: unknown): unknown {
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? BigInt(v) : v;
+  if (v instanceof Date) return sqliteDate(v);
+  if (typeof v === 'boolean') return v ? 1n : 0n;
+  return v;
 }
 
-/** Read connections, opened on first use (the file and its WAL exist by then), least busy first. */
-class ReadPool implements SqlRunner {
-  private connections?: Promise<Connection[]>;
+const bindable = (params: readonly SqlValue[]): unknown[] => params.map(bindValue);
 
-  constructor(private readonly file: string, private readonly size: number) {}
+const isBusy = (err: unknown): boolean => (err as { code?: unknown })?.code === 'SQLITE_BUSY';
 
-  private async pick(): Promise<Connection> {
-    this.connections ??= Promise.all(Array.from({ length: this.size }, () => Connection.open(this.file, sqlite3.OPEN_READONLY, 'PRAGMA query_only = ON')));
-    const connections = await this.connections;
-    return connections.reduce((best, c) => (c.inFlight < best.inFlight ? c : best));
+/** One better-sqlite3 handle with a cache of prepared statements. */
+class Connection implements SqlRunner {
+  private readonly statements = new LRUCache<string, Database.Statement>({ max: MAX_STATEMENTS });
+
+  constructor(readonly db: Database.Database) {}
+
+  private statement(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /** Rows of a statement that returns them; [] (and the statement run) for one that does not. */
+  rows<T>(sql: string, params: readonly SqlValue[] = []): T[] {
+    const statement = this.statement(sql);
+    if (!statement.reader) {
+      statement.run(bindable(params));
+      return [];
+    }
+    return statement.all(bindable(params)) as T[];
   }
 
   async all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
-    return (await this.pick()).all<T>(sql, params);
+    return this.rows<T>(sql, params);
   }
 
   async get<T>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
-    return (await this.pick()).get<T>(sql, params);
+    return this.rows<T>(sql, params)[0];
   }
 
-  async run(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }> {
-    return (await this.pick()).run(sql, params);
+  async run(sql: string, params: readonly SqlValue[] = []): Promise<{ changes: number }> {
+    return { changes: this.statement(sql).run(bindable(params)).changes };
+  }
+
+  close(): void {
+    this.statements.clear();
+    this.db.close();
+  }
+}
+
+/**
+ * The PASSIVE checkpoint's own connection, on a thread of its own: it copies pages and syncs the
+ * database file, milliseconds the main thread must not wait. Code, not a file, so it runs the
+ * same from the sources (tsx) and the build.
+ */
+const CHECKPOINTER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.file, { timeout: 5000 });
+db.pragma('synchronous = FULL');
+parentPort.on('message', (message) => {
+  if (message === 'close') {
+    db.close();
+    parentPort.postMessage(null);
+    return;
+  }
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+    parentPort.postMessage(null);
+  } catch (err) {
+    parentPort.postMessage(String(err));
+  }
+});
+`;
+
+class Checkpointer {
+  private readonly worker: Worker;
+
+  constructor(file: string) {
+    this.worker = new Worker(CHECKPOINTER, { eval: true, workerData: { file, driver: createRequire(import.meta.url).resolve('better-sqlite3') } });
+    this.worker.unref();
+    // A thread that failed (could not open the file) has exited: asking it answers at once.
+    this.worker.on('error', () => undefined);
+  }
+
+  /** Resolves when a checkpoint ran; a failed one leaves the WAL as it was, for the next. */
+  run(): Promise<void> {
+    return this.ask('run');
   }
 
   async close(): Promise<void> {
-    const connections = this.connections;
-    this.connections = undefined;
-    if (connections) await Promise.all((await connections).map((c) => c.close()));
+    await this.ask('close');
+    await this.worker.terminate();
+  }
+
+  /** The worker's answer; it keeps the process alive only while one is awaited. */
+  private ask(message: 'run' | 'close'): Promise<void> {
+    if (this.worker.threadId === -1) return Promise.resolve();
+    this.worker.ref();
+    return new Promise((resolve) => {
+      const answered = () => {
+        this.worker.off('message', answered).off('exit', answered).unref();
+        resolve();
+      };
+      this.worker.on('message', answered).on('exit', answered);
+      this.worker.postMessage(message);
+    });
+  }
+}
+
+/** fdatasync of the WAL on libuv's pool; callers that ask while one runs share the next. */
+class WalSync {
+  private fd?: number;
+  private running?: Promise<void>;
+  private next?: Promise<void>;
+
+  constructor(private readonly file: string) {}
+
+  /** Resolves once everything written to the WAL before the call is on disk. */
+  sync(): Promise<void> {
+    if (!this.running) return this.start();
+    this.next ??= this.running.then(
+      () => this.start(),
+      () => this.start(),
+    );
+    return this.next;
+  }
+
+  private start(): Promise<void> {
+    this.next = undefined;
+    this.fd ??= fs.openSync(this.file, 'r+');
+    const fd = this.fd;
+    const running = new Promise<void>((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+    this.running = running;
+    void running.then(
+      () => this.settled(running),
+      () => this.settled(running),
+    );
+    return running;
+  }
+
+  private settled(running: Promise<void>): void {
+    if (this.running === running) this.running = undefined;
+  }
+
+  close(): void {
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
   }
 }
 
@@ -209,22 +223,40 @@ interface Publication {
 
 export class SqliteSql implements Sql {
   readonly dialect = 'sqlite' as const;
-  readonly read: ReadPool;
   /** Every write of this process takes turns here: batches of jobs, and Sequelize's own writes. */
   private readonly gate = new Mutex();
   private readonly pending: Job[] = [];
   private flushQueued = false;
-  private writer?: Promise<Connection>;
-  /** The checkpointer (checkpoint()): its timer, its connection, the run under way. */
+  /** The batch queued to start after this turn's I/O (close() waits for it). */
+  private queued: Promise<void> = Promise.resolve();
+  private closed = false;
+  private reader?: Connection;
+  private writer?: Connection;
+  /** The WAL's sync after each batch; null when the database is not in WAL mode (COMMIT syncs). */
+  private walSync?: WalSync | null;
+  /** The checkpointer (checkpoint()): its timer, its thread, the run under way. */
   private checkpoints?: NodeJS.Timeout;
-  private checkpointer?: Promise<Connection>;
+  private checkpointer?: Checkpointer;
   private checkpointing?: Promise<void>;
   /** Batches committed since the last checkpoint started. */
   private commitsSinceCheckpoint = 0;
+  /** Reads outside any transaction, on a read-only connection opened on first use. */
+  readonly read: SqlRunner = {
+    all: (sql, params) => this.readConnection().all(sql, params),
+    get: (sql, params) => this.readConnection().get(sql, params),
+    run: (sql, params) => this.readConnection().run(sql, params),
+  };
 
   /** `checkpointMs`: how often the checkpointer runs (CHECKPOINT_MS; tests choose their own). */
-  constructor(private readonly file: string, readers: number, private readonly checkpointMs = CHECKPOINT_MS) {
-    this.read = new ReadPool(file, readers);
+  constructor(
+    private readonly file: string,
+    private readonly checkpointMs = CHECKPOINT_MS,
+  ) {}
+
+  private readConnection(): Connection {
+    if (this.closed) throw new Error('the database is closed');
+    this.reader ??= new Connection(new Database(this.file, { readonly: true, fileMustExist: true, timeout: BUSY_MS }));
+    return this.reader;
   }
 
   /** Functions given to exclusive() that are running (Sequelize's transactions run in one). */
@@ -255,41 +287,60 @@ export class SqliteSql implements Sql {
   }
 
   write<T>(work: (tx: WriteTx) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('the database is closed'));
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ work, resolve: resolve as (v: unknown) => void, reject });
       if (!this.flushQueued) {
         this.flushQueued = true;
-        // Whatever arrives until the gate is free joins this batch.
-        void this.gate.run(() => this.flush());
+        // After this turn's I/O: the writes that arrived with it join the batch, and whatever
+        // arrives until the gate is free.
+        this.queued = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.gate.run(() => this.flush()));
       }
     });
   }
 
-  private connection(): Promise<Connection> {
+  /**
+   * The writer. busy_timeout 0: another process's write lock is waited for by BEGIN's retries
+   * (begin()), not by SQLite sleeping on the main thread. Checkpoints are the checkpointer's
+   * (CHECKPOINT_MS), not the commits'.
+   */
+  private connection(): Connection {
     if (!this.writer) {
-      // synchronous=FULL: a commit is on disk before anyone hears it succeeded. Checkpoints are
-      // the checkpointer's (CHECKPOINT_MS), not the commits'.
-      this.writer = Connection.open(this.file, sqlite3.OPEN_READWRITE, 'PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0', true);
+      const db = new Database(this.file, { fileMustExist: true, timeout: 0 });
+      const wal = db.pragma('journal_mode = WAL', { simple: true }) === 'wal';
+      db.exec(`PRAGMA synchronous = ${wal ? 'NORMAL' : 'FULL'}; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0`);
+      this.writer = new Connection(db);
+      this.walSync = wal ? new WalSync(`${this.file}-wal`) : null;
       this.checkpoints = setInterval(() => void this.checkpoint(), this.checkpointMs).unref();
     }
     return this.writer;
   }
 
+  /** BEGIN IMMEDIATE, retried while another process holds the write lock, for up to BUSY_MS. */
+  private async begin(db: Connection): Promise<void> {
+    const until = Date.now() + BUSY_MS;
+    for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+      try {
+        db.db.exec('BEGIN IMMEDIATE');
+        return;
+      } catch (err) {
+        if (!isBusy(err) || Date.now() >= until) throw err;
+      }
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+
   /**
    * Copies what the WAL holds into the database file, beside the writer: PASSIVE takes no lock
    * the writer or the readers wait for, and stops short of frames a reader still needs. It
-   * syncs the database file before the WAL is reused, so committed data stays on disk throughout.
-   * Runs on a timer; a call while one runs waits for that one.
+   * syncs the WAL before copying and the database file before the WAL is reused, so committed
+   * data stays on disk throughout. Runs on a timer; a call while one runs waits for that one.
    */
   checkpoint(): Promise<void> {
     if (this.checkpointing || !this.commitsSinceCheckpoint) return this.checkpointing ?? Promise.resolve();
     this.commitsSinceCheckpoint = 0;
-    this.checkpointer ??= Connection.open(this.file, sqlite3.OPEN_READWRITE, 'PRAGMA synchronous = FULL');
-    this.checkpointing = this.checkpointer
-      .then((c) => c.exec('PRAGMA wal_checkpoint(PASSIVE)'))
-      // A failed checkpoint leaves the WAL as it was: the next one copies it.
-      .catch(() => undefined)
-      .finally(() => (this.checkpointing = undefined));
+    this.checkpointer ??= new Checkpointer(this.file);
+    this.checkpointing = this.checkpointer.run().finally(() => (this.checkpointing = undefined));
     return this.checkpointing;
   }
 
@@ -302,12 +353,12 @@ export class SqliteSql implements Sql {
     }
     let db: Connection;
     try {
-      db = await this.connection();
+      db = this.connection();
     } catch (err) {
       for (const job of batch) job.reject(err);
       return;
     }
-    // No savepoint per job (two more round trips each): if a job fails, the batch is rolled
+    // No savepoint per job (two more statements each): if a job fails, the batch is rolled
     // back, that job alone gets its error, and the others run again in a new transaction.
     while (batch.length) {
       const result = await this.attempt(db, batch);
@@ -320,14 +371,14 @@ export class SqliteSql implements Sql {
   }
 
   /**
-   * Runs a batch in one transaction, its jobs concurrently, so their round trips to the writer
-   * overlap, then the state they shared (WriteTx.shared). Returns the publications when it
-   * committed, the first job that failed (all rolled back), or 'aborted' if BEGIN, the shared
-   * writes or COMMIT failed (all rejected).
+   * Runs a batch in one transaction, its jobs concurrently, then the state they shared
+   * (WriteTx.shared), and waits until it is on disk. Returns the publications when it committed,
+   * the first job that failed (all rolled back), or 'aborted' if BEGIN, the shared writes,
+   * COMMIT or the sync failed (all rejected).
    */
   private async attempt(db: Connection, batch: Job[]): Promise<{ committed: Publication[] } | { failed: Job } | 'aborted'> {
     try {
-      await db.exec('BEGIN IMMEDIATE');
+      await this.begin(db);
     } catch (err) {
       for (const job of batch) job.reject(err);
       return 'aborted';
@@ -355,16 +406,24 @@ export class SqliteSql implements Sql {
     );
     const failed = batch.find((job) => !job.outcome?.ok);
     if (failed) {
-      await db.exec('ROLLBACK');
+      // Some errors (a full disk) end the transaction themselves.
+      if (db.db.inTransaction) db.db.exec('ROLLBACK');
       return { failed };
     }
     try {
       // What the jobs wrote together; if that fails, no single job is to blame: all get the error.
       await shared.flush(db);
-      await db.exec('COMMIT');
-      this.commitsSinceCheckpoint++;
+      db.db.exec('COMMIT');
     } catch (err) {
-      await db.exec('ROLLBACK').catch(() => undefined);
+      if (db.db.inTransaction) db.db.exec('ROLLBACK');
+      for (const job of batch) job.reject(err);
+      return 'aborted';
+    }
+    this.commitsSinceCheckpoint++;
+    try {
+      await this.walSync?.sync();
+    } catch (err) {
+      // Committed, but whether it is on disk is unknown: nobody may be told it was written.
       for (const job of batch) job.reject(err);
       return 'aborted';
     }
@@ -372,15 +431,17 @@ export class SqliteSql implements Sql {
   }
 
   async close(): Promise<void> {
-    // Wait for writes already asked for.
+    // Wait for writes already asked for, then refuse new ones.
+    await this.queued;
     await this.gate.run(async () => undefined);
+    this.closed = true;
     clearInterval(this.checkpoints);
     await this.checkpointing;
-    await this.read.close();
-    const [writer, checkpointer] = [this.writer, this.checkpointer];
-    this.writer = this.checkpointer = undefined;
-    if (checkpointer) await (await checkpointer).close();
-    if (writer) await (await writer).close();
+    await this.checkpointer?.close();
+    this.walSync?.close();
+    this.reader?.close();
+    this.writer?.close();
+    this.checkpointer = this.reader = this.writer = undefined;
   }
 }
 
