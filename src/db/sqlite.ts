@@ -2,8 +2,8 @@
  * SQLite behind the Sql interface, through better-sqlite3: a statement runs synchronously on the
  * main thread, in microseconds. (node-sqlite3 ran each on libuv's pool, and under load its answer
  * waited 0.5–2 ms for a turn of the event loop; a batch of DMs was five such trips in a row.)
- * One read-only connection serves reads beside one writer that commits concurrent jobs together;
- * a worker thread copies the WAL back into the database file.
+ * The writer, which commits concurrent jobs together, runs on the main thread; reads and
+ * checkpoints run on threads of their own (sqliteThreads.ts).
  *
  * Group commit: jobs that arrive while a batch is being written wait, then go in the next batch
  * as one transaction — one COMMIT and one fsync for all of them. A batch is started after the
@@ -22,12 +22,11 @@
  * that sync, before it is on disk; no caller hears it was written until it is.
  */
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { LRUCache } from 'lru-cache';
 import { rowCount, SharedStates, type Limit, type Sql, type SqlRunner, type SqlValue, type WriteTx } from './sql.js';
 import { Mutex } from './mutex.js';
+import { Checkpointer, ReadWorkers } from './sqliteThreads.js';
 
 /**
  * How often the WAL is copied back into the database file (a PASSIVE checkpoint, on a connection of
@@ -40,6 +39,8 @@ const CHECKPOINT_MS = 1000;
 const MAX_BATCH = 256;
 /** Prepared statements kept per connection; SQL with varying IN lists would otherwise pile up. */
 const MAX_STATEMENTS = 500;
+/** Reader threads: reads run beside the main thread (and each other). */
+const READERS = 2;
 /** How long a batch waits for another process's write lock (retried off the main thread). */
 const BUSY_MS = 5000;
 
@@ -107,66 +108,6 @@ class Connection implements SqlRunner {
   }
 }
 
-/**
- * The PASSIVE checkpoint's own connection, on a thread of its own: it copies pages and syncs the
- * database file, milliseconds the main thread must not wait. Code, not a file, so it runs the
- * same from the sources (tsx) and the build.
- */
-const CHECKPOINTER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
-const db = new Database(workerData.file, { timeout: 5000 });
-db.pragma('synchronous = FULL');
-parentPort.on('message', (message) => {
-  if (message === 'close') {
-    db.close();
-    parentPort.postMessage(null);
-    return;
-  }
-  try {
-    db.pragma('wal_checkpoint(PASSIVE)');
-    parentPort.postMessage(null);
-  } catch (err) {
-    parentPort.postMessage(String(err));
-  }
-});
-`;
-
-class Checkpointer {
-  private readonly worker: Worker;
-
-  constructor(file: string) {
-    this.worker = new Worker(CHECKPOINTER, { eval: true, workerData: { file, driver: createRequire(import.meta.url).resolve('better-sqlite3') } });
-    this.worker.unref();
-    // A thread that failed (could not open the file) has exited: asking it answers at once.
-    this.worker.on('error', () => undefined);
-  }
-
-  /** Resolves when a checkpoint ran; a failed one leaves the WAL as it was, for the next. */
-  run(): Promise<void> {
-    return this.ask('run');
-  }
-
-  async close(): Promise<void> {
-    await this.ask('close');
-    await this.worker.terminate();
-  }
-
-  /** The worker's answer; it keeps the process alive only while one is awaited. */
-  private ask(message: 'run' | 'close'): Promise<void> {
-    if (this.worker.threadId === -1) return Promise.resolve();
-    this.worker.ref();
-    return new Promise((resolve) => {
-      const answered = () => {
-        this.worker.off('message', answered).off('exit', answered).unref();
-        resolve();
-      };
-      this.worker.on('message', answered).on('exit', answered);
-      this.worker.postMessage(message);
-    });
-  }
-}
-
 /** fdatasync of the WAL on libuv's pool; callers that ask while one runs share the next. */
 class WalSync {
   private fd?: number;
@@ -230,7 +171,6 @@ export class SqliteSql implements Sql {
   /** The batch queued to start after this turn's I/O (close() waits for it). */
   private queued: Promise<void> = Promise.resolve();
   private closed = false;
-  private reader?: Connection;
   private writer?: Connection;
   /** The WAL's sync after each batch; null when the database is not in WAL mode (COMMIT syncs). */
   private walSync?: WalSync | null;
@@ -240,23 +180,15 @@ export class SqliteSql implements Sql {
   private checkpointing?: Promise<void>;
   /** Batches committed since the last checkpoint started. */
   private commitsSinceCheckpoint = 0;
-  /** Reads outside any transaction, on a read-only connection opened on first use. */
-  readonly read: SqlRunner = {
-    all: (sql, params) => this.readConnection().all(sql, params),
-    get: (sql, params) => this.readConnection().get(sql, params),
-    run: (sql, params) => this.readConnection().run(sql, params),
-  };
+  /** Reads outside any transaction, on reader threads started on first use. */
+  readonly read: ReadWorkers;
 
   /** `checkpointMs`: how often the checkpointer runs (CHECKPOINT_MS; tests choose their own). */
   constructor(
     private readonly file: string,
     private readonly checkpointMs = CHECKPOINT_MS,
-  ) {}
-
-  private readConnection(): Connection {
-    if (this.closed) throw new Error('the database is closed');
-    this.reader ??= new Connection(new Database(this.file, { readonly: true, fileMustExist: true, timeout: BUSY_MS }));
-    return this.reader;
+  ) {
+    this.read = new ReadWorkers(file, READERS, bindable);
   }
 
   /** Functions given to exclusive() that are running (Sequelize's transactions run in one). */
@@ -439,9 +371,9 @@ export class SqliteSql implements Sql {
     await this.checkpointing;
     await this.checkpointer?.close();
     this.walSync?.close();
-    this.reader?.close();
+    await this.read.close();
     this.writer?.close();
-    this.checkpointer = this.reader = this.writer = undefined;
+    this.checkpointer = this.writer = undefined;
   }
 }
 
