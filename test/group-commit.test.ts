@@ -167,3 +167,96 @@ t.test('checkpoints: the timer runs them while writes go on', async (t) => {
   while (fs.statSync(file).size === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   t.ok(fs.statSync(file).size > before, 'copied into the database file within a few ticks');
 });
+
+t.test("another process's write lock: a batch waits for it with the event loop free, then commits", async (t) => {
+  const { sql, file } = await freshDb(t);
+  // The writer exists before the other connection takes the lock (opening it reads the schema).
+  await sql.write((tx) => tx.run('INSERT INTO items (owner, label) VALUES (?, ?)', [1, 'first']));
+  const other = new Database(file);
+  t.teardown(() => other.close());
+  other.exec("BEGIN IMMEDIATE; INSERT INTO items (owner, label) VALUES (2, 'other')");
+  let answered = false;
+  const write = sql.write((tx) => tx.run('INSERT INTO items (owner, label) VALUES (?, ?)', [1, 'waited'])).then(() => (answered = true));
+  // Timers run while the batch waits: SQLite is not sleeping on the main thread.
+  let ticks = 0;
+  const started = Date.now();
+  while (Date.now() - started < 200) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    ticks++;
+  }
+  t.ok(ticks >= 10, `the event loop ran (${ticks} timer turns in 200 ms)`);
+  t.notOk(answered, 'not answered while the other connection holds the lock');
+  other.exec('COMMIT');
+  await write;
+  t.same((await sql.read.all<{ label: string }>('SELECT label FROM items ORDER BY id')).map((r) => r.label), ['first', 'other', 'waited']);
+});
+
+t.test('nobody is answered before the WAL is synced; a failed sync fails the batch', async (t) => {
+  const { sql } = await freshDb(t);
+  await sql.write((tx) => tx.run('INSERT INTO items (owner, label) VALUES (?, ?)', [1, 'opened']));
+  const fdatasync = fs.fdatasync;
+  t.teardown(() => {
+    fs.fdatasync = fdatasync;
+  });
+  // Syncs that wait until the test lets them finish.
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let syncs = 0;
+  fs.fdatasync = ((fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => {
+    syncs++;
+    void released.then(() => fdatasync(fd, callback));
+  }) as typeof fs.fdatasync;
+  const published: string[] = [];
+  let answered = false;
+  const write = sql
+    .write(async (tx) => {
+      await tx.run('INSERT INTO items (owner, label) VALUES (?, ?)', [1, 'synced']);
+      tx.afterCommit(() => published.push('synced'));
+    })
+    .then(() => (answered = true));
+  while (!syncs) await new Promise((resolve) => setTimeout(resolve, 5));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.notOk(answered, 'committed, but not answered before the sync');
+  t.same(published, [], 'nor announced');
+  release();
+  await write;
+  t.same(published, ['synced']);
+
+  fs.fdatasync = ((_fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => {
+    process.nextTick(callback, Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+  }) as typeof fs.fdatasync;
+  let announced = false;
+  await t.rejects(
+    sql.write(async (tx) => {
+      await tx.run('INSERT INTO items (owner, label) VALUES (?, ?)', [1, 'unsure']);
+      tx.afterCommit(() => (announced = true));
+    }),
+    { code: 'EIO' },
+    'whether it is on disk is unknown: the caller is not told it was written',
+  );
+  t.notOk(announced, 'nor is it announced');
+  fs.fdatasync = fdatasync;
+  t.equal(await sql.write(async (tx) => (await tx.run('INSERT INTO items (owner, label) VALUES (?, ?)', [1, 'after'])).changes), 1, 'the writer goes on');
+});
+
+t.test('reads on the reader threads: whole numbers bound as integers, errors with their codes, nothing after close', async (t) => {
+  const { sql } = await freshDb(t);
+  t.same(await sql.read.get('SELECT typeof(?) AS a, typeof(?) AS b, typeof(?) AS c, ? AS d', [5, 5.5, true, new Date('2026-12-05T10:00:00Z')]), {
+    a: 'integer',
+    b: 'real',
+    c: 'integer',
+    d: '2026-12-05 10:00:00.000 +00:00',
+  });
+  t.same(await sql.write((tx) => tx.get('SELECT typeof(?) AS a', [7])), { a: 'integer' }, 'the writer binds them alike');
+  await t.rejects(sql.read.all('SELECT * FROM nowhere'), { message: /no such table: nowhere/, code: 'SQLITE_ERROR' });
+  await t.rejects(sql.read.run('DELETE FROM items'), { code: 'SQLITE_READONLY' }, 'readers cannot write');
+  // Many reads at once go to both threads and all come back, each to its caller.
+  const many = await Promise.all(Array.from({ length: 100 }, (_, i) => sql.read.get<{ n: number }>('SELECT ? AS n', [i])));
+  t.same(
+    many.map((r) => r?.n),
+    Array.from({ length: 100 }, (_, i) => i),
+  );
+  await sql.close();
+  await t.rejects(sql.read.get('SELECT 1'), /no SQLite reader thread/);
+  await t.rejects(sql.write(async () => undefined), /closed/);
+});

@@ -1,6 +1,7 @@
 /**
  * Sequelize on SQLite, through what we own (src/db/sqliteDriver.ts, src/db/sqliteTurns.ts): every
- * handle it opens is durable (synchronous=FULL, WAL), and its writes take turns with the raw
+ * handle it opens is durable (synchronous=FULL, WAL), it reads back what node-sqlite3 would have
+ * given it, and its writes take turns with the raw
  * layer's writer instead of racing it.
  */
 import fs from 'node:fs';
@@ -8,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
-import { QueryTypes, type Sequelize } from 'sequelize';
+import { DataTypes, ForeignKeyConstraintError, QueryTypes, UniqueConstraintError, type Sequelize } from 'sequelize';
 import { closeDatabase, connectDatabase, sqlOf, transaction } from '../src/db/connection.js';
 
 async function freshDb(t: Test): Promise<Sequelize> {
@@ -58,4 +59,28 @@ t.test('a transaction opened around transaction() is refused instead of racing t
     /SQLite transactions must be opened with transaction\(\)/,
   );
   t.same(await sequelize.query('SELECT COUNT(*) AS n FROM items', { type: QueryTypes.SELECT }), [{ n: 0 }]);
+});
+
+t.test('what Sequelize reads back from the driver: ids of inserts and bulk inserts, bound values, constraint errors', async (t) => {
+  const sequelize = await freshDb(t);
+  await sequelize.query('CREATE UNIQUE INDEX items_label ON items (label)');
+  await sequelize.query('CREATE TABLE tags (item_id INTEGER NOT NULL REFERENCES items(id), name TEXT)');
+  const Item = sequelize.define('Item', { label: { type: DataTypes.TEXT, allowNull: false } }, { tableName: 'items', timestamps: false });
+  const Tag = sequelize.define('Tag', { itemId: { type: DataTypes.INTEGER, field: 'item_id' }, name: DataTypes.TEXT }, { tableName: 'tags', timestamps: false });
+  Tag.removeAttribute('id');
+  const one = await Item.create({ label: 'one' });
+  t.equal(one.get('id'), 1, 'an insert learns its id');
+  const many = await Item.bulkCreate([{ label: 'two' }, { label: 'three' }], { returning: true });
+  t.same(
+    many.map((item) => item.get('id')),
+    [2, 3],
+    'a bulk insert numbers its rows',
+  );
+  t.same((await Item.findAll({ where: { id: 2 } })).map((item) => item.get('label')), ['two'], 'bound values find their rows');
+  t.same(await sequelize.query('SELECT typeof($1) AS a, typeof($2) AS b', { bind: [5, 'x'], type: QueryTypes.SELECT }), [{ a: 'integer', b: 'text' }], 'whole numbers bound as integers');
+  await t.rejects(Item.create({ label: 'one' }), UniqueConstraintError);
+  await t.rejects(Tag.create({ itemId: 99, name: 'orphan' }), ForeignKeyConstraintError);
+  const [updated] = await Item.update({ label: 'ONE' }, { where: { id: 1 } });
+  t.equal(updated, 1, 'an update counts its rows');
+  t.equal(await Item.destroy({ where: { label: ['two', 'three'] } }), 2, 'a delete counts its rows');
 });
