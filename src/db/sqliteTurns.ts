@@ -1,8 +1,8 @@
 /**
- * SQLite has one writer at a time. Letting node-sqlite3 discover that through busy
- * timeouts is a trap: each waiting statement blocks a libuv worker thread, and once the
- * workers all wait, the transaction holding the lock cannot run its next statement — every
- * writer stalls until its timeout. So Sequelize's writes take turns with the raw layer's write
+ * SQLite has one writer at a time. Letting the driver discover that through busy timeouts is
+ * a trap: a waiting statement sleeps on the main thread (better-sqlite3 is synchronous), and
+ * the transaction holding the lock cannot run its next statement meanwhile — every writer
+ * stalls until its timeout. So Sequelize's writes take turns with the raw layer's write
  * batches (src/db/sqlite.ts), through Sequelize's public query hooks and our own transaction():
  * - a statement outside a transaction waits for a turn in `beforeQuery` and gives it back in
  *   `afterQuery` (which Sequelize runs in a `finally`), unless its query type says it reads;

@@ -56,9 +56,10 @@ export const selectList = (columns: Columns): string =>
 
 /**
  * The rows of `SELECT <columns> <rest>`, newest first by `id` (a column every packed read has).
- * On SQLite as ONE value: the database builds a JSON array of row arrays, which crosses the
- * driver as a single string, where node-sqlite3 would build an object per row and a property per
- * column on the main thread — most of what a page of a hundred small values costs. PostgreSQL's
+ * On SQLite as ONE value: the database builds a JSON array of row arrays, which crosses from the
+ * reader thread as a single string instead of an object per row (node-sqlite3, when this was
+ * measured, built those on the main thread: most of what a page of a hundred small values
+ * cost). PostgreSQL's
  * driver parses rows cheaply: packing them only to parse them again measured slower there, so
  * its rows come as they are (in the statement's order).
  */
