@@ -69,7 +69,7 @@ const isBusy = (err: unknown): boolean => (err as { code?: unknown })?.code === 
 class Connection implements SqlRunner {
   private readonly statements = new LRUCache<string, Database.Statement>({ max: MAX_STATEMENTS });
 
-  constructor(readonly db: Database.Database) {}
+  constructor(private readonly db: Database.Database) {}
 
   private statement(sql: string): Database.Statement {
     let statement = this.statements.get(sql);
@@ -100,6 +100,16 @@ class Connection implements SqlRunner {
 
   async run(sql: string, params: readonly SqlValue[] = []): Promise<{ changes: number }> {
     return { changes: this.statement(sql).run(bindable(params)).changes };
+  }
+
+  /** Statements without values (BEGIN, COMMIT, ROLLBACK). */
+  exec(sql: string): void {
+    this.db.exec(sql);
+  }
+
+  /** Rolls back the open transaction; some errors (a full disk) have ended it already. */
+  rollback(): void {
+    if (this.db.inTransaction) this.db.exec('ROLLBACK');
   }
 
   close(): void {
@@ -253,7 +263,7 @@ export class SqliteSql implements Sql {
     const until = Date.now() + BUSY_MS;
     for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
       try {
-        db.db.exec('BEGIN IMMEDIATE');
+        db.exec('BEGIN IMMEDIATE');
         return;
       } catch (err) {
         if (!isBusy(err) || Date.now() >= until) throw err;
@@ -338,16 +348,15 @@ export class SqliteSql implements Sql {
     );
     const failed = batch.find((job) => !job.outcome?.ok);
     if (failed) {
-      // Some errors (a full disk) end the transaction themselves.
-      if (db.db.inTransaction) db.db.exec('ROLLBACK');
+      db.rollback();
       return { failed };
     }
     try {
       // What the jobs wrote together; if that fails, no single job is to blame: all get the error.
       await shared.flush(db);
-      db.db.exec('COMMIT');
+      db.exec('COMMIT');
     } catch (err) {
-      if (db.db.inTransaction) db.db.exec('ROLLBACK');
+      db.rollback();
       for (const job of batch) job.reject(err);
       return 'aborted';
     }
