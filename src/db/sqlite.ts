@@ -244,13 +244,15 @@ export class SqliteSql implements Sql {
   /**
    * The writer. busy_timeout 0: another process's write lock is waited for by BEGIN's retries
    * (begin()), not by SQLite sleeping on the main thread. Checkpoints are the checkpointer's
-   * (CHECKPOINT_MS), not the commits'.
+   * (CHECKPOINT_MS), not the commits'. Temporary storage in memory: a batch's multi-row
+   * statements keep statement journals (the pages they change, to undo one statement alone), and
+   * past 64 KB SQLite spilled those to a temporary file it created, wrote and deleted each batch.
    */
   private connection(): Connection {
     if (!this.writer) {
       const db = new Database(this.file, { fileMustExist: true, timeout: 0 });
       const wal = db.pragma('journal_mode = WAL', { simple: true }) === 'wal';
-      db.exec(`PRAGMA synchronous = ${wal ? 'NORMAL' : 'FULL'}; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0`);
+      db.exec(`PRAGMA synchronous = ${wal ? 'NORMAL' : 'FULL'}; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY`);
       this.writer = new Connection(db);
       this.walSync = wal ? new WalSync(`${this.file}-wal`) : null;
       this.checkpoints = setInterval(() => void this.checkpoint(), this.checkpointMs).unref();
