@@ -59,6 +59,19 @@ t.test('direct messages', async (t) => {
     t.not(otherSender.body.id, first.body.id, 'client ids are per sender');
   });
 
+  t.test('client ids are indexed only where given: messages without one write no entry there', async (t) => {
+    const sql = sqlOf(server.sequelize);
+    const name = 'direct_messages_sender_id_client_id_given';
+    const definition =
+      sql.dialect === 'sqlite'
+        ? (await sql.read.get<{ sql: string }>('SELECT sql FROM sqlite_master WHERE name = ?', [name]))?.sql
+        : (await sql.read.get<{ indexdef: string }>('SELECT indexdef FROM pg_indexes WHERE indexname = ?', [name]))?.indexdef;
+    t.match(definition, /UNIQUE INDEX .*\(sender_id, client_id\) WHERE \(?client_id IS NOT NULL\)?/i, String(definition));
+    const plain = await Promise.all([1, 2].map(() => send(alice, { receiver: bob.id, content: 'no client id' })));
+    t.same(plain.map((r) => r.status), [201, 201]);
+    t.not(plain[0].body.id, plain[1].body.id, 'two sends without a client id are two messages');
+  });
+
   t.test('list, get and mark as read', async (t) => {
     const msg = (await send(carol, { receiver: bob.id, content: 'hi bob' })).body;
     const list = await bob.api.get('/api/messages/');

@@ -69,10 +69,13 @@ function named<T extends OwnMessageRow>(rows: T[], actor: Pick<Party, 'id' | 'us
   });
 }
 
-/** A message to a receiver that exists (messageInsert.ts), with the receiver's name. */
+/**
+ * A message to a receiver that exists (messageInsert.ts), with the receiver's name. Client ids
+ * are indexed only where given (migrations/20261206090000-direct-messages-client-id-when-given.ts).
+ */
 const INSERT_MESSAGE = `INSERT INTO direct_messages (sender_id, receiver_id, content, is_read, read_at, client_id, created_at)
   SELECT ?, r.id, ?, ?, ?, ?, ? FROM users r WHERE r.id = ?
-  ON CONFLICT (sender_id, client_id) DO NOTHING
+  ON CONFLICT (sender_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
   RETURNING id, (SELECT username FROM users WHERE id = receiver_id) AS "receiverUsername"`;
 
 /**
