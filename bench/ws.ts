@@ -330,7 +330,6 @@ async function measure(kind: 'jvai' | 'bare', opts: Options, databaseUrl?: strin
     fanouts.sort((a, b) => a - b);
     for (const ws of members) ws.terminate();
 
-
     return {
       dmP50: percentile(latencies, 50),
       dmP99: percentile(latencies, 99),

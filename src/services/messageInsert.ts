@@ -10,8 +10,9 @@ export type Inserted<R> = { row: R } | { existingId: number } | null;
 
 /**
  * Runs `insert` (an `INSERT INTO table … SELECT … ON CONFLICT (sender_id, client_id) [WHERE the
- * index's condition] DO NOTHING RETURNING …`) and says what happened: the new row; the id of the message this sender already
- * sent with `clientId`; or null when the SELECT found nothing (the rule refused).
+ * index's condition] DO NOTHING RETURNING …`) and says what happened: the new row; the id of the
+ * message this sender already sent with `clientId`; or null when the SELECT found nothing (the
+ * rule refused).
  */
 export async function insertMessage<R>(
   tx: WriteTx,
