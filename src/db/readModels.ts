@@ -30,10 +30,26 @@ const REBUILD = [
  * its index-only scans fetch every row from the heap as well (the feed's timeline walk: its
  * PostgreSQL CPU per page −15 to −25% once vacuumed). SQLite has no such map; its VACUUM would
  * rewrite the whole file for nothing.
+ * On SQLite only the per-index averages (sqlite_stat1) are kept. better-sqlite3's SQLite is built
+ * with STAT4, and while sqlite_stat4 holds samples, every statement that compares an indexed
+ * column with a bound value is compiled again each time it runs (a new value might want a new
+ * plan): the conversations page's statement cost 90–110 µs instead of 30–50. Our statements are
+ * written for their indexes; the averages choose as well. Dropping the table changes the schema,
+ * so every open connection reloads the statistics.
  */
 export async function analyze(sequelize: Sequelize): Promise<void> {
-  await sequelize.query(sequelize.getDialect() === 'postgres' ? 'VACUUM ANALYZE' : 'ANALYZE');
+  if (sequelize.getDialect() === 'postgres') {
+    await sequelize.query('VACUUM ANALYZE');
+    return;
+  }
+  await transaction(sequelize, async (transaction) => {
+    await sequelize.query('ANALYZE', { transaction });
+    await sequelize.query(DROP_SAMPLES, { transaction });
+  });
 }
+
+/** SQLite's value samples (see analyze()); the next ANALYZE would create the table again. */
+export const DROP_SAMPLES = 'DROP TABLE IF EXISTS sqlite_stat4';
 
 export async function rebuildReadModels(sequelize: Sequelize): Promise<void> {
   await transaction(sequelize, async (transaction) => {
