@@ -33,7 +33,7 @@ const REBUILD = [
  * On SQLite only the per-index averages (sqlite_stat1) are kept. better-sqlite3's SQLite is built
  * with STAT4, and while sqlite_stat4 holds samples, every statement that compares an indexed
  * column with a bound value is compiled again each time it runs (a new value might want a new
- * plan): the conversations page's statement cost 90–110 µs instead of 30–50. Our statements are
+ * plan): the conversations page's statement cost 183–185 µs instead of 96–117. Our statements are
  * written for their indexes; the averages choose as well. Dropping the table changes the schema,
  * so every open connection reloads the statistics.
  */
