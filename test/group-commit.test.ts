@@ -12,13 +12,13 @@ import type { Test } from 'tap';
 import Database from 'better-sqlite3';
 import { SqliteSql } from '../src/db/sqlite.js';
 
-async function freshDb(t: Test, checkpointMs?: number): Promise<{ sql: SqliteSql; file: string }> {
+async function freshDb(t: Test, checkpointMs?: number, readers?: number): Promise<{ sql: SqliteSql; file: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-gc-'));
   const file = path.join(dir, 'db.sqlite3');
   const db = new Database(file);
   db.exec('PRAGMA journal_mode = WAL; CREATE TABLE items (id INTEGER PRIMARY KEY, owner INTEGER NOT NULL, label TEXT NOT NULL UNIQUE)');
   db.close();
-  const sql = new SqliteSql(file, checkpointMs);
+  const sql = new SqliteSql(file, checkpointMs, readers);
   t.teardown(async () => {
     await sql.close();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -240,7 +240,7 @@ t.test('nobody is answered before the WAL is synced; a failed sync fails the bat
 });
 
 t.test('reads on the reader threads: whole numbers bound as integers, errors with their codes, nothing after close', async (t) => {
-  const { sql } = await freshDb(t);
+  const { sql } = await freshDb(t, undefined, 2);
   t.same(await sql.read.get('SELECT typeof(?) AS a, typeof(?) AS b, typeof(?) AS c, ? AS d', [5, 5.5, true, new Date('2026-12-05T10:00:00Z')]), {
     a: 'integer',
     b: 'real',
@@ -260,3 +260,4 @@ t.test('reads on the reader threads: whole numbers bound as integers, errors wit
   await t.rejects(sql.read.get('SELECT 1'), /no SQLite reader thread/);
   await t.rejects(sql.write(async () => undefined), /closed/);
 });
+

@@ -22,6 +22,7 @@
  * that sync, before it is on disk; no caller hears it was written until it is.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import Database from 'better-sqlite3';
 import { LRUCache } from 'lru-cache';
 import { rowCount, SharedStates, type Limit, type Sql, type SqlRunner, type SqlValue, type WriteTx } from './sql.js';
@@ -39,8 +40,12 @@ const CHECKPOINT_MS = 1000;
 const MAX_BATCH = 256;
 /** Prepared statements kept per connection; SQL with varying IN lists would otherwise pile up. */
 const MAX_STATEMENTS = 500;
-/** Reader threads: reads run beside the main thread (and each other). */
-const READERS = 2;
+/**
+ * Reader threads: reads run beside the main thread, one per core the main thread leaves free.
+ * On 2 cores one reader served every hot read 8–13% faster than two: a second thread only
+ * competed for the same core and had to be woken twice as often (bench/HISTORY.md, Dec 6).
+ */
+const READERS = Math.max(1, Math.min(4, os.availableParallelism() - 1));
 /** How long a batch waits for another process's write lock (retried off the main thread). */
 const BUSY_MS = 5000;
 
@@ -193,12 +198,13 @@ export class SqliteSql implements Sql {
   /** Reads outside any transaction, on reader threads started on first use. */
   readonly read: ReadWorkers;
 
-  /** `checkpointMs`: how often the checkpointer runs (CHECKPOINT_MS; tests choose their own). */
+  /** `checkpointMs`: how often the checkpointer runs, and `readers` (CHECKPOINT_MS, READERS; tests choose their own). */
   constructor(
     private readonly file: string,
     private readonly checkpointMs = CHECKPOINT_MS,
+    readers = READERS,
   ) {
-    this.read = new ReadWorkers(file, READERS, bindable);
+    this.read = new ReadWorkers(file, readers, bindable);
   }
 
   /** Functions given to exclusive() that are running (Sequelize's transactions run in one). */
