@@ -261,3 +261,29 @@ t.test('reads on the reader threads: whole numbers bound as integers, errors wit
   await t.rejects(sql.write(async () => undefined), /closed/);
 });
 
+t.test('text reads: a long text confirmed instead of sent again is still the current one, whatever the thread', async (t) => {
+  for (const readers of [1, 2]) {
+    const { sql } = await freshDb(t, undefined, readers);
+    // Long enough to be remembered (MEMO_MIN_CHARS), per owner.
+    const page = `SELECT json_group_array(label) FROM (SELECT label FROM items WHERE owner = ? ORDER BY id)`;
+    const pad = 'x'.repeat(5000);
+    const add = (owner: number, label: string) => sql.write((tx) => tx.run('INSERT INTO items (owner, label) VALUES (?, ?)', [owner, `${label}-${pad}`]));
+    const expected = async (owner: number) => JSON.stringify((await sql.read.all<{ label: string }>('SELECT label FROM items WHERE owner = ? ORDER BY id', [owner])).map((r) => r.label));
+    await add(1, 'a');
+    await add(2, 'b');
+    for (let round = 0; round < 3; round++) {
+      // In flight together, so both threads (where there are two) answer for both owners.
+      const texts = await Promise.all(Array.from({ length: 8 }, (_, i) => sql.read.text(page, [1 + (i % 2)])));
+      for (const [i, text] of texts.entries()) t.equal(text, await expected(1 + (i % 2)), `${readers} reader(s), round ${round}: owner ${1 + (i % 2)}'s current text`);
+      // A change between reads shows on the very next one, then stays.
+      await add(1 + (round % 2), `c${round}`);
+      t.equal(await sql.read.text(page, [1 + (round % 2)]), await expected(1 + (round % 2)), `${readers} reader(s), round ${round}: the change shows`);
+    }
+    // Back to a text sent before: equal to an old one, not to the last one.
+    await sql.write((tx) => tx.run('DELETE FROM items WHERE owner = 1 AND label LIKE ?', ['c%']));
+    t.equal(await sql.read.text(page, [1]), await expected(1), `${readers} reader(s): back to an earlier text`);
+    t.equal(await sql.read.text(page, [1]), await expected(1), `${readers} reader(s): and again`);
+    t.equal(await sql.read.text('SELECT ? AS v', ['short']), 'short', 'a short text is sent as it is');
+    t.equal(await sql.read.text('SELECT v FROM (SELECT 1 AS v) WHERE v = ?', [2]), undefined, 'no row: undefined');
+  }
+});

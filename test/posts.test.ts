@@ -308,7 +308,7 @@ t.test('posts', async (t) => {
     }) as typeof sequelize.query;
     t.teardown(() => void (sequelize.query = query));
     const { read } = sqlOf(sequelize);
-    const { all, get } = read;
+    const { all, get, text } = read;
     const counted = <F extends (...args: never[]) => unknown>(f: F): F =>
       ((...args: Parameters<F>) => {
         if (counting) n++;
@@ -316,7 +316,8 @@ t.test('posts', async (t) => {
       }) as F;
     read.all = counted(all);
     read.get = counted(get);
-    t.teardown(() => Object.assign(read, { all, get }));
+    read.text = counted(text);
+    t.teardown(() => Object.assign(read, { all, get, text }));
     const { postTexts } = server.app;
     /** Cold: no post rendered yet, so every post on the page is loaded in full. */
     const queriesFor = async (path: string, cold = true) => {

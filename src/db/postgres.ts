@@ -3,7 +3,7 @@
  * transaction (PostgreSQL already overlaps concurrent commits).
  */
 import pg from 'pg';
-import { rowCount, SharedStates, TURN_SCOPES, type Limit, type Sql, type SqlRunner, type SqlValue, type WriteTx } from './sql.js';
+import { rowCount, SharedStates, TURN_SCOPES, type Limit, type ReadRunner, type Sql, type SqlRunner, type SqlValue, type WriteTx } from './sql.js';
 import { settle, sqliteDate, type Job, type Publication } from './sqlite.js';
 
 /**
@@ -71,12 +71,19 @@ const types = {
 
 export class PostgresSql implements Sql {
   readonly dialect = 'postgres' as const;
-  readonly read: SqlRunner;
+  readonly read: ReadRunner;
   private readonly pool: pg.Pool;
 
   constructor(url: string, max: number) {
     this.pool = new pg.Pool({ connectionString: url, max, options: SESSION_OPTIONS, types });
-    this.read = runner(this.pool);
+    const read = runner(this.pool);
+    this.read = {
+      ...read,
+      async text(sql, params) {
+        const row = await read.get<Record<string, string>>(sql, params);
+        return row && Object.values(row)[0];
+      },
+    };
   }
 
   exclusive<T>(fn: () => Promise<T>): Promise<T> {

@@ -14,6 +14,16 @@ export interface SqlRunner {
   run(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }>;
 }
 
+/** Reads outside any transaction. */
+export interface ReadRunner extends SqlRunner {
+  /**
+   * The first value of the first row, as text: a page the database packed as JSON. On SQLite a
+   * long text crosses from the reader thread only when it differs from the one that thread sent
+   * last for the same statement and values (see sqliteThreads.ts).
+   */
+  text(sql: string, params?: readonly SqlValue[]): Promise<string | undefined>;
+}
+
 /** One write job's view of its transaction. */
 export interface WriteTx extends SqlRunner {
   /** Runs once the job's changes are durable (committed); not at all if they were rolled back. */
@@ -71,7 +81,7 @@ export interface Limit {
 export interface Sql {
   readonly dialect: Dialect;
   /** Reads outside any transaction; on SQLite they run on several connections at once. */
-  readonly read: SqlRunner;
+  readonly read: ReadRunner;
   /**
    * Runs `job` in a write transaction and resolves once it committed; its afterCommit callbacks
    * have been called by then. On SQLite concurrent jobs share one transaction and one fsync and

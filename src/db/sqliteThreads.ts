@@ -7,7 +7,8 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import type { SqlRunner, SqlValue } from './sql.js';
+import { LRUCache } from 'lru-cache';
+import type { ReadRunner, SqlValue } from './sql.js';
 
 /** Where the workers load better-sqlite3 from: the main thread's copy. */
 const driver = (): string => createRequire(import.meta.url).resolve('better-sqlite3');
@@ -22,24 +23,63 @@ function sqliteWorker(code: string, file: string, options: Record<string, unknow
 /** Prepared statements a reader keeps (SQL with varying IN lists would otherwise pile up). */
 const MAX_STATEMENTS = 500;
 
-/** A reader: `{ id, sql, params, run }` in, `{ id, result }` or `{ id, error }` out. */
+/**
+ * Texts of at least this many characters are remembered on both sides of a reader (see READER).
+ * Shorter ones cost less to send again than to key and compare.
+ */
+const MEMO_MIN_CHARS = 4096;
+/** Characters of remembered texts each side of a reader keeps at most. */
+const MEMO_MAX_CHARS = 4 * 1024 * 1024;
+
+/**
+ * A reader: `{ id, sql, params, run, memo, have }` in, `{ id, result }`, `{ id, same: true }` or
+ * `{ id, error }` out. A text read (`memo` set: a number the main thread gives the statement and
+ * values) remembers a long text it sends; when the main thread says it `have`s the one last sent
+ * for that memo and the new one is equal, it answers `same` instead of sending it again. Both
+ * sides handle their messages in order, so that is the text the main thread holds.
+ */
 const READER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file, { readonly: true, fileMustExist: true, timeout: 5000 });
 const statements = new Map();
-function statement(sql) {
-  let found = statements.get(sql);
+function statement(sql, raw) {
+  const key = raw ? 'raw:' + sql : sql;
+  let found = statements.get(key);
   if (!found) {
     if (statements.size >= workerData.maxStatements) statements.delete(statements.keys().next().value);
     found = db.prepare(sql);
-    statements.set(sql, found);
+    if (raw) found.raw(true);
+    statements.set(key, found);
   }
   return found;
 }
-parentPort.on('message', ({ id, sql, params, run }) => {
+const memos = new Map();
+let memoChars = 0;
+function remember(memo, text) {
+  const old = memos.get(memo);
+  if (old !== undefined) memoChars -= old.length;
+  memos.delete(memo);
+  memos.set(memo, text);
+  memoChars += text.length;
+  for (const [oldest, kept] of memos) {
+    if (memoChars <= workerData.memoMaxChars) break;
+    memos.delete(oldest);
+    memoChars -= kept.length;
+  }
+}
+function text(s, params, memo, have) {
+  const row = s.get(params);
+  const value = row === undefined ? undefined : row[0];
+  if (typeof value !== 'string' || value.length < workerData.memoMinChars) return { result: value };
+  if (have && memos.get(memo) === value) return { same: true };
+  remember(memo, value);
+  return { result: value, memo };
+}
+parentPort.on('message', ({ id, sql, params, run, memo, have }) => {
   try {
-    const s = statement(sql);
+    const s = statement(sql, memo !== undefined);
+    if (memo !== undefined) return parentPort.postMessage({ id, ...text(s, params, memo, have) });
     const result = run ? { changes: s.run(params).changes } : s.reader ? s.all(params) : (s.run(params), []);
     parentPort.postMessage({ id, result });
   } catch (err) {
@@ -51,22 +91,42 @@ parentPort.on('message', ({ id, sql, params, run }) => {
 interface Asked {
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
+  /** A text read's statement and values (ReadWorkers.text), and the memo it was asked under. */
+  text?: { key: string; memo: number };
 }
 
-/** One reader thread and the questions it owes answers to. */
+/** A reader's answer: its result, or that a text read's text is the one it sent last. */
+interface Answer {
+  id: number;
+  result?: unknown;
+  /** Set when a text read's long text was remembered under this memo. */
+  memo?: number;
+  same?: true;
+  error?: { message: string; code?: string };
+}
+
+/** What a text read resolves to when the reader said `same` but the text is no longer kept here. */
+const FORGOTTEN = Symbol('forgotten');
+
+/** One reader thread, the questions it owes answers to and the long texts it sent last. */
 class Reader {
   readonly worker: Worker;
   readonly asked = new Map<number, Asked>();
+  /** By statement and values: the memo the reader knows the text by, and the text. */
+  readonly texts = new LRUCache<string, { memo: number; text: string }>({
+    maxSize: MEMO_MAX_CHARS,
+    sizeCalculation: (kept, key) => kept.text.length + key.length,
+  });
 
   constructor(file: string) {
-    this.worker = sqliteWorker(READER, file, { maxStatements: MAX_STATEMENTS });
-    this.worker.on('message', ({ id, result, error }: { id: number; result?: unknown; error?: { message: string; code?: string } }) => {
-      const asked = this.asked.get(id);
+    this.worker = sqliteWorker(READER, file, { maxStatements: MAX_STATEMENTS, memoMinChars: MEMO_MIN_CHARS, memoMaxChars: MEMO_MAX_CHARS });
+    this.worker.on('message', (answer: Answer) => {
+      const asked = this.asked.get(answer.id);
       if (!asked) return;
-      this.asked.delete(id);
+      this.asked.delete(answer.id);
       if (!this.asked.size) this.worker.unref();
-      if (error) asked.reject(Object.assign(new Error(error.message), { code: error.code }));
-      else asked.resolve(result);
+      if (answer.error) asked.reject(Object.assign(new Error(answer.error.message), { code: answer.error.code }));
+      else asked.resolve(asked.text ? this.text(asked.text, answer) : answer.result);
     });
     // A reader that died (could not open the file) fails what it owed, and is not asked again.
     const fail = (err: Error) => {
@@ -75,6 +135,19 @@ class Reader {
     };
     this.worker.on('error', fail);
     this.worker.on('exit', () => fail(new Error('the SQLite reader thread exited')));
+  }
+
+  /**
+   * A text read's answer, kept or taken from what is kept. Answers arrive in the order the reader
+   * gave them, so the text kept under the memo is the one the reader compared with.
+   */
+  private text({ key, memo }: { key: string; memo: number }, answer: Answer): unknown {
+    if (answer.same) {
+      const kept = this.texts.get(key);
+      return kept?.memo === memo ? kept.text : FORGOTTEN;
+    }
+    if (answer.memo !== undefined) this.texts.set(key, { memo, text: answer.result as string });
+    return answer.result;
   }
 
   get alive(): boolean {
@@ -87,9 +160,10 @@ class Reader {
  * writer); a read goes to the thread that owes the fewest answers. Values are bound as the
  * writer binds them (`bind`).
  */
-export class ReadWorkers implements SqlRunner {
+export class ReadWorkers implements ReadRunner {
   private readers?: Reader[];
   private nextId = 0;
+  private nextMemo = 0;
 
   constructor(
     private readonly file: string,
@@ -97,16 +171,22 @@ export class ReadWorkers implements SqlRunner {
     private readonly bind: (params: readonly SqlValue[]) => unknown[],
   ) {}
 
-  private ask<T>(sql: string, params: readonly SqlValue[] = [], run = false): Promise<T> {
+  /** The thread that owes the fewest answers. */
+  private reader(): Reader | undefined {
     this.readers ??= Array.from({ length: this.size }, () => new Reader(this.file));
     const alive = this.readers.filter((r) => r.alive);
-    if (!alive.length) return Promise.reject(new Error('no SQLite reader thread is running'));
-    const reader = alive.reduce((best, r) => (r.asked.size < best.asked.size ? r : best));
+    return alive.length ? alive.reduce((best, r) => (r.asked.size < best.asked.size ? r : best)) : undefined;
+  }
+
+  private ask<T>(sql: string, params: readonly SqlValue[] = [], options: { run?: boolean; text?: (reader: Reader) => Asked['text'] & { have: boolean } } = {}): Promise<T> {
+    const reader = this.reader();
+    if (!reader) return Promise.reject(new Error('no SQLite reader thread is running'));
     const id = this.nextId++;
+    const text = options.text?.(reader);
     return new Promise<T>((resolve, reject) => {
       if (!reader.asked.size) reader.worker.ref();
-      reader.asked.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      reader.worker.postMessage({ id, sql, params: this.bind(params), run });
+      reader.asked.set(id, { resolve: resolve as (value: unknown) => void, reject, text });
+      reader.worker.postMessage({ id, sql, params: this.bind(params), run: options.run, memo: text?.memo, have: text?.have });
     });
   }
 
@@ -118,8 +198,26 @@ export class ReadWorkers implements SqlRunner {
     return (await this.ask<T[]>(sql, params))[0];
   }
 
+  /**
+   * Pages are read again and again unchanged: a long text the chosen reader sent last for the
+   * same statement and values is not sent again, only confirmed (READER).
+   */
+  async text(sql: string, params: readonly SqlValue[] = []): Promise<string | undefined> {
+    // Dates as objects: as JSON they would be strings, and equal to a string bound instead.
+    const key = `${JSON.stringify(params.map((p) => (p instanceof Date ? { date: p.getTime() } : p)))}\n${sql}`;
+    for (;;) {
+      const answer = await this.ask<string | undefined | typeof FORGOTTEN>(sql, params, {
+        text: (reader) => {
+          const kept = reader.texts.get(key);
+          return kept ? { key, memo: kept.memo, have: true } : { key, memo: this.nextMemo++, have: false };
+        },
+      });
+      if (answer !== FORGOTTEN) return answer;
+    }
+  }
+
   run(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }> {
-    return this.ask<{ changes: number }>(sql, params, true);
+    return this.ask<{ changes: number }>(sql, params, { run: true });
   }
 
   async close(): Promise<void> {

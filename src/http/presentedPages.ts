@@ -6,7 +6,7 @@ const MAX_BYTES = 8 * 1024 * 1024;
 
 /** A presented page: its JSON, the cursor of the page after it, and what it was made of. */
 export interface PresentedPage {
-  fingerprint: string;
+  fingerprint: readonly string[];
   text: JsonText;
   nextBefore: number | null;
 }
@@ -22,14 +22,16 @@ export interface PresentedPage {
 export class PresentedPages {
   private readonly pages = new LRUCache<string, PresentedPage>({
     maxSize: MAX_BYTES,
-    sizeCalculation: (page, slot) => page.text.body.length + page.fingerprint.length + slot.length,
+    sizeCalculation: (page, slot) => page.text.body.length + page.fingerprint.reduce((n, part) => n + part.length, 0) + slot.length,
   });
 
-  async page<T>(slot: string, fingerprint: string, page: { items: T[]; nextBefore: number | null }, json: (items: T[]) => Promise<JsonText>): Promise<PresentedPage> {
+  async page<T>(slot: string, fingerprint: readonly string[], page: { items: T[]; nextBefore: number | null }, json: (items: T[]) => Promise<JsonText>): Promise<PresentedPage> {
     const kept = this.pages.get(slot);
-    if (kept?.fingerprint === fingerprint) return kept;
+    if (kept && sameParts(kept.fingerprint, fingerprint)) return kept;
     const fresh = { fingerprint, text: await json(page.items), nextBefore: page.nextBefore };
     this.pages.set(slot, fresh);
     return fresh;
   }
 }
+
+const sameParts = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((part, i) => part === b[i]);

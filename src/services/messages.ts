@@ -54,7 +54,7 @@ const CONVERSATION_COLUMNS = {
  * they fingerprint it.
  */
 function ownPage<T>(actor: Pick<Party, 'username'>, page: PageRequest, text: string, build: () => Page<T>): Page<T> {
-  return new FingerprintedPage(`${actor.username}\n${page.limit}\n${text}`, build);
+  return new FingerprintedPage([actor.username, String(page.limit), text], build);
 }
 
 /**

@@ -14,11 +14,13 @@ export interface Page<T> {
   /** Cursor for the next (older) page, or null at the end. */
   nextBefore: number | null;
   /**
-   * Everything the items are made of, as one text, where the service has it for free (packed
+   * Everything the items are made of, as texts, where the service has them for free (packed
    * rows, with whatever else went into them): pages with equal fingerprints are presented
-   * alike, so their JSON is kept by it (src/http/presentedPages.ts).
+   * alike, so their JSON is kept by it (src/http/presentedPages.ts). Parts, not one text: a page
+   * read again unchanged brings the very same text (ReadRunner.text), which compares at once,
+   * where a text joined anew would be copied to be compared.
    */
-  fingerprint?: string;
+  fingerprint?: readonly string[];
 }
 
 /**
@@ -29,7 +31,7 @@ export class FingerprintedPage<T> implements Page<T> {
   private built?: Page<T>;
 
   constructor(
-    readonly fingerprint: string,
+    readonly fingerprint: readonly string[],
     private readonly build: () => Page<T>,
   ) {}
 

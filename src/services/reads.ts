@@ -84,8 +84,7 @@ export async function packedPage<T extends { id: number }>(
   const names = Object.keys(columns);
   const values = names.map((c) => `s."${c}"`).join(', ');
   const pack = sql.dialect === 'postgres' ? `coalesce(json_agg(json_build_array(${values}))::text, '[]')` : `json_group_array(json_array(${values}))`;
-  const packed = await sql.read.get<{ rows: string }>(`SELECT ${pack} AS "rows" FROM (${inner}) s`, params);
-  const text = packed?.rows ?? '[]';
+  const text = (await sql.read.text(`SELECT ${pack} AS "rows" FROM (${inner}) s`, params)) ?? '[]';
   return { rows: () => unpack<T>(names, text), text, empty: text === '[]' };
 }
 

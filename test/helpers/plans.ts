@@ -10,16 +10,16 @@ export interface Statement {
 /** Records the reads whose text contains `marker` while `during` runs. */
 export async function statementsDuring(t: Test, sql: Sql, marker: string, during: () => Promise<unknown>): Promise<Statement[]> {
   const { read } = sql;
-  const { all, get } = read;
+  const { all, get, text } = read;
   const seen: Statement[] = [];
   const recording = <F extends (text: string, params?: readonly SqlValue[]) => unknown>(f: F): F =>
     ((text: string, params: readonly SqlValue[] = []) => {
       if (text.includes(marker)) seen.push({ text, params });
       return f.call(read, text, params);
     }) as F;
-  const restore = () => Object.assign(read, { all, get });
+  const restore = () => Object.assign(read, { all, get, text });
   t.teardown(restore);
-  Object.assign(read, { all: recording(all), get: recording(get) });
+  Object.assign(read, { all: recording(all), get: recording(get), text: recording(text) });
   try {
     await during();
   } finally {
