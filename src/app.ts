@@ -3,7 +3,6 @@
  * Listening is the caller's job (the serve command, or a test on port 0).
  */
 import Koa from 'koa';
-import { Router } from '@koa/router';
 import type { Sequelize } from 'sequelize';
 import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
@@ -19,7 +18,7 @@ import { LoginThrottle, createAuthLimiter } from './http/middleware/rateLimit.js
 import { SendLimiter } from './services/sendLimit.js';
 import { forwarded } from './http/middleware/forwarded.js';
 import { corsFor, securityHeaders } from './http/middleware/security.js';
-import { mountRoutes } from './http/route.js';
+import { ApiRouter } from './http/apiRouter.js';
 import { apiRoutes } from './http/routes/index.js';
 import { serveMedia } from './http/media.js';
 import { conditionalGet } from './http/middleware/conditionalGet.js';
@@ -38,7 +37,7 @@ export interface AppOptions {
 
 export interface JvaiApp {
   koa: Koa<AppState, AppCustom>;
-  router: Router<AppState, AppCustom>;
+  router: ApiRouter;
   services: Services;
   /** Shared with the realtime transports: one budget per user for REST and sockets. */
   sendLimiter: SendLimiter;
@@ -69,8 +68,7 @@ export function createApp({ config, sequelize, bus, logger, redis }: AppOptions)
   // Errors are rendered by errorHandler; koa's default handler would log them again.
   koa.silent = true;
 
-  const router = new Router<AppState, AppCustom>({ prefix: '/api', exclusive: 'specificity' });
-  mountRoutes(router, apiRoutes, authenticate);
+  const router = new ApiRouter(apiRoutes, authenticate);
 
   const proxied = forwarded(config.trustProxy);
   if (proxied) koa.use(proxied);
@@ -83,7 +81,6 @@ export function createApp({ config, sequelize, bus, logger, redis }: AppOptions)
   koa.use(serveMedia(media));
   koa.use(parseBody(config));
   koa.use(conditionalGet);
-  koa.use(router.routes());
-  koa.use(router.allowedMethods());
+  koa.use(router.middleware());
   return { koa, router, services, sendLimiter, postTexts };
 }

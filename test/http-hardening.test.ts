@@ -29,6 +29,24 @@ t.test('unknown paths are real 404s, known paths with the wrong method 405s; the
   t.equal(wrong.headers.get('allow'), 'POST');
   t.same(wrong.body, { detail: 'Method "PUT" not allowed.' });
 
+  // Routes are grouped by their first segment (src/http/apiRouter.ts); together they answer as one router.
+  const routed: [string, string, number, string | null][] = [
+    ['GET', '/api', 404, null],
+    ['GET', '/api/', 404, null],
+    ['GET', '/apix/users/me/', 404, null],
+    ['GET', '/api/users//me/', 404, null],
+    ['GET', '/API/Users/me/', 401, null],
+    ['GET', '/api/users', 401, null],
+    ['OPTIONS', '/api/token/', 200, 'POST'],
+    ['OPTIONS', '/api/users/me/', 200, 'HEAD, GET, PUT, PATCH, DELETE'],
+    ['PUT', '/api/messages/conversations/', 405, 'HEAD, GET'],
+  ];
+  for (const [method, path, status, allow] of routed) {
+    const res = await api.request(method, path);
+    t.equal(res.status, status, `${method} ${path}`);
+    t.equal(res.headers.get('allow'), allow, `${method} ${path}: Allow`);
+  }
+
   // One request per status: each must be logged with the status the client got.
   const sent = [
     { status: 404, res: await api.get('/api/nope/') },
