@@ -261,10 +261,10 @@ t.test('reads on the reader threads: whole numbers bound as integers, errors wit
   await t.rejects(sql.write(async () => undefined), /closed/);
 });
 
-t.test('text reads: a long text confirmed instead of sent again is still the current one, whatever the thread', async (t) => {
+t.test('text reads: a text confirmed instead of sent again is still the current one, whatever the thread and whoever wrote', async (t) => {
   for (const readers of [1, 2]) {
-    const { sql } = await freshDb(t, undefined, readers);
-    // Long enough to be remembered (MEMO_MIN_CHARS), per owner.
+    const { sql, file } = await freshDb(t, undefined, readers);
+    // Pages of 5 KB and more: what the memo saves is sending them.
     const page = `SELECT json_group_array(label) FROM (SELECT label FROM items WHERE owner = ? ORDER BY id)`;
     const pad = 'x'.repeat(5000);
     const add = (owner: number, label: string) => sql.write((tx) => tx.run('INSERT INTO items (owner, label) VALUES (?, ?)', [owner, `${label}-${pad}`]));
@@ -283,7 +283,14 @@ t.test('text reads: a long text confirmed instead of sent again is still the cur
     await sql.write((tx) => tx.run('DELETE FROM items WHERE owner = 1 AND label LIKE ?', ['c%']));
     t.equal(await sql.read.text(page, [1]), await expected(1), `${readers} reader(s): back to an earlier text`);
     t.equal(await sql.read.text(page, [1]), await expected(1), `${readers} reader(s): and again`);
-    t.equal(await sql.read.text('SELECT ? AS v', ['short']), 'short', 'a short text is sent as it is');
+    // A commit by another connection (another process: `jvai admin`) shows on the next read too.
+    t.equal(await sql.read.text(page, [2]), await expected(2), `${readers} reader(s): read just before`);
+    const other = new Database(file);
+    other.prepare('INSERT INTO items (owner, label) VALUES (?, ?)').run(2, 'from-elsewhere');
+    other.close();
+    t.equal(await sql.read.text(page, [2]), await expected(2), `${readers} reader(s): another connection's commit shows`);
+    t.match(await sql.read.text(page, [2]), /from-elsewhere/);
+    t.equal(await sql.read.text('SELECT ? AS v', ['short']), 'short', 'a short text');
     t.equal(await sql.read.text('SELECT v FROM (SELECT 1 AS v) WHERE v = ?', [2]), undefined, 'no row: undefined');
   }
 });

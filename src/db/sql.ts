@@ -18,8 +18,9 @@ export interface SqlRunner {
 export interface ReadRunner extends SqlRunner {
   /**
    * The first value of the first row, as text: a page the database packed as JSON. On SQLite a
-   * long text crosses from the reader thread only when it differs from the one that thread sent
-   * last for the same statement and values (see sqliteThreads.ts).
+   * text crosses from the reader thread only when it differs from the one that thread sent last
+   * for the same statement and values, and the statement runs again only when something was
+   * committed since (see sqliteThreads.ts): it must read no clock (`now`, `random()`).
    */
   text(sql: string, params?: readonly SqlValue[]): Promise<string | undefined>;
 }

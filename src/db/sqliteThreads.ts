@@ -23,20 +23,17 @@ function sqliteWorker(code: string, file: string, options: Record<string, unknow
 /** Prepared statements a reader keeps (SQL with varying IN lists would otherwise pile up). */
 const MAX_STATEMENTS = 500;
 
-/**
- * Texts of at least this many characters are remembered on both sides of a reader (see READER).
- * Shorter ones cost less to send again than to key and compare.
- */
-const MEMO_MIN_CHARS = 4096;
 /** Characters of remembered texts each side of a reader keeps at most. */
 const MEMO_MAX_CHARS = 4 * 1024 * 1024;
 
 /**
  * A reader: `{ id, sql, params, run, memo, have }` in, `{ id, result }`, `{ id, same: true }` or
  * `{ id, error }` out. A text read (`memo` set: a number the main thread gives the statement and
- * values) remembers a long text it sends; when the main thread says it `have`s the one last sent
- * for that memo and the new one is equal, it answers `same` instead of sending it again. Both
- * sides handle their messages in order, so that is the text the main thread holds.
+ * values) remembers the text it sends, with the database's `data_version` read before running
+ * it. When the main thread says it `have`s the text last sent for that memo, the reader answers
+ * `same` instead of sending it again: at once if nothing was committed since (the statements
+ * read no clock, so the same data gives the same text), else if the text it reads now is equal.
+ * Both sides handle their messages in order, so that is the text the main thread holds.
  */
 const READER = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -54,27 +51,36 @@ function statement(sql, raw) {
   }
   return found;
 }
+// Changes when another connection (of any process) commits: read before a statement runs, it
+// tells whether the data that statement read may have changed since.
+const dataVersion = db.prepare('PRAGMA data_version').pluck();
 const memos = new Map();
 let memoChars = 0;
-function remember(memo, text) {
+/** Kept as the most recently used. */
+function remember(memo, kept) {
   const old = memos.get(memo);
-  if (old !== undefined) memoChars -= old.length;
+  if (old !== undefined) memoChars -= old.text.length;
   memos.delete(memo);
-  memos.set(memo, text);
-  memoChars += text.length;
-  for (const [oldest, kept] of memos) {
+  memos.set(memo, kept);
+  memoChars += kept.text.length;
+  for (const [oldest, { text }] of memos) {
     if (memoChars <= workerData.memoMaxChars) break;
     memos.delete(oldest);
-    memoChars -= kept.length;
+    memoChars -= text.length;
   }
 }
 function text(s, params, memo, have) {
+  const version = dataVersion.get();
+  const kept = have ? memos.get(memo) : undefined;
+  if (kept && kept.version === version) {
+    remember(memo, kept);
+    return { same: true };
+  }
   const row = s.get(params);
   const value = row === undefined ? undefined : row[0];
-  if (typeof value !== 'string' || value.length < workerData.memoMinChars) return { result: value };
-  if (have && memos.get(memo) === value) return { same: true };
-  remember(memo, value);
-  return { result: value, memo };
+  if (typeof value !== 'string') return { result: value };
+  remember(memo, { text: value, version });
+  return kept && kept.text === value ? { same: true } : { result: value, memo };
 }
 parentPort.on('message', ({ id, sql, params, run, memo, have }) => {
   try {
@@ -99,7 +105,7 @@ interface Asked {
 interface Answer {
   id: number;
   result?: unknown;
-  /** Set when a text read's long text was remembered under this memo. */
+  /** Set when a text read's text was remembered under this memo. */
   memo?: number;
   same?: true;
   error?: { message: string; code?: string };
@@ -108,7 +114,7 @@ interface Answer {
 /** What a text read resolves to when the reader said `same` but the text is no longer kept here. */
 const FORGOTTEN = Symbol('forgotten');
 
-/** One reader thread, the questions it owes answers to and the long texts it sent last. */
+/** One reader thread, the questions it owes answers to and the texts it sent last. */
 class Reader {
   readonly worker: Worker;
   readonly asked = new Map<number, Asked>();
@@ -119,7 +125,7 @@ class Reader {
   });
 
   constructor(file: string) {
-    this.worker = sqliteWorker(READER, file, { maxStatements: MAX_STATEMENTS, memoMinChars: MEMO_MIN_CHARS, memoMaxChars: MEMO_MAX_CHARS });
+    this.worker = sqliteWorker(READER, file, { maxStatements: MAX_STATEMENTS, memoMaxChars: MEMO_MAX_CHARS });
     this.worker.on('message', (answer: Answer) => {
       const asked = this.asked.get(answer.id);
       if (!asked) return;
@@ -199,8 +205,9 @@ export class ReadWorkers implements ReadRunner {
   }
 
   /**
-   * Pages are read again and again unchanged: a long text the chosen reader sent last for the
-   * same statement and values is not sent again, only confirmed (READER).
+   * Pages are read again and again unchanged: a text the chosen reader sent last for the same
+   * statement and values is not sent again, only confirmed — without running the statement when
+   * nothing was committed since (READER). The statement must read no clock (no `now`, `random()`).
    */
   async text(sql: string, params: readonly SqlValue[] = []): Promise<string | undefined> {
     // Dates as objects: as JSON they would be strings, and equal to a string bound instead.
