@@ -25,8 +25,11 @@ type Step<B, Q, R> = (ctx: ApiContext, input: RouteInput<B, Q>) => Promise<R>;
 type Present<T> = (item: T, viewer: Viewer) => unknown;
 /** Renders several items at once to JSON (items gone meanwhile left out). */
 export type Render<T> = (ctx: ApiContext, items: T[], viewer: Viewer) => Promise<RenderedItems>;
-/** Items are presented one by one, or rendered together (through a cache of renderings). */
-type Presentation<T> = { present: Present<T>; render?: never } | { render: Render<T>; present?: never };
+/**
+ * Items are presented one by one, or rendered together (through a cache of renderings, whose
+ * `generation` names what it holds where the items' rows do not: an author's new name).
+ */
+type Presentation<T> = { present: Present<T>; render?: never; generation?: never } | { render: Render<T>; generation?: (ctx: ApiContext) => string; present?: never };
 
 /** POST a new object: 201 with it. */
 export function createRoute<B>(
@@ -40,7 +43,7 @@ export function createRoute<B>(
 export function listRoute<T, Q extends PageQuery>(
   spec: Described & { query: z.ZodType<Q>; load: (ctx: ApiContext, input: RouteInput<undefined, Q>, page: PageRequest) => Promise<Page<T>> } & Presentation<T>,
 ): Route {
-  const { load, present, render, ...described } = spec;
+  const { load, present, render, generation, ...described } = spec;
   return route<undefined, Q>({
     ...described,
     method: 'get',
@@ -48,14 +51,15 @@ export function listRoute<T, Q extends PageQuery>(
       const page = await load(ctx, input, pageRequest(input.query));
       const viewer = viewerOf(ctx);
       const json = async (items: T[]) => {
-        if (!render) return JsonText.json(items.map((item) => present(item, viewer)));
+        if (!render) return { text: JsonText.json(items.map((item) => present(item, viewer))) };
         const rendered = await render(ctx, items, viewer);
-        return JsonText.array(rendered.items, rendered.version);
+        return { text: JsonText.array(rendered.items, rendered.version), partial: rendered.partial };
       };
+      const fingerprint = page.fingerprint && generation ? [...page.fingerprint, generation(ctx)] : page.fingerprint;
       const presented =
-        page.fingerprint === undefined
-          ? { text: await json(page.items), nextBefore: page.nextBefore }
-          : await ctx.presentedPages.page(`${spec.path}\n${viewer.userId}\n${viewer.baseUrl}\n${ctx.querystring}`, page.fingerprint, page, json);
+        fingerprint === undefined
+          ? { text: (await json(page.items)).text, nextBefore: page.nextBefore }
+          : await ctx.presentedPages.page(`${spec.path}\n${viewer.userId}\n${viewer.baseUrl}\n${ctx.querystring}`, fingerprint, page, json);
       linkNext(ctx, presented.nextBefore);
       return presented.text;
     },

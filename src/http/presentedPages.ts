@@ -25,11 +25,19 @@ export class PresentedPages {
     sizeCalculation: (page, slot) => page.text.body.length + page.fingerprint.reduce((n, part) => n + part.length, 0) + slot.length,
   });
 
-  async page<T>(slot: string, fingerprint: readonly string[], page: { items: T[]; nextBefore: number | null }, json: (items: T[]) => Promise<JsonText>): Promise<PresentedPage> {
+  /** `json` presents the items; a `partial` presentation (not all what the rows said) is not kept. */
+  async page<T>(
+    slot: string,
+    fingerprint: readonly string[],
+    page: { items: T[]; nextBefore: number | null },
+    json: (items: T[]) => Promise<{ text: JsonText; partial?: boolean }>,
+  ): Promise<PresentedPage> {
     const kept = this.pages.get(slot);
     if (kept && sameParts(kept.fingerprint, fingerprint)) return kept;
-    const fresh = { fingerprint, text: await json(page.items), nextBefore: page.nextBefore };
-    this.pages.set(slot, fresh);
+    const { text, partial } = await json(page.items);
+    const fresh = { fingerprint, text, nextBefore: page.nextBefore };
+    if (partial) this.pages.delete(slot);
+    else this.pages.set(slot, fresh);
     return fresh;
   }
 }

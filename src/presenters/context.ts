@@ -16,6 +16,8 @@ export interface Viewer {
 export interface RenderedItems {
   items: Buffer[][];
   version: string;
+  /** Set when the bytes are not all what the rows said (an item gone or changed since): not to be kept by those rows. */
+  partial?: true;
 }
 
 /** SQLite's stored form of a UTC date (see src/db/sqlite.ts sqliteDate), turned into ISO text without parsing. */

@@ -52,6 +52,11 @@ export class PostTexts {
   private readonly id = crypto.randomUUID();
   private generation = 0;
 
+  /** Names this cache's renderings as they are now: it changes whenever clear() forgets them. */
+  get generationName(): string {
+    return `${this.id}:${this.generation}`;
+  }
+
   /** Forgets every rendering (an author's name or picture changed). */
   clear(): void {
     this.generation++;
@@ -68,7 +73,7 @@ export class PostTexts {
    */
   async posts(stamps: readonly PostStampRow[], viewer: Viewer, source: PostSource): Promise<RenderedItems> {
     const { generation } = this;
-    let version = `${this.id}:${generation}:${viewer.baseUrl}`;
+    let version = `${this.generationName}:${viewer.baseUrl}`;
     for (const row of stamps) version += `,${row.id}@${stampOf(row)}${bool(row.userLiked) ? '+' : '-'}${row.likedComments ?? ''}`;
     const assembled = this.pages.get(version);
     if (assembled) return { items: assembled, version };
@@ -89,7 +94,7 @@ export class PostTexts {
       }
       items.push([assemble(rendered, row)]);
     }
-    if (!exact) return { items, version: `${version},partial` };
+    if (!exact) return { items, version: `${version},partial`, partial: true };
     if (generation === this.generation) this.pages.set(version, items);
     return { items, version };
   }

@@ -5,10 +5,10 @@ import { NotFound, PermissionDenied, ValidationError } from '../errors.js';
 import type { Upload } from '../media/store.js';
 import { sqlOf } from '../db/connection.js';
 import type { Dialect, Sql, SqlValue } from '../db/sql.js';
-import { keyset, toPage, type Page, type PageRequest } from './pagination.js';
+import { FingerprintedPage, keyset, toPage, type Page, type PageRequest } from './pagination.js';
 import { toggleLike } from './likes.js';
 import type { CommentService } from './comments.js';
-import { AUTHOR_COLUMNS, COMMENT_LIKES, idsParam, packedRows, POST_LIKES, selectList, viewerMarks } from './reads.js';
+import { AUTHOR_COLUMNS, COMMENT_LIKES, idsParam, packedPage, packedRows, POST_LIKES, selectList, viewerMarks } from './reads.js';
 import type { PostRow, PostStampRow, PostView } from '../db/rows.js';
 
 export const MAX_POST_LENGTH = 5000;
@@ -75,8 +75,11 @@ export class PostService {
   private async page(from: string, where: string, params: SqlValue[], column: string, viewerId: number, page: PageRequest): Promise<Page<PostStampRow>> {
     const k = keyset(this.sql, page, column);
     const rest = `${from} WHERE ${where}${k.and}${k.order}`;
-    const rows = await packedRows<PostStampRow>(this.sql, this.stampColumns, rest, [viewerId, viewerId, ...params, ...k.params]);
-    return toPage(rows, page, (p) => p.id);
+    const values = [viewerId, viewerId, ...params, ...k.params];
+    if (this.sql.dialect === 'postgres') return toPage(await packedRows<PostStampRow>(this.sql, this.stampColumns, rest, values), page, (p) => p.id);
+    // The page's stamps and the viewer's flags, as text, are what its JSON is made of (with the renderings' generation, builders.ts).
+    const { rows, text } = await packedPage<PostStampRow>(this.sql, this.stampColumns, rest, values);
+    return new FingerprintedPage([text], () => toPage(rows(), page, (p) => p.id));
   }
 
   /** One post's stamp (the detail view renders through the same cache as lists). */

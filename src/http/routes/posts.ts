@@ -7,6 +7,7 @@ import { uploadedFile } from '../middleware/uploads.js';
 import { presentPost } from '../../presenters/post.js';
 import { MAX_POST_LENGTH } from '../../services/posts.js';
 import type { PostStampRow } from '../../db/rows.js';
+import type { ApiContext } from '../context.js';
 import * as responses from '../responses.js';
 
 const content = z.string().trim().max(MAX_POST_LENGTH);
@@ -17,7 +18,7 @@ const putBody = patchBody.extend({ content });
 
 /** Lists and the detail view render through the cache of renderings (src/presenters/postTexts.ts). */
 const render: Render<PostStampRow> = (ctx, stamps, viewer) => ctx.postTexts.posts(stamps, viewer, ctx.services.posts);
-const listed = { tag: 'posts', response: responses.posts, query: pageSchema, render };
+const listed = { tag: 'posts', response: responses.posts, query: pageSchema, render, generation: (ctx: ApiContext) => ctx.postTexts.generationName };
 const one = { path: '/posts/:id', tag: 'posts' };
 
 export const postRoutes = [
