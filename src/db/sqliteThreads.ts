@@ -7,6 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import Database from 'better-sqlite3';
 import { LRUCache } from 'lru-cache';
 import type { ReadRunner, SqlValue } from './sql.js';
 
@@ -29,10 +30,8 @@ const MEMO_MAX_CHARS = 4 * 1024 * 1024;
 /**
  * A reader: `{ id, sql, params, run, memo, have }` in, `{ id, result }`, `{ id, same: true }` or
  * `{ id, error }` out. A text read (`memo` set: a number the main thread gives the statement and
- * values) remembers the text it sends, with the database's `data_version` read before running
- * it. When the main thread says it `have`s the text last sent for that memo, the reader answers
- * `same` instead of sending it again: at once if nothing was committed since (the statements
- * read no clock, so the same data gives the same text), else if the text it reads now is equal.
+ * values) remembers the text it sends. When the main thread says it `have`s the text last sent
+ * for that memo and the new one is equal, the reader answers `same` instead of sending it again.
  * Both sides handle their messages in order, so that is the text the main thread holds.
  */
 const READER = `
@@ -51,36 +50,28 @@ function statement(sql, raw) {
   }
   return found;
 }
-// Changes when another connection (of any process) commits: read before a statement runs, it
-// tells whether the data that statement read may have changed since.
-const dataVersion = db.prepare('PRAGMA data_version').pluck();
 const memos = new Map();
 let memoChars = 0;
 /** Kept as the most recently used. */
-function remember(memo, kept) {
+function remember(memo, text) {
   const old = memos.get(memo);
-  if (old !== undefined) memoChars -= old.text.length;
+  if (old !== undefined) memoChars -= old.length;
   memos.delete(memo);
-  memos.set(memo, kept);
-  memoChars += kept.text.length;
-  for (const [oldest, { text }] of memos) {
+  memos.set(memo, text);
+  memoChars += text.length;
+  for (const [oldest, kept] of memos) {
     if (memoChars <= workerData.memoMaxChars) break;
     memos.delete(oldest);
-    memoChars -= text.length;
+    memoChars -= kept.length;
   }
 }
 function text(s, params, memo, have) {
-  const version = dataVersion.get();
-  const kept = have ? memos.get(memo) : undefined;
-  if (kept && kept.version === version) {
-    remember(memo, kept);
-    return { same: true };
-  }
   const row = s.get(params);
   const value = row === undefined ? undefined : row[0];
   if (typeof value !== 'string') return { result: value };
-  remember(memo, { text: value, version });
-  return kept && kept.text === value ? { same: true } : { result: value, memo };
+  const same = have && memos.get(memo) === value;
+  remember(memo, value);
+  return same ? { same: true } : { result: value, memo };
 }
 parentPort.on('message', ({ id, sql, params, run, memo, have }) => {
   try {
@@ -170,6 +161,17 @@ export class ReadWorkers implements ReadRunner {
   private readers?: Reader[];
   private nextId = 0;
   private nextMemo = 0;
+  /**
+   * A read-only connection of the main thread's own, for `PRAGMA data_version` alone: it changes
+   * when any other connection, of any process (this one's writer included), commits.
+   */
+  private versions?: { db: Database.Database; get: () => number };
+  private closed = false;
+  /** Each text read's last text by statement and values, with the data_version read before it was asked for. */
+  private readonly known = new LRUCache<string, { text: string; version: number }>({
+    maxSize: MEMO_MAX_CHARS,
+    sizeCalculation: (kept, key) => kept.text.length + key.length,
+  });
 
   constructor(
     private readonly file: string,
@@ -205,13 +207,41 @@ export class ReadWorkers implements ReadRunner {
   }
 
   /**
-   * Pages are read again and again unchanged: a text the chosen reader sent last for the same
-   * statement and values is not sent again, only confirmed — without running the statement when
-   * nothing was committed since (READER). The statement must read no clock (no `now`, `random()`).
+   * Pages are read again and again unchanged. When nothing was committed since the same
+   * statement and values were last asked for, their text is the one read then: the statement
+   * must read no clock (no `now`, `random()`), so the same data gives the same text, and no
+   * thread is woken. Otherwise a text the chosen reader sent last is not sent again, only
+   * confirmed (READER).
    */
   async text(sql: string, params: readonly SqlValue[] = []): Promise<string | undefined> {
     // Dates as objects: as JSON they would be strings, and equal to a string bound instead.
     const key = `${JSON.stringify(params.map((p) => (p instanceof Date ? { date: p.getTime() } : p)))}\n${sql}`;
+    // Read before the statement runs: a commit while it runs changes it for the next read.
+    const version = this.dataVersion();
+    const known = this.known.get(key);
+    if (known?.version === version) return known.text;
+    const text = await this.fromReader(key, sql, params);
+    if (text === undefined) this.known.delete(key);
+    else this.known.set(key, { text, version });
+    return text;
+  }
+
+  /** NaN (equal to nothing) when it cannot be read at once: the main thread never waits for a lock. */
+  private dataVersion(): number {
+    if (this.closed) return Number.NaN;
+    try {
+      if (!this.versions) {
+        const db = new Database(this.file, { readonly: true, fileMustExist: true, timeout: 0 });
+        const statement = db.prepare('PRAGMA data_version').pluck();
+        this.versions = { db, get: () => statement.get() as number };
+      }
+      return this.versions.get();
+    } catch {
+      return Number.NaN;
+    }
+  }
+
+  private async fromReader(key: string, sql: string, params: readonly SqlValue[]): Promise<string | undefined> {
     for (;;) {
       const answer = await this.ask<string | undefined | typeof FORGOTTEN>(sql, params, {
         text: (reader) => {
@@ -230,6 +260,9 @@ export class ReadWorkers implements ReadRunner {
   async close(): Promise<void> {
     const readers = this.readers ?? [];
     this.readers = [];
+    this.closed = true;
+    this.versions?.db.close();
+    this.versions = undefined;
     await Promise.all(readers.map((r) => r.worker.terminate()));
   }
 }
