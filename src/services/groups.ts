@@ -11,6 +11,9 @@ import { USER_COLUMNS, packedRows } from './reads.js';
 import { checkedWrite } from './references.js';
 import type { GroupRow, MemberRow } from '../db/rows.js';
 
+/** A member: the user's columns (`u`) and the membership's role (`m`). */
+const MEMBER_COLUMNS = { ...USER_COLUMNS, role: 'm.role' };
+
 export interface GroupInput {
   name: string;
   description?: string;
@@ -171,7 +174,7 @@ export class GroupService {
     const k = keyset(this.sql, page, 'm.user_id');
     const [exists, rows] = await Promise.all([
       this.sql.read.get('SELECT 1 AS one FROM social_groups WHERE id = ?', [id]),
-      packedRows<MemberRow>(this.sql, { ...USER_COLUMNS, role: 'm.role' }, `FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = ?${k.and}${k.order}`, [id, ...k.params]),
+      packedRows<MemberRow>(this.sql, MEMBER_COLUMNS, `FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = ?${k.and}${k.order}`, [id, ...k.params]),
     ]);
     if (!exists) throw new NotFound();
     return toPage(await this.users.markFollowing(rows, viewerId), page, (u) => u.id);

@@ -30,6 +30,8 @@ const OWN_MESSAGE_COLUMNS = {
   readAt: 'm.read_at',
   createdAt: 'm.created_at',
 } satisfies Record<keyof OwnMessageRow, string>;
+/** The actor's messages with the other side's name (`o`). */
+const OWN_MESSAGE_COLUMNS_WITH_OTHER = { ...OWN_MESSAGE_COLUMNS, otherUsername: 'o.username' };
 /** A message with both usernames, from `direct_messages` as `m`, its sender as `s` and receiver as `r`. */
 const MESSAGE_COLUMNS = { ...OWN_MESSAGE_COLUMNS, senderUsername: 's.username', receiverUsername: 'r.username' } satisfies Record<keyof DirectMessageRow, string>;
 const MESSAGES = `SELECT ${selectList(MESSAGE_COLUMNS)} FROM direct_messages m JOIN users s ON s.id = m.sender_id JOIN users r ON r.id = m.receiver_id`;
@@ -187,7 +189,7 @@ export class DirectMessageService {
     page: PageRequest,
     arrange = (newestFirst: Page<DirectMessageRow>) => newestFirst,
   ): Promise<{ page: Page<DirectMessageRow>; empty: boolean }> {
-    const { rows, text, empty } = await packedPage<OwnMessageRow & { otherUsername: string }>(this.sql, { ...OWN_MESSAGE_COLUMNS, otherUsername: 'o.username' }, rest, params);
+    const { rows, text, empty } = await packedPage<OwnMessageRow & { otherUsername: string }>(this.sql, OWN_MESSAGE_COLUMNS_WITH_OTHER, rest, params);
     return { page: ownPage(actor, page, text, () => arrange(toPage(named(rows(), actor, (m) => m.otherUsername), page, (m) => m.id))), empty };
   }
 

@@ -80,12 +80,34 @@ export async function packedPage<T extends { id: number }>(
   rest: string,
   params: readonly SqlValue[],
 ): Promise<{ rows: () => T[]; text: string; empty: boolean }> {
-  const inner = `SELECT ${selectList(columns)} ${rest}`;
-  const names = Object.keys(columns);
-  const values = names.map((c) => `s."${c}"`).join(', ');
-  const pack = sql.dialect === 'postgres' ? `coalesce(json_agg(json_build_array(${values}))::text, '[]')` : `json_group_array(json_array(${values}))`;
-  const text = (await sql.read.text(`SELECT ${pack} AS "rows" FROM (${inner}) s`, params)) ?? '[]';
+  const { statement, names } = packedStatement(sql.dialect, columns, rest);
+  const text = (await sql.read.text(statement, params)) ?? '[]';
   return { rows: () => unpack<T>(names, text), text, empty: text === '[]' };
+}
+
+/** Statements built, per columns object: by dialect and the rest of the statement. */
+const statements = new WeakMap<Columns, Map<string, { statement: string; names: string[] }>>();
+/** Rests kept per columns object at most (a rest is the same text each time a route asks). */
+const MAX_RESTS = 64;
+
+/**
+ * The packing statement, built once: the same string each time, so its hash (for the reader's
+ * cache of statements and the texts kept by statement) is computed once.
+ */
+function packedStatement(dialect: Sql['dialect'], columns: Columns, rest: string): { statement: string; names: string[] } {
+  let built = statements.get(columns);
+  if (!built) statements.set(columns, (built = new Map()));
+  const key = `${dialect}\n${rest}`;
+  let found = built.get(key);
+  if (!found) {
+    const names = Object.keys(columns);
+    const values = names.map((c) => `s."${c}"`).join(', ');
+    const pack = dialect === 'postgres' ? `coalesce(json_agg(json_build_array(${values}))::text, '[]')` : `json_group_array(json_array(${values}))`;
+    if (built.size >= MAX_RESTS) built.clear();
+    found = { statement: `SELECT ${pack} AS "rows" FROM (SELECT ${selectList(columns)} ${rest}) s`, names };
+    built.set(key, found);
+  }
+  return found;
 }
 
 function unpack<T extends { id: number }>(names: readonly string[], text: string): T[] {
