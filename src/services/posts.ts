@@ -8,7 +8,7 @@ import type { Dialect, Sql, SqlValue } from '../db/sql.js';
 import { FingerprintedPage, keyset, toPage, type Page, type PageRequest } from './pagination.js';
 import { toggleLike } from './likes.js';
 import type { CommentService } from './comments.js';
-import { AUTHOR_COLUMNS, COMMENT_LIKES, idsParam, packedPage, packedRows, POST_LIKES, selectList, viewerMarks } from './reads.js';
+import { AUTHOR_COLUMNS, COMMENT_LIKES, idsParam, packedPage, POST_LIKES, selectList, viewerMarks } from './reads.js';
 import type { PostRow, PostStampRow, PostView } from '../db/rows.js';
 
 export const MAX_POST_LENGTH = 5000;
@@ -76,7 +76,6 @@ export class PostService {
     const k = keyset(this.sql, page, column);
     const rest = `${from} WHERE ${where}${k.and}${k.order}`;
     const values = [viewerId, viewerId, ...params, ...k.params];
-    if (this.sql.dialect === 'postgres') return toPage(await packedRows<PostStampRow>(this.sql, this.stampColumns, rest, values), page, (p) => p.id);
     // The page's stamps and the viewer's flags, as text, are what its JSON is made of (with the renderings' generation, builders.ts).
     const { rows, text } = await packedPage<PostStampRow>(this.sql, this.stampColumns, rest, values);
     return new FingerprintedPage([text], () => toPage(rows(), page, (p) => p.id));
