@@ -90,10 +90,7 @@ const statements = new WeakMap<Columns, Map<string, { statement: string; names: 
 /** Rests kept per columns object at most (a rest is the same text each time a route asks). */
 const MAX_RESTS = 64;
 
-/**
- * The packing statement, built once: the same string each time, so its hash (for the reader's
- * cache of statements and the texts kept by statement) is computed once.
- */
+/** The packing statement, built once rather than joined again from its parts for every page. */
 function packedStatement(dialect: Sql['dialect'], columns: Columns, rest: string): { statement: string; names: string[] } {
   let built = statements.get(columns);
   if (!built) statements.set(columns, (built = new Map()));
