@@ -85,11 +85,17 @@ parentPort.on('message', ({ id, sql, params, run, memo, have }) => {
 });
 `;
 
+/** A text read as asked: its statement and values, its memo, and the data_version read before asking. */
+interface TextAsked {
+  key: string;
+  memo: number;
+  version: number;
+}
+
 interface Asked {
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
-  /** A text read's statement and values (ReadWorkers.text), and the memo it was asked under. */
-  text?: { key: string; memo: number };
+  text?: TextAsked;
 }
 
 /** A reader's answer: its result, or that a text read's text is the one it sent last. */
@@ -105,17 +111,12 @@ interface Answer {
 /** What a text read resolves to when the reader said `same` but the text is no longer kept here. */
 const FORGOTTEN = Symbol('forgotten');
 
-/** One reader thread, the questions it owes answers to and the texts it sent last. */
+/** One reader thread and the questions it owes answers to; `settle` turns a text read's answer into its text. */
 class Reader {
   readonly worker: Worker;
   readonly asked = new Map<number, Asked>();
-  /** By statement and values: the memo the reader knows the text by, and the text. */
-  readonly texts = new LRUCache<string, { memo: number; text: string }>({
-    maxSize: MEMO_MAX_CHARS,
-    sizeCalculation: (kept, key) => kept.text.length + key.length,
-  });
 
-  constructor(file: string) {
+  constructor(file: string, settle: (reader: Reader, asked: TextAsked, answer: Answer) => unknown) {
     this.worker = sqliteWorker(READER, file, { maxStatements: MAX_STATEMENTS, memoMaxChars: MEMO_MAX_CHARS });
     this.worker.on('message', (answer: Answer) => {
       const asked = this.asked.get(answer.id);
@@ -123,7 +124,7 @@ class Reader {
       this.asked.delete(answer.id);
       if (!this.asked.size) this.worker.unref();
       if (answer.error) asked.reject(Object.assign(new Error(answer.error.message), { code: answer.error.code }));
-      else asked.resolve(asked.text ? this.text(asked.text, answer) : answer.result);
+      else asked.resolve(asked.text ? settle(this, asked.text, answer) : answer.result);
     });
     // A reader that died (could not open the file) fails what it owed, and is not asked again.
     const fail = (err: Error) => {
@@ -132,19 +133,6 @@ class Reader {
     };
     this.worker.on('error', fail);
     this.worker.on('exit', () => fail(new Error('the SQLite reader thread exited')));
-  }
-
-  /**
-   * A text read's answer, kept or taken from what is kept. Answers arrive in the order the reader
-   * gave them, so the text kept under the memo is the one the reader compared with.
-   */
-  private text({ key, memo }: { key: string; memo: number }, answer: Answer): unknown {
-    if (answer.same) {
-      const kept = this.texts.get(key);
-      return kept?.memo === memo ? kept.text : FORGOTTEN;
-    }
-    if (answer.memo !== undefined) this.texts.set(key, { memo, text: answer.result as string });
-    return answer.result;
   }
 
   get alive(): boolean {
@@ -167,8 +155,11 @@ export class ReadWorkers implements ReadRunner {
    */
   private versions?: { db: Database.Database; get: () => number };
   private closed = false;
-  /** Each text read's last text by statement and values, with the data_version read before it was asked for. */
-  private readonly known = new LRUCache<string, { text: string; version: number }>({
+  /**
+   * Each text read's last text, by statement and values: with the data_version read before it
+   * was asked for, and the reader that sent it and the memo that reader knows it by.
+   */
+  private readonly known = new LRUCache<string, { text: string; version: number; reader: Reader; memo: number }>({
     maxSize: MEMO_MAX_CHARS,
     sizeCalculation: (kept, key) => kept.text.length + key.length,
   });
@@ -181,12 +172,12 @@ export class ReadWorkers implements ReadRunner {
 
   /** The thread that owes the fewest answers. */
   private reader(): Reader | undefined {
-    this.readers ??= Array.from({ length: this.size }, () => new Reader(this.file));
+    this.readers ??= Array.from({ length: this.size }, () => new Reader(this.file, (reader, asked, answer) => this.settle(reader, asked, answer)));
     const alive = this.readers.filter((r) => r.alive);
     return alive.length ? alive.reduce((best, r) => (r.asked.size < best.asked.size ? r : best)) : undefined;
   }
 
-  private ask<T>(sql: string, params: readonly SqlValue[] = [], options: { run?: boolean; text?: (reader: Reader) => Asked['text'] & { have: boolean } } = {}): Promise<T> {
+  private ask<T>(sql: string, params: readonly SqlValue[] = [], options: { run?: boolean; text?: (reader: Reader) => TextAsked & { have: boolean } } = {}): Promise<T> {
     const reader = this.reader();
     if (!reader) return Promise.reject(new Error('no SQLite reader thread is running'));
     const id = this.nextId++;
@@ -218,12 +209,34 @@ export class ReadWorkers implements ReadRunner {
     const key = `${JSON.stringify(params.map((p) => (p instanceof Date ? { date: p.getTime() } : p)))}\n${sql}`;
     // Read before the statement runs: a commit while it runs changes it for the next read.
     const version = this.dataVersion();
-    const known = this.known.get(key);
-    if (known?.version === version) return known.text;
-    const text = await this.fromReader(key, sql, params);
-    if (text === undefined) this.known.delete(key);
-    else this.known.set(key, { text, version });
-    return text;
+    for (;;) {
+      const known = this.known.get(key);
+      if (known?.version === version) return known.text;
+      const answer = await this.ask<string | undefined | typeof FORGOTTEN>(sql, params, {
+        text: (reader) => {
+          const kept = this.known.get(key);
+          return kept?.reader === reader ? { key, memo: kept.memo, version, have: true } : { key, memo: this.nextMemo++, version, have: false };
+        },
+      });
+      if (answer !== FORGOTTEN) return answer;
+    }
+  }
+
+  /**
+   * A text read's answer, kept or taken from what is kept. A reader's answers arrive in the order
+   * it gave them, so the text kept under its memo is the one it compared with.
+   */
+  private settle(reader: Reader, { key, memo, version }: TextAsked, answer: Answer): unknown {
+    if (answer.same) {
+      const kept = this.known.get(key);
+      if (kept?.reader !== reader || kept.memo !== memo) return FORGOTTEN;
+      // Still the text as of the version read before this ask.
+      kept.version = version;
+      return kept.text;
+    }
+    if (typeof answer.result === 'string' && answer.memo !== undefined) this.known.set(key, { text: answer.result, version, reader, memo });
+    else this.known.delete(key);
+    return answer.result;
   }
 
   /** NaN (equal to nothing) when it cannot be read at once: the main thread never waits for a lock. */
@@ -238,18 +251,6 @@ export class ReadWorkers implements ReadRunner {
       return this.versions.get();
     } catch {
       return Number.NaN;
-    }
-  }
-
-  private async fromReader(key: string, sql: string, params: readonly SqlValue[]): Promise<string | undefined> {
-    for (;;) {
-      const answer = await this.ask<string | undefined | typeof FORGOTTEN>(sql, params, {
-        text: (reader) => {
-          const kept = reader.texts.get(key);
-          return kept ? { key, memo: kept.memo, have: true } : { key, memo: this.nextMemo++, have: false };
-        },
-      });
-      if (answer !== FORGOTTEN) return answer;
     }
   }
 
