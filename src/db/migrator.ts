@@ -1,17 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { QueryTypes, type QueryInterface, type Sequelize } from 'sequelize';
 import type { Umzug } from 'umzug';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import { BUNDLED, PACKAGE_ROOT } from '../packageRoot.js';
 import { connectDatabase, sqlOf } from './connection.js';
 import type { PostgresSql } from './postgres.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-// Compiled: dist/src/db → dist/migrations/*.js. From source (tsx): src/db → migrations/*.ts.
-const ext = path.extname(fileURLToPath(import.meta.url));
-const migrationsDir = path.join(here, '..', '..', 'migrations');
+// Bundled: dist/bundle/migrations/*.js (sharing the server's modules). From source (tsx): migrations/*.ts.
+const migrationsDir = BUNDLED ? path.join(PACKAGE_ROOT, 'dist', 'bundle', 'migrations') : path.join(PACKAGE_ROOT, 'migrations');
+const ext = BUNDLED ? '.js' : '.ts';
 const migrationsGlob = path.join(migrationsDir, `*${ext}`).replaceAll(path.sep, '/');
 const TABLE = 'schema_migrations';
 
