@@ -1,17 +1,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { QueryTypes, type QueryInterface, type Sequelize } from 'sequelize';
 import type { Umzug } from 'umzug';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import { BUNDLED, PACKAGE_ROOT } from '../packageRoot.js';
 import { connectDatabase, sqlOf } from './connection.js';
 import type { PostgresSql } from './postgres.js';
 
-// Bundled: dist/bundle/migrations/*.js (sharing the server's modules). From source (tsx): migrations/*.ts.
-const migrationsDir = BUNDLED ? path.join(PACKAGE_ROOT, 'dist', 'bundle', 'migrations') : path.join(PACKAGE_ROOT, 'migrations');
-const ext = BUNDLED ? '.js' : '.ts';
+const here = path.dirname(fileURLToPath(import.meta.url));
+const ext = path.extname(fileURLToPath(import.meta.url));
+// From source (src/db → migrations/*.ts) and compiled by tsc (dist/src/db → dist/migrations/*.js)
+// two levels up; bundled (a chunk in dist/bundle, scripts/bundle.mjs), beside it, so that the
+// migrations share the bundle's modules.
+const migrationsDir = path.basename(here) === 'db' ? path.join(here, '..', '..', 'migrations') : path.join(here, 'migrations');
 const migrationsGlob = path.join(migrationsDir, `*${ext}`).replaceAll(path.sep, '/');
 const TABLE = 'schema_migrations';
 
