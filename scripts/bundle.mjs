@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // Bundles the compiled CLI (dist/cli/index.js, from tsc) into dist/bundle/cli/index.js, one file per
 // part the CLI imports lazily, and shared chunks. Node 20 has no compile cache, and `jvai serve` spent most
-// of its start resolving, reading and wrapping ~1,000 files one by one; bundled it reads a few
-// hundred (see bench/HISTORY.md, Dec 6 (seventh session)).
+// of its start resolving, reading and wrapping ~1,000 files one by one; bundled it reads ~70
+// (see bench/HISTORY.md, Dec 6 (seventh session)).
 //
 // A package stays outside (loaded from node_modules as usual) when it has native code, or when
-// files outside the bundle share it (migrations import sequelize). Code that finds its own files
+// code outside the bundle must share it (Sequelize loads pg by name). Code that finds its own files
 // by `__dirname`/`__filename` would break in a bundle: the build fails when bundled code uses them,
 // except in the places listed below that jvai never reaches, so a dependency update that starts to
 // cannot break the server at run time.
@@ -20,18 +20,18 @@ const EXTERNAL = [
   '@roamhq/wrtc',
   'bufferutil',
   'utf-8-validate',
-  // shared with files outside the bundle, or loaded by name by sequelize
-  'sequelize',
+  // loaded by name by Sequelize, so our own imports must find that copy too
   'pg',
   'pg-hstore',
   'pg-native',
   'sqlite3',
-  'umzug',
-  'react',
+  // ink imports its optional devtools, which are not installed; react goes with it (one copy)
   'ink',
+  'react',
   // finds its package.json through __dirname when it loads
   'ioredis',
   // imported lazily, by name: a bundled CommonJS package's import() would keep only its default export
+  'umzug',
   '@zxcvbn-ts/language-common',
 ];
 
