@@ -30,9 +30,11 @@ const EXTERNAL = [
   'react',
   // finds its package.json through __dirname when it loads
   'ioredis',
-  // imported lazily, by name: a bundled CommonJS package's import() would keep only its default export
+  // CommonJS imported lazily: import() of a bundled CommonJS module keeps only its default export
+  // (checked below), and what loads only when needed costs no start anyway
   'umzug',
   '@zxcvbn-ts/language-common',
+  'cli-progress',
 ];
 
 /** Bundled packages whose `__dirname`/`__filename` code jvai never runs, and why. */
@@ -63,6 +65,7 @@ const result = await build({
   banner: { js: "import { createRequire as __jvaiCreateRequire } from 'node:module'; const require = __jvaiCreateRequire(import.meta.url);" },
   // Composed with tsc's maps: `node --enable-source-maps` shows TypeScript lines in stack traces.
   sourcemap: 'linked',
+  metafile: true,
   logLevel: 'warning',
 });
 if (result.errors.length) process.exit(1);
@@ -79,5 +82,15 @@ for (const file of fs.readdirSync(OUT, { recursive: true }).filter((f) => f.ends
 }
 if (offenders.size) {
   console.error(`bundle: ${[...offenders].join(', ')} use __dirname or __filename: add them to EXTERNAL in scripts/bundle.mjs`);
+  process.exit(1);
+}
+
+// `import('x')` of a bundled CommonJS module yields only `default`, where Node gives named exports too.
+const { inputs } = result.metafile;
+const lazyCommonJs = Object.values(inputs).flatMap((input) =>
+  input.imports.filter((i) => i.kind === 'dynamic-import' && !i.external && inputs[i.path]?.format === 'cjs').map((i) => i.original ?? i.path),
+);
+if (lazyCommonJs.length) {
+  console.error(`bundle: ${lazyCommonJs.join(', ')}: CommonJS imported with import(): add to EXTERNAL in scripts/bundle.mjs`);
   process.exit(1);
 }
