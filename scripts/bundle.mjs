@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// Bundles the compiled CLI (dist/cli/index.js, from tsc) into dist/bundle/cli/index.js, one file per
-// part the CLI imports lazily, and shared chunks. Node 20 has no compile cache, and `jvai serve` spent most
-// of its start resolving, reading and wrapping ~1,000 files one by one; bundled it reads ~70
-// (see bench/HISTORY.md, Dec 6 (seventh session)).
+// Bundles the compiled CLI (dist/cli/index.js, from tsc) and the migrations into dist/bundle/:
+// one file per part the CLI imports lazily, and shared chunks. Node 20 has no compile cache, and
+// `jvai serve` spent most of its start resolving, reading and wrapping ~1,000 files one by one;
+// bundled it reads ~70 (see bench/HISTORY.md, Dec 6 (seventh session)).
 //
 // A package stays outside (loaded from node_modules as usual) when it has native code, or when
 // code outside the bundle must share it (Sequelize loads pg by name). Code that finds its own files
