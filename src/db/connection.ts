@@ -51,13 +51,17 @@ export async function connectDatabase({ databaseUrl, dataDir, logger }: Database
   const logging = logger ? (sql: string) => logger.trace({ sql }, 'sql') : false;
   let sequelize: Sequelize;
   let sql: Sql;
+  /** Checks what the server is, once connected. */
+  let supported: (() => Promise<void>) | undefined;
   const file = sqliteFile(databaseUrl, dataDir);
   const storage = file === null || file === ':memory:' ? file : path.resolve(file);
   if (storage === null) {
     // Loaded only for PostgreSQL: the SQLite default starts without the pg driver.
     const { PostgresSql } = await import('./postgres.js');
     sequelize = new Sequelize(databaseUrl!, { dialect: 'postgres', logging, pool: { max: 10 } });
-    sql = new PostgresSql(databaseUrl!, 10);
+    const postgres = new PostgresSql(databaseUrl!, 10);
+    supported = () => postgres.requireVersion();
+    sql = postgres;
   } else {
     if (storage !== ':memory:') fs.mkdirSync(path.dirname(storage), { recursive: true });
     // IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
@@ -81,6 +85,7 @@ export async function connectDatabase({ databaseUrl, dataDir, logger }: Database
   );
   try {
     await sequelize.authenticate();
+    await supported?.();
   } catch (err) {
     await closeDatabase(sequelize);
     throw err;

@@ -5,6 +5,7 @@
 import pg from 'pg';
 import { rowCount, SharedStates, TURN_SCOPES, type Limit, type ReadRunner, type Sql, type SqlRunner, type SqlValue, type WriteTx } from './sql.js';
 import { settle, sqliteDate, type Job, type Publication } from './sqlite.js';
+import { snapshotTexts } from './postgresTexts.js';
 
 /**
  * Each statement as pg runs it: `?` placeholders → `$1, $2, …` (our SQL never has a literal `?`),
@@ -69,6 +70,9 @@ const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === TIMESTAMPTZ && format !== 'binary' ? storedDate : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser,
 };
 
+/** PostgreSQL 13, as `server_version_num`. */
+const MIN_SERVER_VERSION = 130000;
+
 export class PostgresSql implements Sql {
   readonly dialect = 'postgres' as const;
   readonly read: ReadRunner;
@@ -77,17 +81,18 @@ export class PostgresSql implements Sql {
   constructor(url: string, max: number) {
     this.pool = new pg.Pool({ connectionString: url, max, options: SESSION_OPTIONS, types });
     const read = runner(this.pool);
-    this.read = {
-      ...read,
-      async text(sql, params) {
-        const row = await read.get<Record<string, string>>(sql, params);
-        return row && Object.values(row)[0];
-      },
-    };
+    this.read = { ...read, text: snapshotTexts(read) };
   }
 
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
     return fn();
+  }
+
+  /** Fails unless the server is PostgreSQL 13 or later (text reads ask for `pg_current_snapshot()`). */
+  async requireVersion(): Promise<void> {
+    const row = await this.read.get<{ v: string }>('SELECT current_setting(?) AS v', ['server_version_num']);
+    const version = Number(row?.v);
+    if (!(version >= MIN_SERVER_VERSION)) throw new Error(`jvai needs PostgreSQL 13 or later; this server is version ${Math.floor(version / 10000)}`);
   }
 
   limit(rows: number): Limit {

@@ -5,6 +5,8 @@
  * (a pg pool). Sequelize keeps the schema (migrations) and the colder write paths.
  */
 
+import { LRUCache } from 'lru-cache';
+
 export type SqlValue = string | number | boolean | null | Date;
 export type Row = Record<string, unknown>;
 
@@ -17,12 +19,26 @@ export interface SqlRunner {
 /** Reads outside any transaction. */
 export interface ReadRunner extends SqlRunner {
   /**
-   * The first value of the first row, as text: a page the database packed as JSON. On SQLite a
-   * text crosses from the reader thread only when it differs from the one that thread sent last
-   * for the same statement and values, and the statement runs again only when something was
-   * committed since (see sqliteThreads.ts): it must read no clock (`now`, `random()`).
+   * The only value of the only row, as text: a page the database packed as JSON. The statement
+   * runs again only when something was committed since it last ran with the same values — on
+   * SQLite by `PRAGMA data_version` (sqliteThreads.ts), on PostgreSQL by the snapshot
+   * (postgresTexts.ts) — so it must read no clock (`now`, `random()`). On SQLite a text crosses
+   * from the reader thread only when it differs from the one that thread sent last.
    */
   text(sql: string, params?: readonly SqlValue[]): Promise<string | undefined>;
+}
+
+/** Characters of remembered texts (ReadRunner.text) a process keeps at most. */
+export const TEXT_MEMO_MAX_CHARS = 4 * 1024 * 1024;
+
+/** Remembered texts of text reads, by textKey(), with what tells whether each still holds. */
+export function textMemo<T extends { text: string }>(): LRUCache<string, T> {
+  return new LRUCache<string, T>({ maxSize: TEXT_MEMO_MAX_CHARS, sizeCalculation: (kept, key) => kept.text.length + key.length });
+}
+
+/** A text read's statement and values as one key. Dates as objects: as JSON they would be strings, equal to a string bound instead. */
+export function textKey(sql: string, params: readonly SqlValue[]): string {
+  return `${JSON.stringify(params.map((p) => (p instanceof Date ? { date: p.getTime() } : p)))}\n${sql}`;
 }
 
 /** One write job's view of its transaction. */

@@ -8,8 +8,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { LRUCache } from 'lru-cache';
-import type { ReadRunner, SqlValue } from './sql.js';
+import { TEXT_MEMO_MAX_CHARS, textKey, textMemo, type ReadRunner, type SqlValue } from './sql.js';
 
 /** Where the workers load better-sqlite3 from: the main thread's copy. */
 const driver = (): string => createRequire(import.meta.url).resolve('better-sqlite3');
@@ -23,9 +22,6 @@ function sqliteWorker(code: string, file: string, options: Record<string, unknow
 
 /** Prepared statements a reader keeps (SQL with varying IN lists would otherwise pile up). */
 const MAX_STATEMENTS = 500;
-
-/** Characters of remembered texts each side of a reader keeps at most. */
-const MEMO_MAX_CHARS = 4 * 1024 * 1024;
 
 /**
  * A reader: `{ id, sql, params, run, memo, have }` in, `{ id, result }`, `{ id, same: true }` or
@@ -117,7 +113,7 @@ class Reader {
   readonly asked = new Map<number, Asked>();
 
   constructor(file: string, settle: (reader: Reader, asked: TextAsked, answer: Answer) => unknown) {
-    this.worker = sqliteWorker(READER, file, { maxStatements: MAX_STATEMENTS, memoMaxChars: MEMO_MAX_CHARS });
+    this.worker = sqliteWorker(READER, file, { maxStatements: MAX_STATEMENTS, memoMaxChars: TEXT_MEMO_MAX_CHARS });
     this.worker.on('message', (answer: Answer) => {
       const asked = this.asked.get(answer.id);
       if (!asked) return;
@@ -159,10 +155,7 @@ export class ReadWorkers implements ReadRunner {
    * Each text read's last text, by statement and values: with the data_version read before it
    * was asked for, and the reader that sent it and the memo that reader knows it by.
    */
-  private readonly known = new LRUCache<string, { text: string; version: number; reader: Reader; memo: number }>({
-    maxSize: MEMO_MAX_CHARS,
-    sizeCalculation: (kept, key) => kept.text.length + key.length,
-  });
+  private readonly known = textMemo<{ text: string; version: number; reader: Reader; memo: number }>();
 
   constructor(
     private readonly file: string,
@@ -205,8 +198,7 @@ export class ReadWorkers implements ReadRunner {
    * confirmed (READER).
    */
   async text(sql: string, params: readonly SqlValue[] = []): Promise<string | undefined> {
-    // Dates as objects: as JSON they would be strings, and equal to a string bound instead.
-    const key = `${JSON.stringify(params.map((p) => (p instanceof Date ? { date: p.getTime() } : p)))}\n${sql}`;
+    const key = textKey(sql, params);
     // Read before the statement runs: a commit while it runs changes it for the next read.
     const version = this.dataVersion();
     for (;;) {
