@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Sequelize, Transaction } from 'sequelize';
 import type { Logger } from 'pino';
 import { bindModels } from '../models/index.js';
+import type { PostgresSql } from './postgres.js';
 import type { Sql } from './sql.js';
 import { SqliteSql } from './sqlite.js';
 import { sqliteDriver } from './sqliteDriver.js';
@@ -51,17 +52,14 @@ export async function connectDatabase({ databaseUrl, dataDir, logger }: Database
   const logging = logger ? (sql: string) => logger.trace({ sql }, 'sql') : false;
   let sequelize: Sequelize;
   let sql: Sql;
-  /** Checks what the server is, once connected. */
-  let supported: (() => Promise<void>) | undefined;
+  let postgres: PostgresSql | undefined;
   const file = sqliteFile(databaseUrl, dataDir);
   const storage = file === null || file === ':memory:' ? file : path.resolve(file);
   if (storage === null) {
     // Loaded only for PostgreSQL: the SQLite default starts without the pg driver.
     const { PostgresSql } = await import('./postgres.js');
     sequelize = new Sequelize(databaseUrl!, { dialect: 'postgres', logging, pool: { max: 10 } });
-    const postgres = new PostgresSql(databaseUrl!, 10);
-    supported = () => postgres.requireVersion();
-    sql = postgres;
+    sql = postgres = new PostgresSql(databaseUrl!, 10);
   } else {
     if (storage !== ':memory:') fs.mkdirSync(path.dirname(storage), { recursive: true });
     // IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
@@ -85,7 +83,7 @@ export async function connectDatabase({ databaseUrl, dataDir, logger }: Database
   );
   try {
     await sequelize.authenticate();
-    await supported?.();
+    await postgres?.requireVersion();
   } catch (err) {
     await closeDatabase(sequelize);
     throw err;
