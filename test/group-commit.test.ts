@@ -2,7 +2,7 @@
  * The SQLite writer's group commit (src/db/sqlite.ts), on a real database file: concurrent jobs
  * share transactions, each caller is answered only after its batch committed, a failing job
  * fails alone, and announcements leave in the order they were registered; checkpoints run beside
- * the commits, not inside them.
+ * the commits, not inside them, and keep the WAL short under a steady stream of writes.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -166,6 +166,28 @@ t.test('checkpoints: the timer runs them while writes go on', async (t) => {
   const deadline = Date.now() + 5000;
   while (fs.statSync(file).size === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   t.ok(fs.statSync(file).size > before, 'copied into the database file within a few ticks');
+});
+
+t.test('checkpoints: under a steady stream of writes the WAL starts over instead of growing', async (t) => {
+  const { sql, file } = await freshDb(t, 50);
+  const wal = `${file}-wal`;
+  // Four writers that never pause for 1.5 s: some batch commits during every checkpoint.
+  let rows = 0;
+  let largest = 0;
+  const until = Date.now() + 1500;
+  const stream = async (owner: number) => {
+    for (let i = 0; Date.now() < until; i++) {
+      await sql.write((tx) => tx.run('INSERT INTO items (owner, label) VALUES (?, ?)', [owner, `${owner}-${i}-${'z'.repeat(4000)}`]));
+      rows++;
+      largest = Math.max(largest, fs.statSync(wal).size);
+    }
+  };
+  await Promise.all([1, 2, 3, 4].map(stream));
+  const written = rows * 4000;
+  t.ok(written > 4_000_000, `enough was written to tell (${rows} rows)`);
+  // Growing, it held every frame: ~5× the rows' bytes (a page is written again by each batch).
+  t.ok(largest < written, `the WAL reached ${largest} bytes for ${written} bytes of rows`);
+  t.equal((await sql.read.get<{ n: number }>('SELECT COUNT(*) AS n FROM items'))?.n, rows, 'every row is there');
 });
 
 t.test("another process's write lock: a batch waits for it with the event loop free, then commits", async (t) => {
