@@ -36,6 +36,11 @@ import { Checkpointer, ReadWorkers } from './sqliteThreads.js';
  */
 const CHECKPOINT_MS = 1000;
 
+/**
+ * Checkpoint passes beside the writes before the one that holds them (checkpoint()): 8–16 ms
+ * held after one pass under bench:ws's DM load, 1–7 ms after up to four.
+ */
+const CATCH_UP_PASSES = 4;
 /** How many jobs one batch commits at most. */
 const MAX_BATCH = 256;
 /** Prepared statements kept per connection; SQL with varying IN lists would otherwise pile up. */
@@ -289,7 +294,7 @@ export class SqliteSql implements Sql {
    * SQLite starts the WAL over only when a write begins after a checkpoint copied all of it.
    * Under a steady stream of batches one always commits while the checkpoint copies, so the WAL
    * grew by every frame written (1 GB in 10 s of bench:ws) and every frame extended the file.
-   * So what was committed meanwhile is copied a second time with writes held (a few ms, the
+   * So what was committed meanwhile is copied again, at last with writes held (a few ms, the
    * database file's sync): the WAL then stays about a second of writes long, and rewriting its
    * pages cost ~10% less CPU per DM than appending them (bench/HISTORY.md, Dec 6).
    */
@@ -299,8 +304,13 @@ export class SqliteSql implements Sql {
     const checkpointer = (this.checkpointer ??= new Checkpointer(this.file));
     this.checkpointing = (async () => {
       await checkpointer.run();
+      // Batches committed while it copied. Copy theirs again beside the writes while there are
+      // several (each pass is shorter than the last), then the last ones with writes held.
+      for (let pass = 1; pass < CATCH_UP_PASSES && this.commitsSinceCheckpoint > 1; pass++) {
+        this.commitsSinceCheckpoint = 0;
+        await checkpointer.run();
+      }
       if (!this.commitsSinceCheckpoint) return;
-      // Batches committed while it copied: their frames, with writes held.
       await this.gate.run(async () => {
         this.commitsSinceCheckpoint = 0;
         await checkpointer.run();
