@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import autocannon, { type Result } from 'autocannon';
+import { seedBenchDatabase } from './seed.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const BIN = path.resolve(path.dirname(SELF), '..', 'bin', 'jvai.js');
@@ -156,24 +157,11 @@ function printTable(rows: Row[]): void {
   for (const row of table) console.log(line(row));
 }
 
-/** Seeds in this process through the same code as `jvai admin seed`; returns who to log in as and what to ask for. */
+/** The seeded database, and who to log in as and what to ask for. */
 async function seed(dataDir: string, databaseUrl: string | undefined, users: number, posts: number) {
-  const { loadConfig } = await import('../src/config.js');
-  const { openDatabase } = await import('../src/db/migrator.js');
-  const { closeDatabase } = await import('../src/db/connection.js');
-  const { adminLogger } = await import('../src/admin/context.js');
-  const { seedDemoData } = await import('../src/admin/seed.js');
   const { DirectMessage, Post, User } = await import('../src/models/index.js');
   const { Op } = await import('sequelize');
-  const config = loadConfig({ env: {}, file: false, flags: { dataDir, databaseUrl, logLevel: 'silent' } });
-  const wanted = { users, posts, likes: posts * 3, comments: posts, follows: users * 10, messages: users * 2 };
-  console.log(`Seeding: ${Object.entries(wanted).map(([k, v]) => `${v} ${k}`).join(', ')}`);
-  const started = performance.now();
-  const sequelize = await openDatabase(config, adminLogger('silent'));
-  try {
-    const seeded = await seedDemoData(sequelize, wanted, {
-      onProgress: (stage, done, total) => done === total && console.log(`  ${stage.padEnd(8)} ${String(total).padStart(7)}  (${seconds(performance.now() - started)})`),
-    });
+  return seedBenchDatabase(dataDir, databaseUrl, { users, posts }, async (_sequelize, seeded) => {
     const username = seeded.firstUsername!;
     const me = (await User.findOne({ where: { usernameLower: username } }))!;
     // Someone the demo user has a conversation with, and a post near the top of the timeline.
@@ -181,9 +169,7 @@ async function seed(dataDir: string, databaseUrl: string | undefined, users: num
     const partner = dm ? (dm.senderId === me.id ? dm.receiverId : dm.senderId) : me.id + 1;
     const postId = (await Post.max<number, InstanceType<typeof Post>>('id')) ?? 1;
     return { username, password: seeded.password, partner, postId };
-  } finally {
-    await closeDatabase(sequelize);
-  }
+  });
 }
 
 async function driverMain(): Promise<void> {

@@ -1,8 +1,9 @@
 /**
- * WebSocket bench, run by hand after `npm run build`: `npm run bench:ws [-- --idle 10000 --members 1000 --messages 1000 --pg URL]`.
+ * WebSocket bench, run by hand after `npm run build`: `npm run bench:ws [-- --idle 10000 --members 1000 --messages 1000 --users 10000 --posts 100000 --pg URL]`.
  *
- * Measures, on loopback, against a jvai server (its own process, on a fresh temporary SQLite
- * database, or a throwaway PostgreSQL database created next to --pg URL) and against a bare `ws` relay server (the ceiling of Node + ws on this machine):
+ * Measures, on loopback, against a jvai server (its own process, on a temporary SQLite database,
+ * or a throwaway PostgreSQL database created next to --pg URL, seeded as bench:http seeds it;
+ * `--users 0` for an empty one) and against a bare `ws` relay server (the ceiling of Node + ws on this machine):
  *   - DM delivery latency (p50/p99): one message at a time from one socket to another;
  *   - DM throughput: messages delivered per second with a window of messages in flight, and the
  *     server's CPU time per message (steadier than throughput when the machine is noisy);
@@ -22,6 +23,7 @@ import { parseArgs } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { createPgDatabase } from '../test/helpers/server.js';
+import { seedBenchDatabase } from './seed.js';
 
 interface Setup {
   port: number;
@@ -62,11 +64,15 @@ async function serveJvai(members: number, idle: number): Promise<{ setup: Setup;
   const { createLogger } = await compiled<typeof import('../src/logger.js')>('logger.js');
   const { startServer } = await compiled<typeof import('../src/server.js')>('server.js');
   const { Group, GroupMember, User } = await compiled<typeof import('../src/models/index.js')>('models/index.js');
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-bench-ws-'));
+  // The driver's seeded database, or a fresh one of our own.
+  const dataDir = process.env.JVAI_BENCH_DATA_DIR || fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-bench-ws-'));
   const databaseUrl = process.env.JVAI_BENCH_DATABASE_URL || undefined;
   const config = loadConfig({ env: {}, file: false, flags: { host: '127.0.0.1', port: 0, dataDir, databaseUrl, logLevel: 'silent', authRateLimit: 1_000_000, sendRateLimit: 10_000, sendBurst: 100_000 } });
   const unlimited = { burst: 1e9, perSecond: 1e9, maxStrikes: 1e9, heartbeatMs: 600_000 };
   const server = await startServer(config, createLogger(config), unlimited);
+  // On a seeded database the conversations are between its users, spread over their ids: their
+  // rows land among everyone's in every index, as on a server in use.
+  const seeded = await User.findAll({ order: [['id', 'ASC']] });
   // Rows straight into the database: registering through the API would spend minutes hashing passwords.
   const users = await User.bulkCreate(
     Array.from({ length: Math.max(members + 1, 2 * PAIRS) }, (_, i) => ({ username: `bench${i}`, usernameLower: `bench${i}`, email: `bench${i}@example.com`, passwordHash: 'x' })),
@@ -77,12 +83,14 @@ async function serveJvai(members: number, idle: number): Promise<{ setup: Setup;
   const tokens: string[] = [];
   for (const user of users) tokens.push((await server.app.services.tokens.issue(user)).access);
   const [a, b] = [users[0], users[members]];
+  const talkers = seeded.length >= 2 * PAIRS ? Array.from({ length: 2 * PAIRS }, (_, i) => seeded[Math.floor((i * seeded.length) / (2 * PAIRS))]) : users.slice(0, 2 * PAIRS);
+  const talkerTokens = seeded.length >= 2 * PAIRS ? await Promise.all(talkers.map(async (u) => (await server.app.services.tokens.issue(u)).access)) : tokens.slice(0, 2 * PAIRS);
   const setup: Setup = {
     port: Number(new URL(server.url).port),
     dm: { from: { path: `/ws/messages/${b.id}/`, token: tokens[0] }, to: { path: `/ws/messages/${a.id}/`, token: tokens[members] } },
     pairs: Array.from({ length: PAIRS }, (_, i) => {
       const [s, r] = [2 * i, 2 * i + 1];
-      return { from: { path: `/ws/messages/${users[r].id}/`, token: tokens[s] }, to: { path: `/ws/messages/${users[s].id}/`, token: tokens[r] } };
+      return { from: { path: `/ws/messages/${talkers[r].id}/`, token: talkerTokens[s] }, to: { path: `/ws/messages/${talkers[s].id}/`, token: talkerTokens[r] } };
     }),
     group: users.slice(0, members).map((_, i) => ({ path: `/ws/group/${group.id}/`, token: tokens[i] })),
     // All from the one user outside the group: a member's status sockets would also receive the
@@ -160,9 +168,15 @@ interface Server {
   ask(msg: ToChild): Promise<FromChild>;
 }
 
-async function startChild(kind: 'jvai' | 'bare', members: number, idle: number, databaseUrl?: string): Promise<Server> {
+/** Where the jvai server's data is: a PostgreSQL URL, or a seeded SQLite data directory (neither: a fresh one). */
+interface Database {
+  url?: string;
+  dataDir?: string;
+}
+
+async function startChild(kind: 'jvai' | 'bare', members: number, idle: number, database: Database): Promise<Server> {
   // libuv's pool as large as `jvai serve` makes it (bin/jvai.js): the server is measured as it runs.
-  const env = { UV_THREADPOOL_SIZE: '8', ...process.env, JVAI_BENCH_DATABASE_URL: databaseUrl ?? '' };
+  const env = { UV_THREADPOOL_SIZE: '8', ...process.env, JVAI_BENCH_DATABASE_URL: database.url ?? '', JVAI_BENCH_DATA_DIR: database.dataDir ?? '' };
   // JVAI_BENCH_PROFILE=DIR: a CPU profile of the jvai server process, for `node --cpu-prof` analysis.
   const profile = kind === 'jvai' && process.env.JVAI_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.JVAI_BENCH_PROFILE}`] : [];
   const child = fork(SELF, ['serve', kind, String(members), String(idle)], { execArgv: ['--import', 'tsx', '--expose-gc', ...profile], stdio: 'inherit', env });
@@ -246,8 +260,8 @@ interface Options {
   rounds: number;
 }
 
-async function measure(kind: 'jvai' | 'bare', opts: Options, databaseUrl?: string): Promise<Figures> {
-  const server = await startChild(kind, opts.members, opts.idle, databaseUrl);
+async function measure(kind: 'jvai' | 'bare', opts: Options, database: Database): Promise<Figures> {
+  const server = await startChild(kind, opts.members, opts.idle, database);
   const { port } = server.setup;
   try {
     // Idle memory, first: the server's heap and RSS before and after opening the idle sockets. After
@@ -367,14 +381,17 @@ async function driverMain(): Promise<void> {
       messages: { type: 'string', default: '1000' },
       window: { type: 'string', default: '64' },
       rounds: { type: 'string', default: '20' },
+      users: { type: 'string', default: '10000' },
+      posts: { type: 'string', default: '100000' },
       pg: { type: 'string' },
     },
   });
-  const { pg, ...counts } = values;
+  const { pg, users, posts, ...counts } = values;
   const opts = Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, Number(v)])) as unknown as Options;
-  for (const [name, value] of Object.entries(opts)) {
-    if (!Number.isInteger(value) || value < 1) {
-      console.error(`--${name} must be a whole number ≥ 1`);
+  const sizes = { users: Number(users), posts: Number(posts) };
+  for (const [name, value] of Object.entries({ ...opts, ...sizes })) {
+    if (!Number.isInteger(value) || value < (name in sizes ? 0 : 1)) {
+      console.error(`--${name} must be a whole number${name in sizes ? '' : ' ≥ 1'}`);
       process.exit(2);
     }
   }
@@ -393,16 +410,22 @@ async function driverMain(): Promise<void> {
   console.log(`WebSocket bench on ${os.cpus().length} CPU(s), Node ${process.version}: ${opts.messages} DMs, ${opts.idle} idle sockets, ${opts.members} group members\n`);
 
   const db = pg ? await createPgDatabase(pg) : undefined;
-  console.log(`jvai on ${db ? 'PostgreSQL (throwaway database)' : 'SQLite (temporary file)'}`);
+  const database: Database = { url: db?.url };
+  console.log(`jvai on ${db ? 'PostgreSQL (throwaway database)' : 'SQLite (temporary file)'}${sizes.users ? '' : ', fresh (--users 0)'}`);
   const results: Record<'jvai' | 'bare', Figures> = {} as never;
   try {
+    if (sizes.users) {
+      database.dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-bench-ws-'));
+      await seedBenchDatabase(database.dataDir, db?.url, sizes, async () => undefined);
+    }
     for (const kind of ['bare', 'jvai'] as const) {
       const t0 = performance.now();
-      results[kind] = await measure(kind, opts, db?.url);
+      results[kind] = await measure(kind, opts, database);
       console.log(`  ${kind} measured in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }
   } finally {
     await db?.drop();
+    if (database.dataDir) fs.rmSync(database.dataDir, { recursive: true, force: true });
   }
   const rows: [string, keyof Figures, number][] = [
     ['DM latency p50 (ms)', 'dmP50', 2],
