@@ -72,7 +72,7 @@ async function serveJvai(members: number, idle: number): Promise<{ setup: Setup;
   const server = await startServer(config, createLogger(config), unlimited);
   // On a seeded database the conversations are between its users, spread over their ids: their
   // rows land among everyone's in every index, as on a server in use.
-  const seeded = await User.findAll({ order: [['id', 'ASC']] });
+  const existing = await User.findAll({ order: [['id', 'ASC']] });
   // Rows straight into the database: registering through the API would spend minutes hashing passwords.
   const users = await User.bulkCreate(
     Array.from({ length: Math.max(members + 1, 2 * PAIRS) }, (_, i) => ({ username: `bench${i}`, usernameLower: `bench${i}`, email: `bench${i}@example.com`, passwordHash: 'x' })),
@@ -83,8 +83,8 @@ async function serveJvai(members: number, idle: number): Promise<{ setup: Setup;
   const tokens: string[] = [];
   for (const user of users) tokens.push((await server.app.services.tokens.issue(user)).access);
   const [a, b] = [users[0], users[members]];
-  const talkers = seeded.length >= 2 * PAIRS ? Array.from({ length: 2 * PAIRS }, (_, i) => seeded[Math.floor((i * seeded.length) / (2 * PAIRS))]) : users.slice(0, 2 * PAIRS);
-  const talkerTokens = seeded.length >= 2 * PAIRS ? await Promise.all(talkers.map(async (u) => (await server.app.services.tokens.issue(u)).access)) : tokens.slice(0, 2 * PAIRS);
+  const talkers = existing.length >= 2 * PAIRS ? Array.from({ length: 2 * PAIRS }, (_, i) => existing[Math.floor((i * existing.length) / (2 * PAIRS))]) : users.slice(0, 2 * PAIRS);
+  const talkerTokens = await Promise.all(talkers.map(async (u) => (await server.app.services.tokens.issue(u)).access));
   const setup: Setup = {
     port: Number(new URL(server.url).port),
     dm: { from: { path: `/ws/messages/${b.id}/`, token: tokens[0] }, to: { path: `/ws/messages/${a.id}/`, token: tokens[members] } },
