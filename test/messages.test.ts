@@ -130,6 +130,16 @@ t.test('direct messages', async (t) => {
     t.equal((await api.get('/api/messages/conversations/')).status, 401);
   });
 
+  t.test("conversations: a page sorts only the actor's summary rows, found by the primary key, and joins only the page's", async (t) => {
+    const sql = sqlOf(server.sequelize);
+    const seen = await statementsDuring(t, sql, 'dm_conversations', () => alice.api.get('/api/messages/conversations/?limit=2&before=999999'));
+    t.equal(seen.length, 1, 'one statement');
+    t.match(seen[0].text, /FROM \(SELECT [^()]* FROM dm_conversations WHERE user_id = \?[^()]*LIMIT[^()]*\) c/, 'the page is picked before the joins');
+    const plan = await planOf(sql, seen[0]);
+    t.match(plan, /sqlite_autoindex_dm_conversations_1 \(user_id=\?\)|dm_conversations_pkey/, plan);
+    t.notMatch(plan, /SCAN dm_conversations|Seq Scan/, plan);
+  });
+
   t.test('with_user: chronological, paged backwards', async (t) => {
     const gina = await makeUser(api);
     const hank = await makeUser(api);
