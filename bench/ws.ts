@@ -244,6 +244,7 @@ interface Figures {
   manyPerSecond: number;
   manyP50: number;
   manyP99: number;
+  manyP999: number;
   /** The server process's CPU time per DM delivered in the many-senders phase (µs). */
   manyCpuMicros: number;
   idleHeapKb: number;
@@ -351,6 +352,7 @@ async function measure(kind: 'jvai' | 'bare', opts: Options, database: Database)
       manyPerSecond,
       manyP50: percentile(delays, 50),
       manyP99: percentile(delays, 99),
+      manyP999: percentile(delays, 99.9),
       manyCpuMicros: (cpuAfter.micros - cpuBefore.micros) / delays.length,
       idleHeapKb: (after.memory.heapUsed - before.memory.heapUsed) / 1024 / opts.idle,
       idleRssKb: (after.memory.rss - before.memory.rss) / 1024 / opts.idle,
@@ -434,6 +436,7 @@ async function driverMain(): Promise<void> {
     [`DM throughput, ${PAIRS} senders (msg/s)`, 'manyPerSecond', 0],
     [`DM delivery p50, ${PAIRS} senders (ms)`, 'manyP50', 2],
     [`DM delivery p99, ${PAIRS} senders (ms)`, 'manyP99', 2],
+    [`DM delivery p99.9, ${PAIRS} senders (ms)`, 'manyP999', 2],
     [`server CPU per DM, ${PAIRS} senders (µs)`, 'manyCpuMicros', 0],
     [`memory per idle connection, heap (KB)`, 'idleHeapKb', 1],
     [`memory per idle connection, RSS (KB)`, 'idleRssKb', 1],
