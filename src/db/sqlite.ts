@@ -32,9 +32,11 @@ import { Checkpointer, ReadWorkers } from './sqliteThreads.js';
 /**
  * How often the WAL is copied back into the database file (a PASSIVE checkpoint, on a connection of
  * its own). SQLite's default does it inside a commit every 1,000 pages, and that commit — with
- * every job in its batch — then waited for the copy and a second fsync.
+ * every job in its batch — then waited for the copy and a second fsync. Every 250 ms rather than
+ * every second: under bench:ws's DM load the WAL peaked at ~63 MB instead of ~230 MB, with as many
+ * DMs a second or more (bench/HISTORY.md, Dec 6); every 100 ms did worse.
  */
-const CHECKPOINT_MS = 1000;
+const CHECKPOINT_MS = 250;
 
 /**
  * Checkpoint passes beside the writes before the one that holds them (checkpoint()): 8–16 ms
