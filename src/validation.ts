@@ -5,6 +5,20 @@
 import { z } from 'zod';
 import { ValidationError, type FieldErrors } from './errors.js';
 
+/**
+ * An input as a refusal quotes it. JSON bodies give objects too, whose own `toString` may be any
+ * value (String() then throws), so anything but a primitive is quoted as JSON, cut short.
+ */
+function quoted(input: unknown): string {
+  let text: string;
+  try {
+    text = input === null || (typeof input !== 'object' && typeof input !== 'function') ? String(input) : (JSON.stringify(input) ?? typeof input);
+  } catch {
+    text = typeof input;
+  }
+  return text.length > 100 ? `${text.slice(0, 100)}…` : text;
+}
+
 z.config({
   customError: (issue) => {
     if (issue.code === 'invalid_type') {
@@ -19,7 +33,7 @@ z.config({
       return issue.minimum === 1 ? 'This field may not be blank.' : `Ensure this field has at least ${issue.minimum} characters.`;
     }
     if (issue.code === 'invalid_value' && issue.input === undefined) return 'This field is required.';
-    if (issue.code === 'invalid_value') return `"${String(issue.input)}" is not a valid choice.`;
+    if (issue.code === 'invalid_value') return `"${quoted(issue.input)}" is not a valid choice.`;
     if (issue.code === 'unrecognized_keys') return undefined;
     return undefined;
   },

@@ -108,6 +108,8 @@ t.test('calls', async (t) => {
       ['/api/calls/start/', {}, { callee: ['This field is required.'] }],
       ['/api/calls/start/', { callee: 99999999, call_type: 'video' }, { callee: ['Invalid pk "99999999" - object does not exist.'] }],
       ['/api/calls/start/', { callee: b.id, call_type: 'smoke' }, { call_type: ['"smoke" is not a valid choice.'] }],
+      // An object whose own toString is no function: String() of it throws (it was a 500).
+      ['/api/calls/start/', { callee: b.id, call_type: { toString: 'x' } }, { call_type: ['"{"toString":"x"}" is not a valid choice.'] }],
       ['/api/calls/start/', { callee: a.id, call_type: 'video' }, { non_field_errors: ['You cannot call yourself.'] }],
     ];
     for (const [path, body, errors] of cases) {

@@ -69,6 +69,9 @@ t.test('posts', async (t) => {
     t.same(nul.body, { content: ['This field may not be null.'] });
     const notFile = await alice.api.post('/api/posts/', { content: 'hi', image: 'http://example.com/x.png' });
     t.same(notFile.body, { image: ['The submitted data was not a file. Check the encoding type on the form.'] });
+    // Found by the fuzz test: an object whose own toString is no function made refusing it throw.
+    const odd = await alice.api.post('/api/posts/', { content: 'hi', image: { toString: '[' } });
+    t.same([odd.status, odd.body], [400, { image: ['The submitted data was not a file. Check the encoding type on the form.'] }]);
     t.equal((await api.post('/api/posts/', { content: 'anon' })).status, 401);
     t.equal((await myPostIds(alice)).length, before.length + 1, 'only the valid post was written');
   });
