@@ -13,8 +13,7 @@ import fc from 'fast-check';
 import { QueryTypes } from 'sequelize';
 import { startTestServer } from './helpers/server.js';
 import { Api, makeUser, type TestUser } from './helpers/api.js';
-
-const RUNS = Number(process.env.JVAI_FUZZ_RUNS ?? 8);
+import { FUZZ_RUNS, FUZZ_SEED, LEAK } from './helpers/fuzz.js';
 
 interface Operation {
   method: string;
@@ -106,8 +105,6 @@ function encodeBody(raw: Buffer, encoding: string): { body: Buffer; header?: str
   }
 }
 
-/** Everything that must not show in a response: stack frames and source paths. */
-const LEAK = /\n\s+at |\bat [\w.<>]+ \(|node_modules|\.ts:\d+|\.js:\d+|SQLITE_|sequelize|TypeError|ReferenceError/i;
 
 t.test('schema-driven fuzz: never a 5xx, never a stack trace, a 4xx changes nothing', async (t) => {
   // Nothing may change the database on its own during the run: the victim's call rings for a day.
@@ -217,10 +214,10 @@ t.test('schema-driven fuzz: never a 5xx, never a stack trace, a 4xx changes noth
           before = await snapshot();
         }
       }),
-      { numRuns: RUNS, seed: process.env.JVAI_FUZZ_SEED ? Number(process.env.JVAI_FUZZ_SEED) : undefined, endOnFailure: true },
+      { numRuns: FUZZ_RUNS, seed: FUZZ_SEED, endOnFailure: true },
     );
   }
-  t.pass(`${operations.length} operations × ${RUNS} requests`);
+  t.pass(`${operations.length} operations × ${FUZZ_RUNS} requests`);
   // The victim's objects are all still there and unchanged where the fuzz had no right to change them.
   t.equal((await victim.api.get(`/api/posts/${post.id}/`)).body.content, 'victim post');
   t.equal((await victim.api.get(`/api/messages/${dm.id}/`)).body.content, 'private');

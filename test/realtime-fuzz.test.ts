@@ -12,11 +12,10 @@ import { Api, makeUser } from './helpers/api.js';
 import { capturingLogger } from './helpers/logs.js';
 import { connectWs, framesBefore, framesBeforePong, wsUrl, type Frame } from './helpers/ws.js';
 import { connectIo, request } from './helpers/socketio.js';
+import { FUZZ_RUNS, FUZZ_SEED, LEAK } from './helpers/fuzz.js';
 
-const RUNS = Number(process.env.JVAI_FUZZ_RUNS ?? 8) * 10;
-const seed = process.env.JVAI_FUZZ_SEED ? Number(process.env.JVAI_FUZZ_SEED) : undefined;
-/** What must not show in an answer: stack frames, source paths, driver names. */
-const LEAK = /\n\s+at |\bat [\w.<>]+ \(|node_modules|\.ts:\d+|\.js:\d+|SQLITE_|sequelize|TypeError|ReferenceError/i;
+/** Frames are cheap: ten times the REST test's cases. */
+const RUNS = FUZZ_RUNS * 10;
 
 t.test('realtime fuzz: every frame and request is answered in the API words, and the connection lives on', async (t) => {
   const { logger, lines } = capturingLogger();
@@ -83,7 +82,7 @@ t.test('realtime fuzz: every frame and request is answered in the API words, and
         refused(`${paths[i]} ${text.slice(0, 200)}`, answers);
       }
     }),
-    { numRuns: RUNS, seed, endOnFailure: true },
+    { numRuns: RUNS, seed: FUZZ_SEED, endOnFailure: true },
   );
 
   const events = ['dm:send', 'group:send', 'dm:read', 'typing', 'call:signal'] as const;
@@ -92,7 +91,7 @@ t.test('realtime fuzz: every frame and request is answered in the API words, and
       const ack = await request(io, event, data);
       refused(`${event} ${String(JSON.stringify(data)).slice(0, 200)}`, ack);
     }),
-    { numRuns: RUNS, seed, endOnFailure: true },
+    { numRuns: RUNS, seed: FUZZ_SEED, endOnFailure: true },
   );
 
   t.ok(sockets.every((s) => s.readyState === s.OPEN) && io.connected, 'every connection is still open');
