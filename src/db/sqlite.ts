@@ -32,11 +32,13 @@ import { Checkpointer, ReadWorkers } from './sqliteThreads.js';
 /**
  * How often the WAL is copied back into the database file (a PASSIVE checkpoint, on a connection of
  * its own). SQLite's default does it inside a commit every 1,000 pages, and that commit — with
- * every job in its batch — then waited for the copy and a second fsync. Every 250 ms rather than
- * every second: under bench:ws's DM load the WAL peaked at ~63 MB instead of ~230 MB, with as many
- * DMs a second or more (bench/HISTORY.md, Dec 6); every 100 ms did worse.
+ * every job in its batch — then waited for the copy and a second fsync. Every second: each run ends
+ * with writes held while the last frames are copied (checkpoint()), 4–10 ms under bench:ws's DM
+ * load, and every DM in flight waits for it — at 250 ms those holds were half of the slowest 1%.
+ * The price is the WAL's size under a steady write load: ~150–250 MB instead of ~63 MB at its
+ * peak (bench/HISTORY.md, Dec 6, eleventh session).
  */
-const CHECKPOINT_MS = 250;
+const CHECKPOINT_MS = 1000;
 
 /**
  * Checkpoint passes beside the writes before the one that holds them (checkpoint()): 8–16 ms
