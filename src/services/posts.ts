@@ -8,7 +8,7 @@ import type { Dialect, Sql, SqlValue } from '../db/sql.js';
 import { FingerprintedPage, keyset, toPage, type Page, type PageRequest } from './pagination.js';
 import { toggleLike } from './likes.js';
 import type { CommentService } from './comments.js';
-import { AUTHOR_COLUMNS, COMMENT_LIKES, idsParam, packedPage, POST_LIKES, selectList, viewerMarks } from './reads.js';
+import { AUTHOR_COLUMNS, COMMENT_LIKES, idsParam, packedPage, packedRows, POST_LIKES, viewerMarks } from './reads.js';
 import type { PostRow, PostStampRow, PostView } from '../db/rows.js';
 
 export const MAX_POST_LENGTH = 5000;
@@ -81,9 +81,12 @@ export class PostService {
     return new FingerprintedPage([text], () => toPage(rows(), page, (p) => p.id));
   }
 
-  /** One post's stamp (the detail view renders through the same cache as lists). */
+  /**
+   * One post's stamp (the detail view renders through the same cache as lists), packed like a
+   * page's: on SQLite one asked again before anything was committed needs no reader thread.
+   */
   async stamp(id: number, viewerId: number | null): Promise<PostStampRow> {
-    const row = await this.sql.read.get<PostStampRow>(`SELECT ${selectList(this.stampColumns)} ${FROM_POSTS} WHERE p.id = ?`, [viewerId ?? 0, viewerId ?? 0, id]);
+    const [row] = await packedRows<PostStampRow>(this.sql, this.stampColumns, `${FROM_POSTS} WHERE p.id = ?`, [viewerId ?? 0, viewerId ?? 0, id]);
     if (!row) throw new NotFound();
     return row;
   }

@@ -8,7 +8,7 @@ import type { TokenService } from './tokens.js';
 import { keyset, toPage, type Page, type PageRequest } from './pagination.js';
 import { sqlOf, transaction } from '../db/connection.js';
 import type { Sql, SqlValue } from '../db/sql.js';
-import { FOLLOWING, USER_COLUMNS, packedRows, selectList, viewerMarks, type Columns } from './reads.js';
+import { FOLLOWING, USER_COLUMNS, packedRows, viewerMarks, type Columns } from './reads.js';
 import type { AccountRow, UserRow } from '../db/rows.js';
 import type { Upload } from '../media/store.js';
 import { checkedWrite } from './references.js';
@@ -50,7 +50,11 @@ const ACCOUNT_COLUMNS = {
   createdAt: 'u.created_at',
 } satisfies Record<keyof AccountRow, string>;
 
-const USER_BY_ID = `SELECT ${selectList(USER_COLUMNS)} FROM users u WHERE u.id = ?`;
+/**
+ * One user, packed like a page (reads.ts): on SQLite a profile asked again before anything was
+ * committed is answered without a trip to a reader thread.
+ */
+const USER_BY_ID = 'FROM users u WHERE u.id = ?';
 
 export class UserService {
   private readonly sql: Sql;
@@ -67,7 +71,7 @@ export class UserService {
   }
 
   async get(id: number, viewerId: number | null = null): Promise<UserRow> {
-    const user = await this.sql.read.get<UserRow>(USER_BY_ID, [id]);
+    const [user] = await packedRows<UserRow>(this.sql, USER_COLUMNS, USER_BY_ID, [id]);
     if (!user) throw new NotFound();
     await this.markFollowing([user], viewerId);
     return user;
