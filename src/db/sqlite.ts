@@ -42,7 +42,8 @@ const CHECKPOINT_MS = 1000;
 
 /**
  * Checkpoint passes beside the writes before the one that holds them (checkpoint()): 8–16 ms
- * held after one pass under bench:ws's DM load, 1–7 ms after up to four.
+ * held after one pass under bench:ws's DM load, 1–7 ms after up to four (4–10 ms on the seeded
+ * database, where each pass copies about what was committed during the last; eight did no better).
  */
 const CATCH_UP_PASSES = 4;
 /** How many jobs one batch commits at most. */
