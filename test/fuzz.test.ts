@@ -105,7 +105,6 @@ function encodeBody(raw: Buffer, encoding: string): { body: Buffer; header?: str
   }
 }
 
-
 t.test('schema-driven fuzz: never a 5xx, never a stack trace, a 4xx changes nothing', async (t) => {
   // Nothing may change the database on its own during the run: the victim's call rings for a day.
   const server = await startTestServer(t, { loginFailureLimit: 1_000_000, ringTimeoutSeconds: 24 * 60 * 60 });
