@@ -11,6 +11,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import Database from 'better-sqlite3';
 import { SqliteSql } from '../src/db/sqlite.js';
+import { Checkpointer } from '../src/db/sqliteThreads.js';
 
 async function freshDb(t: Test, checkpointMs?: number, readers?: number): Promise<{ sql: SqliteSql; file: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jvai-gc-'));
@@ -188,6 +189,46 @@ t.test('checkpoints: under a steady stream of writes the WAL starts over instead
   // Growing, it held every frame: ~5× the rows' bytes (a page is written again by each batch).
   t.ok(largest < written, `the WAL reached ${largest} bytes for ${written} bytes of rows`);
   t.equal((await sql.read.get<{ n: number }>('SELECT COUNT(*) AS n FROM items'))?.n, rows, 'every row is there');
+});
+
+t.test('checkpoints: the pass with writes held leaves everything in the database file, or yields to another process writing', async (t) => {
+  const { sql, file } = await freshDb(t, 60_000);
+  const rows = (db: Database.Database) => (db.prepare('SELECT COUNT(*) AS n FROM items').get() as { n: number }).n;
+  const write = (n: number, from: number) =>
+    Promise.all(Array.from({ length: n }, (_, i) => sql.write((tx) => tx.run('INSERT INTO items (owner, label) VALUES (?, ?)', [1, `${from + i}-${'h'.repeat(1000)}`]))));
+  const checkpointer = new Checkpointer(file);
+  t.teardown(() => checkpointer.close());
+  /** The database file alone, as a crash that lost the WAL would leave it. */
+  const fileAlone = () => {
+    const copy = `${file}.alone`;
+    fs.copyFileSync(file, copy);
+    const db = new Database(copy, { readonly: true });
+    try {
+      return rows(db);
+    } finally {
+      db.close();
+      fs.rmSync(copy);
+    }
+  };
+
+  await write(200, 0);
+  const release = await sql.writeTurn();
+  await checkpointer.runHeld();
+  release();
+  t.equal(fileAlone(), 200, 'every committed row is in the database file');
+  const walSize = fs.statSync(`${file}-wal`).size;
+  await write(10, 200);
+  t.equal(fs.statSync(`${file}-wal`).size, walSize, 'the next write starts the WAL over instead of growing it');
+
+  // Another process in the middle of a write: its lock is left alone, and what was committed is copied all the same.
+  await write(50, 210);
+  const other = new Database(file);
+  t.teardown(() => other.close());
+  other.exec("BEGIN IMMEDIATE; INSERT INTO items (owner, label) VALUES (2, 'other')");
+  await checkpointer.runHeld();
+  t.equal(fileAlone(), 260, "the rows committed before it are in the database file, the other process's not yet");
+  other.exec('COMMIT');
+  t.equal((await sql.read.get<{ n: number }>('SELECT COUNT(*) AS n FROM items'))?.n, 261, 'and its write committed');
 });
 
 t.test("another process's write lock: a batch waits for it with the event loop free, then commits", async (t) => {

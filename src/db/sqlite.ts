@@ -316,9 +316,10 @@ export class SqliteSql implements Sql {
         await checkpointer.run();
       }
       if (!this.commitsSinceCheckpoint) return;
+      // Every batch holds the turn until its WAL sync ends, so what this process committed is on disk.
       await this.gate.run(async () => {
         this.commitsSinceCheckpoint = 0;
-        await checkpointer.run();
+        await checkpointer.runHeld();
       });
     })().finally(() => (this.checkpointing = undefined));
     return this.checkpointing;

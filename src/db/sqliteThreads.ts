@@ -263,20 +263,49 @@ export class ReadWorkers implements ReadRunner {
 /**
  * The PASSIVE checkpoint's own connection, on a thread of its own: it copies pages and syncs the
  * database file, milliseconds the main thread must not wait.
+ *
+ * 'run' is SQLite's own checkpoint: it syncs the WAL (frames may be committed and not yet on
+ * disk), copies, and syncs the database file. 'held' is asked only while this process's writes
+ * are held and everything it committed is on disk, which the WAL's sync then only repeats: it
+ * copies without syncing, then syncs the database file itself before anything may write again
+ * (the next write starts the WAL over, and what it overwrites must be in the file by then). Of a
+ * held pass's ~4.6 ms under bench:ws's DM load, the two syncs were ~4; copying took 0.4 ms.
+ * Another process's write is kept out by holding SQLite's write lock on a third connection; when
+ * another process holds it, the pass is SQLite's own instead.
  */
 const CHECKPOINTER = `
+const fs = require('node:fs');
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file, { timeout: 5000 });
 db.pragma('synchronous = FULL');
+const copier = new Database(workerData.file, { timeout: 5000 });
+copier.pragma('synchronous = OFF');
+const lock = new Database(workerData.file, { timeout: 0 });
+const file = fs.openSync(workerData.file, 'r+');
+function held() {
+  try {
+    lock.exec('BEGIN IMMEDIATE');
+  } catch {
+    return db.pragma('wal_checkpoint(PASSIVE)');
+  }
+  try {
+    copier.pragma('wal_checkpoint(PASSIVE)');
+    fs.fdatasyncSync(file);
+  } finally {
+    lock.exec('ROLLBACK');
+  }
+}
 parentPort.on('message', (message) => {
   if (message === 'close') {
-    db.close();
+    for (const c of [db, copier, lock]) c.close();
+    fs.closeSync(file);
     parentPort.postMessage(null);
     return;
   }
   try {
-    db.pragma('wal_checkpoint(PASSIVE)');
+    if (message === 'held') held();
+    else db.pragma('wal_checkpoint(PASSIVE)');
     parentPort.postMessage(null);
   } catch (err) {
     parentPort.postMessage(String(err));
@@ -298,13 +327,18 @@ export class Checkpointer {
     return this.ask('run');
   }
 
+  /** The same, asked only while this process's writes are held and on disk (CHECKPOINTER). */
+  runHeld(): Promise<void> {
+    return this.ask('held');
+  }
+
   async close(): Promise<void> {
     await this.ask('close');
     await this.worker.terminate();
   }
 
   /** The worker's answer; it keeps the process alive only while one is awaited. */
-  private ask(message: 'run' | 'close'): Promise<void> {
+  private ask(message: 'run' | 'held' | 'close'): Promise<void> {
     if (this.worker.threadId === -1) return Promise.resolve();
     this.worker.ref();
     return new Promise((resolve) => {
