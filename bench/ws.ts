@@ -7,6 +7,7 @@
  *   - DM delivery latency (p50/p99): one message at a time from one socket to another;
  *   - DM throughput: messages delivered per second with a window of messages in flight, and the
  *     server's CPU time per message (steadier than throughput when the machine is noisy);
+ *   - the same 50 senders at a fixed 2,000 DMs a second in all: delivery p50/p99 at that load;
  *   - memory per idle connection, from the server's heap and RSS with N idle sockets open;
  *   - group fan-out: time from one send until all members' sockets received it.
  * jvai stores every message before delivering it; the bare relay only forwards bytes, so the
@@ -48,8 +49,13 @@ const PHASE_MS = 15_000;
 
 // ---------------------------------------------------------------- server side (child process)
 
-/** Conversations in the many-senders phase. */
+/** Conversations in the many-senders phases. */
 const PAIRS = 50;
+/**
+ * The paced phase's offered load, DMs a second over all PAIRS senders: the rate the issue asks
+ * DMs to be delivered at within 20 ms (p99), where the other phase measures what saturates.
+ */
+const PACED_RATE = 2000;
 
 /**
  * The server as `jvai serve` runs it, compiled by tsc. Run from source, tsx's output names every
@@ -247,6 +253,10 @@ interface Figures {
   manyP999: number;
   /** The server process's CPU time per DM delivered in the many-senders phase (µs). */
   manyCpuMicros: number;
+  pacedPerSecond: number;
+  pacedP50: number;
+  pacedP99: number;
+  pacedP999: number;
   idleHeapKb: number;
   idleRssKb: number;
   fanoutP50: number;
@@ -259,6 +269,45 @@ interface Options {
   idle: number;
   members: number;
   rounds: number;
+}
+
+/**
+ * PAIRS senders at PACED_RATE DMs a second in all, each on a fixed schedule whether or not its
+ * last DM has arrived, for PHASE_MS. A DM's delay counts from when it was due, not from when it
+ * was sent: a stall delays every DM due behind it, as it would delay people's messages.
+ */
+async function pacedPhase(pairs: WebSocket[][]): Promise<{ delays: number[]; perSecond: number }> {
+  const interval = (PAIRS * 1000) / PACED_RATE;
+  const due = new Map<string, number>();
+  const delays: number[] = [];
+  let drained: () => void = () => undefined;
+  const onMessage = (data: WebSocket.RawData) => {
+    const { content } = JSON.parse(String(data)) as { content?: string };
+    const at = content === undefined ? undefined : due.get(content);
+    if (at === undefined) return;
+    due.delete(content as string);
+    delays.push(performance.now() - at);
+    if (!due.size) drained();
+  };
+  for (const [, receiver] of pairs) receiver.on('message', onMessage);
+  const start = performance.now() + 50;
+  await Promise.all(
+    pairs.map(async ([sender], p) => {
+      for (let i = 0; ; i++) {
+        const at = start + ((p / PAIRS) + i) * interval;
+        if (at - start >= PHASE_MS) return;
+        const wait = at - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, Math.ceil(wait)));
+        const content = `paced-${p}-${i}`;
+        due.set(content, at);
+        sender.send(frame(content));
+      }
+    }),
+  );
+  if (due.size) await Promise.race([new Promise<void>((r) => (drained = r)), new Promise((r) => setTimeout(r, PHASE_MS))]);
+  const perSecond = delays.length / ((performance.now() - start) / 1000);
+  for (const [, receiver] of pairs) receiver.off('message', onMessage);
+  return { delays: delays.sort((a, b) => a - b), perSecond };
 }
 
 async function measure(kind: 'jvai' | 'bare', opts: Options, database: Database): Promise<Figures> {
@@ -329,6 +378,8 @@ async function measure(kind: 'jvai' | 'bare', opts: Options, database: Database)
     const manyPerSecond = delays.length / ((performance.now() - manyStart) / 1000);
     const cpuAfter = (await server.ask({ type: 'cpu' })) as Extract<FromChild, { type: 'cpu' }>;
     delays.sort((a, b) => a - b);
+    await new Promise((r) => setTimeout(r, 1000)); // the last phase's checkpoints settle
+    const paced = await pacedPhase(pairs);
     for (const ws of pairs.flat()) ws.close();
 
     // Group fan-out: one send, until every member's socket has it.
@@ -354,6 +405,10 @@ async function measure(kind: 'jvai' | 'bare', opts: Options, database: Database)
       manyP99: percentile(delays, 99),
       manyP999: percentile(delays, 99.9),
       manyCpuMicros: (cpuAfter.micros - cpuBefore.micros) / delays.length,
+      pacedPerSecond: paced.perSecond,
+      pacedP50: percentile(paced.delays, 50),
+      pacedP99: percentile(paced.delays, 99),
+      pacedP999: percentile(paced.delays, 99.9),
       idleHeapKb: (after.memory.heapUsed - before.memory.heapUsed) / 1024 / opts.idle,
       idleRssKb: (after.memory.rss - before.memory.rss) / 1024 / opts.idle,
       fanoutP50: percentile(fanouts, 50),
@@ -438,6 +493,10 @@ async function driverMain(): Promise<void> {
     [`DM delivery p99, ${PAIRS} senders (ms)`, 'manyP99', 2],
     [`DM delivery p99.9, ${PAIRS} senders (ms)`, 'manyP999', 2],
     [`server CPU per DM, ${PAIRS} senders (µs)`, 'manyCpuMicros', 0],
+    [`DM throughput, ${PAIRS} senders at ${PACED_RATE}/s (msg/s)`, 'pacedPerSecond', 0],
+    [`DM delivery p50, ${PAIRS} senders at ${PACED_RATE}/s (ms)`, 'pacedP50', 2],
+    [`DM delivery p99, ${PAIRS} senders at ${PACED_RATE}/s (ms)`, 'pacedP99', 2],
+    [`DM delivery p99.9, ${PAIRS} senders at ${PACED_RATE}/s (ms)`, 'pacedP999', 2],
     [`memory per idle connection, heap (KB)`, 'idleHeapKb', 1],
     [`memory per idle connection, RSS (KB)`, 'idleRssKb', 1],
     [`fan-out to ${opts.members} members p50 (ms)`, 'fanoutP50', 1],
