@@ -32,13 +32,14 @@ import { Checkpointer, ReadWorkers } from './sqliteThreads.js';
 /**
  * How often the WAL is copied back into the database file (a PASSIVE checkpoint, on a connection of
  * its own). SQLite's default does it inside a commit every 1,000 pages, and that commit — with
- * every job in its batch — then waited for the copy and a second fsync. Every second: each run ends
- * with writes held while the last frames are copied (checkpoint()), 4–10 ms under bench:ws's DM
- * load, and every DM in flight waits for it — at 250 ms those holds were half of the slowest 1%.
- * The price is the WAL's size under a steady write load: ~150–250 MB instead of ~63 MB at its
- * peak (bench/HISTORY.md, Dec 6, eleventh session).
+ * every job in its batch — then waited for the copy and a second fsync. Each run ends with writes
+ * held while the last frames are copied (checkpoint()), and every DM in flight waits for it: at
+ * 250 ms, when a held pass took 4–10 ms under bench:ws's DM load, those holds were half of the
+ * slowest 1%. Now that it takes ~3 ms (Checkpointer.runHeld), every 500 ms measured as well as
+ * every second for delivery and CPU per DM, and the WAL peaked at 68–99 MB instead of 144–182 MB
+ * (bench/HISTORY.md, Dec 6, twelfth session).
  */
-const CHECKPOINT_MS = 1000;
+const CHECKPOINT_MS = 500;
 
 /**
  * Checkpoint passes beside the writes before the one that holds them (checkpoint()): 8–16 ms
@@ -299,9 +300,9 @@ export class SqliteSql implements Sql {
    * SQLite starts the WAL over only when a write begins after a checkpoint copied all of it.
    * Under a steady stream of batches one always commits while the checkpoint copies, so the WAL
    * grew by every frame written (1 GB in 10 s of bench:ws) and every frame extended the file.
-   * So what was committed meanwhile is copied again, at last with writes held (a few ms, the
-   * database file's sync): the WAL then stays about a second of writes long, and rewriting its
-   * pages cost ~10% less CPU per DM than appending them (bench/HISTORY.md, Dec 6).
+   * So what was committed meanwhile is copied again, at last with writes held (~3 ms, mostly the
+   * database file's sync): the WAL then stays about a checkpoint's worth of writes long, and
+   * rewriting its pages cost ~10% less CPU per DM than appending them (bench/HISTORY.md, Dec 6).
    */
   checkpoint(): Promise<void> {
     if (this.checkpointing || !this.commitsSinceCheckpoint) return this.checkpointing ?? Promise.resolve();
