@@ -294,7 +294,7 @@ async function pacedPhase(pairs: WebSocket[][]): Promise<{ delays: number[]; per
   await Promise.all(
     pairs.map(async ([sender], p) => {
       for (let i = 0; ; i++) {
-        const at = start + ((p / PAIRS) + i) * interval;
+        const at = start + (p / PAIRS + i) * interval;
         if (at - start >= PHASE_MS) return;
         const wait = at - performance.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, Math.ceil(wait)));

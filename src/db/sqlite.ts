@@ -42,9 +42,9 @@ import { Checkpointer, ReadWorkers } from './sqliteThreads.js';
 const CHECKPOINT_MS = 500;
 
 /**
- * Checkpoint passes beside the writes before the one that holds them (checkpoint()): 8–16 ms
- * held after one pass under bench:ws's DM load, 1–7 ms after up to four (4–10 ms on the seeded
- * database, where each pass copies about what was committed during the last; eight did no better).
+ * Checkpoint passes beside the writes before the one that holds them (checkpoint()): with
+ * SQLite's own pass held, 8–16 ms held after one pass under bench:ws's DM load, 1–7 ms after up
+ * to four; eight did no better, since each pass takes two syncs in which a batch or two commit.
  */
 const CATCH_UP_PASSES = 4;
 /** How many jobs one batch commits at most. */
